@@ -1,0 +1,674 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* org.memlockd1.Manager at /org/memlockd1. Each handler: read → validate → identify caller →
+ * delegate to manager_*() (decide, act, record, emit) → reply. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "build-config.h"
+#include "common/macro.h"
+#include "common/parse-util.h"
+#include "common/proc.h"
+#include "common/process-util.h"
+#include "daemon/bus-error.h"
+#include "daemon/limits.h"
+#include "daemon/manager.h"
+
+/* ---- reading arguments ---------------------------------------------------------------------- */
+
+static int check_string(const char *what, const char *s, sd_bus_error *error) {
+        if (strlen(s) > LIMIT_STRING_BYTES)
+                return bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
+                                      "%s is longer than %u bytes.", what, LIMIT_STRING_BYTES);
+        return 0;
+}
+
+/* Reads "as" into a NULL-terminated copy, bounded in count and total size. */
+static int read_strv(sd_bus_message *msg, const char *what, unsigned max_n, size_t max_bytes,
+                     char ***ret, sd_bus_error *error) {
+        _cleanup_strv_free_ char **l = NULL;
+        size_t n = 0, bytes = 0;
+        const char *s;
+        int r;
+
+        r = sd_bus_message_enter_container(msg, 'a', "s");
+        if (r < 0)
+                return r;
+        l = calloc(1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        for (;;) {
+                char **nl;
+
+                r = sd_bus_message_read(msg, "s", &s);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                bytes += strlen(s) + 1;
+                if (++n > max_n)
+                        return bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
+                                              "%s has more than %u entries.", what, max_n);
+                if (bytes > max_bytes)
+                        return bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
+                                              "%s is larger than %zu KiB.", what, max_bytes / 1024);
+                nl = reallocarray(l, n + 1, sizeof(char *));
+                if (!nl)
+                        return -ENOMEM;
+                l = nl;
+                l[n - 1] = strdup(s);
+                l[n] = NULL;
+                if (!l[n - 1])
+                        return -ENOMEM;
+        }
+        r = sd_bus_message_exit_container(msg);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+/* Options a{sv}: strings point into msg, valid while it lives. */
+static int read_options(sd_bus_message *msg, WorkloadOptions *o, sd_bus_error *error) {
+        const char *unknown = NULL;
+        unsigned n = 0;
+        int r;
+
+        workload_options_init(o);
+        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        for (;;) {
+                const char *key, *contents, *s;
+                char type;
+
+                r = sd_bus_message_enter_container(msg, 'e', "sv");
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                if (++n > LIMIT_OPTIONS_COUNT)
+                        return bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
+                                              "More than %u options.", LIMIT_OPTIONS_COUNT);
+                r = sd_bus_message_read(msg, "s", &key);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_peek_type(msg, &type, &contents);
+                if (r < 0)
+                        return r;
+
+#define WANT(sig)                                                                                  \
+        do {                                                                                       \
+                if (!streq(contents, sig))                                                         \
+                        return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,                   \
+                                              "Option '%s' must have type '%s', not '%s'.", key,   \
+                                              sig, contents);                                      \
+        } while (0)
+
+                if (streq(key, "policy") || streq(key, "name") || streq(key, "mode") ||
+                    streq(key, "libvirt_domain")) {
+                        WANT("s");
+                        r = sd_bus_message_read(msg, "v", "s", &s);
+                        if (r < 0)
+                                return r;
+                        r = check_string(key, s, error);
+                        if (r < 0)
+                                return r;
+                        if (streq(key, "policy"))
+                                o->policy = s;
+                        else if (streq(key, "name"))
+                                o->name = s;
+                        else if (streq(key, "libvirt_domain"))
+                                o->libvirt_domain = s;
+                        else {
+                                o->mode = lock_mode_from_string(s);
+                                if (o->mode < 0)
+                                        return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                                              "Unknown mode '%s': use on, "
+                                                              "on-fault or current.",
+                                                              s);
+                        }
+                } else if (streq(key, "limit") || streq(key, "memory")) {
+                        uint64_t v;
+                        WANT("t");
+                        r = sd_bus_message_read(msg, "v", "t", &v);
+                        if (r < 0)
+                                return r;
+                        if (v == 0)
+                                return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                                      "Option '%s' must not be 0.", key);
+                        if (streq(key, "limit"))
+                                o->limit = v;
+                        else
+                                o->memory = v;
+                } else if (streq(key, "prefault_threads")) {
+                        int32_t v;
+                        WANT("i");
+                        r = sd_bus_message_read(msg, "v", "i", &v);
+                        if (r < 0)
+                                return r;
+                        if (v < -1 || v > 1024)
+                                return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                                      "prefault_threads must be -1 (auto), 0 "
+                                                      "or up to 1024, not %d.",
+                                                      (int) v);
+                        o->prefault_threads = v;
+                } else if (streq(key, "detach")) {
+                        int v;
+                        WANT("b");
+                        r = sd_bus_message_read(msg, "v", "b", &v);
+                        if (r < 0)
+                                return r;
+                        o->detach = v;
+                } else if (streq(key, "umask")) {
+                        uint32_t v;
+                        WANT("u");
+                        r = sd_bus_message_read(msg, "v", "u", &v);
+                        if (r < 0)
+                                return r;
+                        if (v > 0777)
+                                return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                                      "umask %o is not a permission mask.", v);
+                        o->umask = (mode_t) v;
+                } else {
+                        /* Reported after the whole dictionary is read, so that too many
+                         * options give LimitExceeded whatever their names. */
+                        if (!unknown)
+                                unknown = key;
+                        r = sd_bus_message_skip(msg, "v");
+                        if (r < 0)
+                                return r;
+                }
+#undef WANT
+                r = sd_bus_message_exit_container(msg);
+                if (r < 0)
+                        return r;
+        }
+        if (unknown)
+                return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                      "Unknown option '%s'; known: policy, name, mode, limit, "
+                                      "prefault_threads, detach, umask, libvirt_domain, memory.",
+                                      unknown);
+        return sd_bus_message_exit_container(msg);
+}
+
+static int reply_path(sd_bus_message *msg, Workload *w) {
+        return sd_bus_reply_method_return(msg, "o", w->path);
+}
+
+/* ---- methods ------------------------------------------------------------------------------- */
+
+static int method_run(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_strv_free_ char **argv = NULL, **env = NULL;
+        _cleanup_(caller_done) Caller c = CALLER_NULL;
+        WorkloadOptions o;
+        const char *cwd;
+        int fds[3];
+        Workload *w;
+        int r;
+
+        r = read_strv(msg, "argv", LIMIT_ARGV_COUNT, LIMIT_ARGV_BYTES, &argv, error);
+        if (r < 0)
+                return r;
+        r = read_strv(msg, "env", LIMIT_ENV_COUNT, LIMIT_ENV_BYTES, &env, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(msg, "shhh", &cwd, &fds[0], &fds[1], &fds[2]);
+        if (r < 0)
+                return r;
+        r = read_options(msg, &o, error);
+        if (r < 0)
+                return r;
+        if (!argv[0] || !argv[0][0])
+                return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                      "argv is empty: nothing to run.");
+        r = check_string("cwd", cwd, error);
+        if (r < 0)
+                return r;
+        if (cwd[0] != '/')
+                return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                      "cwd '%s' is not an absolute path.", cwd);
+
+        r = bus_message_get_caller(m, msg, &c, error);
+        if (r < 0)
+                return r;
+        r = manager_run(m, &c, argv, env, cwd, fds, &o,
+                        manager_find_connection(m, sd_bus_message_get_bus(msg))
+                                ? sd_bus_message_get_bus(msg)
+                                : NULL,
+                        &w, error);
+        if (r < 0)
+                return r;
+        return reply_path(msg, w);
+}
+
+static int method_exec(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_strv_free_ char **argv = NULL, **env = NULL;
+        _cleanup_(caller_done) Caller c = CALLER_NULL;
+        WorkloadOptions o;
+        Workload *w;
+        int r;
+
+        r = read_strv(msg, "argv", LIMIT_ARGV_COUNT, LIMIT_ARGV_BYTES, &argv, error);
+        if (r < 0)
+                return r;
+        r = read_options(msg, &o, error);
+        if (r < 0)
+                return r;
+        if (!argv[0] || !argv[0][0])
+                return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                      "argv is empty: nothing to exec.");
+        r = bus_message_get_caller(m, msg, &c, error);
+        if (r < 0)
+                return r;
+        r = manager_exec(m, &c, argv, &o, &w, &env, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "o", w->path);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_strv(reply, env);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_attach(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_(caller_done) Caller c = CALLER_NULL;
+        WorkloadOptions o;
+        uint32_t pid;
+        Workload *w;
+        int r;
+
+        r = sd_bus_message_read(msg, "u", &pid);
+        if (r < 0)
+                return r;
+        r = read_options(msg, &o, error);
+        if (r < 0)
+                return r;
+        if (pid == 0 || pid > INT32_MAX)
+                return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "%u is not a pid.", pid);
+        r = bus_message_get_caller(m, msg, &c, error);
+        if (r < 0)
+                return r;
+        r = manager_attach(m, &c, (pid_t) pid, -EBADF, &o, &w, error);
+        if (r < 0)
+                return r;
+        return reply_path(msg, w);
+}
+
+static int method_attach_pidfd(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_(caller_done) Caller c = CALLER_NULL;
+        WorkloadOptions o;
+        pid_t pid;
+        int pidfd;
+        Workload *w;
+        int r;
+
+        r = sd_bus_message_read(msg, "h", &pidfd);
+        if (r < 0)
+                return r;
+        r = read_options(msg, &o, error);
+        if (r < 0)
+                return r;
+        r = pidfd_get_pid(pidfd, &pid);
+        if (r == -ESRCH)
+                return bus_error_setf(error, BUS_ERROR_NO_SUCH_PROCESS,
+                                      "The process of the pidfd has exited.");
+        if (r < 0)
+                return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                      "The fd passed is not a pidfd.");
+        r = bus_message_get_caller(m, msg, &c, error);
+        if (r < 0)
+                return r;
+        r = manager_attach(m, &c, pid, pidfd, &o, &w, error);
+        if (r < 0)
+                return r;
+        return reply_path(msg, w);
+}
+
+static int method_detach(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_(caller_done) Caller c = CALLER_NULL;
+        const char *path;
+        Workload *w;
+        int r;
+
+        r = sd_bus_message_read(msg, "o", &path);
+        if (r < 0)
+                return r;
+        r = bus_message_get_caller(m, msg, &c, error);
+        if (r < 0)
+                return r;
+        r = manager_get_workload(m, &c, path, &w, error);
+        if (r < 0)
+                return r;
+        r = manager_detach(m, &c, w, error);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                /* munlockall runs in a helper: answer when it is done. */
+                w->detach_reply = sd_bus_message_ref(msg);
+                return 1;
+        }
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_kill(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_(caller_done) Caller c = CALLER_NULL;
+        const char *path;
+        int32_t sig;
+        Workload *w;
+        int r;
+
+        r = sd_bus_message_read(msg, "oi", &path, &sig);
+        if (r < 0)
+                return r;
+        r = bus_message_get_caller(m, msg, &c, error);
+        if (r < 0)
+                return r;
+        r = manager_get_workload(m, &c, path, &w, error);
+        if (r < 0)
+                return r;
+        r = manager_kill(m, &c, w, sig, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_list_workloads(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(souusssstt)");
+        if (r < 0)
+                return r;
+        for (Workload *w = m->workloads.head; w; w = w->next) {
+                _cleanup_close_ int dfd = -EBADF;
+                ProcStatus st = {};
+                uint64_t locked = 0;
+                pid_t pid;
+
+                if (workload_is_live(w) && w->pidfd >= 0) {
+                        dfd = proc_open(w->ident.pid);
+                        if (dfd >= 0 && proc_status_read(dfd, &st) >= 0 &&
+                            pidfd_get_pid(w->pidfd, &pid) >= 0 && pid == w->ident.pid &&
+                            st.vm_lck != PROC_UNSET)
+                                locked = st.vm_lck;
+                }
+                r = sd_bus_message_append(
+                        reply, "(souusssstt)", w->id_str, w->path, (uint32_t) w->ident.pid,
+                        (uint32_t) w->uid, strempty(w->name), strempty(w->policy),
+                        strempty(workload_state_to_string(w->state)),
+                        strempty(mechanism_to_string(w->mechanism)), locked, w->settings.limit);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_workload_by_pid(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        uint32_t pid;
+        Workload *w;
+        int r;
+
+        r = sd_bus_message_read(msg, "u", &pid);
+        if (r < 0)
+                return r;
+        w = pid > 0 && pid <= INT32_MAX ? workload_table_find_pid(&m->workloads, (pid_t) pid)
+                                        : NULL;
+        if (!w)
+                return bus_error_setf(error, BUS_ERROR_NO_SUCH_WORKLOAD,
+                                      "pid %u is not a workload of memlockd; 'memlockctl list' "
+                                      "shows the current ones.",
+                                      pid);
+        return reply_path(msg, w);
+}
+
+static int method_explain(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(caller_done) Caller c = CALLER_NULL;
+        PolicyDecision d = {};
+        uint32_t pid;
+        int r;
+
+        r = sd_bus_message_read(msg, "u", &pid);
+        if (r < 0)
+                return r;
+        if (pid == 0 || pid > INT32_MAX)
+                return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "%u is not a pid.", pid);
+        r = bus_message_get_caller(m, msg, &c, error);
+        if (r < 0)
+                return r;
+        r = manager_explain(m, &c, (pid_t) pid, &d, error);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "sss", strempty(verdict_to_string(d.verdict)),
+                                          d.policy ? policy_name(d.policy) : "",
+                                          strempty(d.message));
+        if (r >= 0)
+                r = sd_bus_message_append_strv(reply, d.skipped);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "{sv}");
+        if (r >= 0 && d.verdict == VERDICT_ALLOW)
+                r = sd_bus_message_append(
+                        reply, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}", "mode", "s",
+                        strempty(lock_mode_to_string(d.settings.mode)), "limit", "t",
+                        d.settings.limit, "prefault_threads", "i", d.settings.prefault_threads,
+                        "transparent_hugepages", "b", d.settings.transparent_hugepages, "inherit",
+                        "b", d.settings.inherit, "on_failure", "s",
+                        strempty(on_failure_to_string(d.settings.on_failure)), "on_exceed", "s",
+                        strempty(on_exceed_to_string(d.settings.on_exceed)));
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        policy_decision_clear(&d);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_(caller_done) Caller c = CALLER_NULL;
+        _cleanup_free_ char *joined = NULL;
+        PolicyDiagnostics d = {};
+        size_t l = 0;
+        int r;
+
+        r = bus_message_get_caller(m, msg, &c, error);
+        if (r < 0)
+                return r;
+        if (!caller_is_root(&c))
+                return bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
+                                      "Only root may reload memlockd's configuration (you are "
+                                      "uid %u).",
+                                      (unsigned) c.uid);
+        r = manager_reload(m, &d);
+        if (r >= 0) {
+                policy_diagnostics_clear(&d);
+                return sd_bus_reply_method_return(msg, NULL);
+        }
+        for (size_t i = 0; i < d.n; i++)
+                l += strlen(d.messages[i]) + 1;
+        joined = calloc(l + 1, 1);
+        if (joined)
+                for (size_t i = 0; i < d.n; i++) {
+                        strcat(joined, d.messages[i]);
+                        if (i + 1 < d.n)
+                                strcat(joined, "\n");
+                }
+        r = bus_error_setf(error, BUS_ERROR_INVALID_POLICY,
+                           "The new configuration has %zu error%s; the previous one stays in "
+                           "force:\n%s",
+                           d.n, d.n == 1 ? "" : "s", strempty(joined));
+        policy_diagnostics_clear(&d);
+        return r;
+}
+
+/* ---- properties ------------------------------------------------------------------------------ */
+
+static int property_version(sd_bus *bus, const char *path, const char *interface,
+                            const char *property, sd_bus_message *reply, void *userdata,
+                            sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", MEMLOCKD_VERSION);
+}
+
+static int property_bytes(sd_bus *bus, const char *path, const char *interface,
+                          const char *property, sd_bus_message *reply, void *userdata,
+                          sd_bus_error *error) {
+        Manager *m = userdata;
+        uint64_t v = 0;
+
+        if (streq(property, "BudgetBytes"))
+                v = m->config.budget;
+        else if (streq(property, "ReservedBytes"))
+                v = manager_reserved_bytes(m);
+        else if (streq(property, "LockedBytes"))
+                v = manager_locked_bytes(m);
+        else if (streq(property, "SystemMlockedBytes")) {
+                MemInfo mi;
+                if (meminfo_read(&mi) >= 0 && mi.mlocked != PROC_UNSET)
+                        v = mi.mlocked;
+        }
+        return sd_bus_message_append(reply, "t", v);
+}
+
+static int property_workloads(sd_bus *bus, const char *path, const char *interface,
+                              const char *property, sd_bus_message *reply, void *userdata,
+                              sd_bus_error *error) {
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "o");
+        if (r < 0)
+                return r;
+        for (Workload *w = m->workloads.head; w; w = w->next) {
+                r = sd_bus_message_append(reply, "o", w->path);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+static int property_policies(sd_bus *bus, const char *path, const char *interface,
+                             const char *property, sd_bus_message *reply, void *userdata,
+                             sd_bus_error *error) {
+        Manager *m = userdata;
+        size_t n = m->policies ? policy_set_size(m->policies) : 0;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "s");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                r = sd_bus_message_append(reply, "s", policy_name(policy_set_get(m->policies, i)));
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+/* ---- signals --------------------------------------------------------------------------------- */
+
+void bus_manager_emit_workload_new(Manager *m, Workload *w) {
+        bus_emit_signal(m, MANAGER_PATH, MANAGER_INTERFACE, "WorkloadNew", "so", w->id_str,
+                        w->path);
+}
+
+void bus_manager_emit_workload_locked(Manager *m, Workload *w) {
+        bus_emit_signal(m, MANAGER_PATH, MANAGER_INTERFACE, "WorkloadLocked", "sott", w->id_str,
+                        w->path, w->locked_bytes, w->lock_duration_usec);
+}
+
+void bus_manager_emit_workload_failed(Manager *m, Workload *w) {
+        bus_emit_signal(m, MANAGER_PATH, MANAGER_INTERFACE, "WorkloadFailed", "sos", w->id_str,
+                        w->path, strempty(w->error));
+}
+
+void bus_manager_emit_workload_exited(Manager *m, Workload *w) {
+        /* WorkloadExited itself is sent by manager_workload_exited() with the raw code. */
+        bus_emit_properties_changed(m, MANAGER_PATH, MANAGER_INTERFACE, "ReservedBytes");
+}
+
+void bus_manager_emit_workload_removed(Manager *m, Workload *w) {
+        bus_emit_signal(m, MANAGER_PATH, MANAGER_INTERFACE, "WorkloadRemoved", "so", w->id_str,
+                        w->path);
+}
+
+const sd_bus_vtable bus_manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", property_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("BudgetBytes", "t", property_bytes, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ReservedBytes", "t", property_bytes, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+        SD_BUS_PROPERTY("LockedBytes", "t", property_bytes, 0, 0),
+        SD_BUS_PROPERTY("SystemMlockedBytes", "t", property_bytes, 0, 0),
+        SD_BUS_PROPERTY("Workloads", "ao", property_workloads, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Policies", "as", property_policies, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+
+        SD_BUS_METHOD_WITH_ARGS("Run",
+                                SD_BUS_ARGS("as", argv, "as", env, "s", cwd, "h", stdin_fd, "h",
+                                            stdout_fd, "h", stderr_fd, "a{sv}", options),
+                                SD_BUS_RESULT("o", workload), method_run,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Exec", SD_BUS_ARGS("as", argv, "a{sv}", options),
+                                SD_BUS_RESULT("o", workload, "as", environment), method_exec,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Attach", SD_BUS_ARGS("u", pid, "a{sv}", options),
+                                SD_BUS_RESULT("o", workload), method_attach,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AttachPidfd", SD_BUS_ARGS("h", pidfd, "a{sv}", options),
+                                SD_BUS_RESULT("o", workload), method_attach_pidfd,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Detach", SD_BUS_ARGS("o", workload), SD_BUS_NO_RESULT,
+                                method_detach, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Kill", SD_BUS_ARGS("o", workload, "i", signal), SD_BUS_NO_RESULT,
+                                method_kill, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListWorkloads", SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("a(souusssstt)", workloads), method_list_workloads,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetWorkloadByPid", SD_BUS_ARGS("u", pid),
+                                SD_BUS_RESULT("o", workload), method_get_workload_by_pid,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Explain", SD_BUS_ARGS("u", pid),
+                                SD_BUS_RESULT("s", verdict, "s", policy, "s", message, "as",
+                                              skipped, "a{sv}", settings),
+                                method_explain, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+
+        SD_BUS_SIGNAL_WITH_ARGS("WorkloadNew", SD_BUS_ARGS("s", id, "o", workload), 0),
+        SD_BUS_SIGNAL_WITH_ARGS(
+                "WorkloadLocked",
+                SD_BUS_ARGS("s", id, "o", workload, "t", locked_bytes, "t", duration_usec), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("WorkloadFailed", SD_BUS_ARGS("s", id, "o", workload, "s", error),
+                                0),
+        SD_BUS_SIGNAL_WITH_ARGS("WorkloadExited",
+                                SD_BUS_ARGS("s", id, "o", workload, "i", code, "i", status), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("WorkloadRemoved", SD_BUS_ARGS("s", id, "o", workload), 0),
+        SD_BUS_VTABLE_END,
+};

@@ -1,0 +1,522 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The socket: listening (or socket activation), one peer-to-peer sd_bus per accepted
+ * connection, per-uid connection and rate limits, Hello, and sending signals to every peer. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-id128.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/macro.h"
+#include "daemon/bus-error.h"
+#include "daemon/limits.h"
+#include "daemon/manager.h"
+
+static uint64_t now_mono(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+static Connection *connection_free(Connection *c) {
+        if (!c)
+                return NULL;
+        if (c->manager) {
+                Manager *m = c->manager;
+                if (c->prev)
+                        c->prev->next = c->next;
+                else if (m->connections == c)
+                        m->connections = c->next;
+                if (c->next)
+                        c->next->prev = c->prev;
+                m->n_connections--;
+        }
+        sd_event_source_disable_unref(c->free_source);
+        if (c->bus) {
+                (void) sd_bus_detach_event(c->bus);
+                sd_bus_flush_close_unref(c->bus);
+        }
+        caller_done(&c->caller);
+        free(c);
+        return NULL;
+}
+
+Connection *manager_find_connection(Manager *m, sd_bus *bus) {
+        for (Connection *c = m->connections; c; c = c->next)
+                if (c->bus == bus)
+                        return c;
+        return NULL;
+}
+
+static size_t connections_of_uid(Manager *m, uid_t uid, bool over_limit) {
+        size_t n = 0;
+        for (Connection *c = m->connections; c; c = c->next)
+                if (c->caller.uid == uid && c->over_limit == over_limit)
+                        n++;
+        return n;
+}
+
+static int on_connection_free(sd_event_source *s, void *userdata) {
+        Connection *c = userdata;
+
+        connection_free(c);
+        return 0;
+}
+
+static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Connection *c = userdata;
+        Manager *m = c->manager;
+        int r;
+
+        log_debug("Connection %s (uid %u, pid %d) closed.", c->unique_name,
+                  (unsigned) c->caller.uid, c->caller.pid);
+        manager_connection_gone(m, c->bus);
+        if (c->free_source)
+                return 0;
+        /* Not from inside the bus's own dispatch: free it on the next loop iteration. */
+        r = sd_event_add_defer(m->event, &c->free_source, on_connection_free, c);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to schedule freeing a connection: %m");
+                return 0;
+        }
+        (void) sd_event_source_set_enabled(c->free_source, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+int bus_check_rate(Manager *m, const Caller *c, sd_bus_error *error) {
+        RateBucket *b = NULL;
+        uint64_t now = now_mono();
+
+        if (caller_is_root(c))
+                return 0;
+        for (size_t i = 0; i < m->n_rate_buckets; i++)
+                if (m->rate_buckets[i].uid == c->uid) {
+                        b = &m->rate_buckets[i];
+                        break;
+                }
+        if (!b) {
+                /* Buckets of uids that have been idle long enough to be full are reused. */
+                for (size_t i = 0; i < m->n_rate_buckets; i++) {
+                        RateBucket *x = &m->rate_buckets[i];
+                        if ((now - x->last_usec) * (double) LIMIT_CALLS_PER_SEC / 1e6 + x->tokens >=
+                            LIMIT_CALLS_BURST) {
+                                b = x;
+                                break;
+                        }
+                }
+                if (!b) {
+                        RateBucket *n = reallocarray(m->rate_buckets, m->n_rate_buckets + 1,
+                                                     sizeof(RateBucket));
+                        if (!n)
+                                return bus_error_setf_errno(error, -ENOMEM, "Out of memory.");
+                        m->rate_buckets = n;
+                        b = &m->rate_buckets[m->n_rate_buckets++];
+                }
+                *b = (RateBucket){ .uid = c->uid, .tokens = LIMIT_CALLS_BURST, .last_usec = now };
+        }
+        b->tokens += (now - b->last_usec) * (double) LIMIT_CALLS_PER_SEC / 1e6;
+        if (b->tokens > LIMIT_CALLS_BURST)
+                b->tokens = LIMIT_CALLS_BURST;
+        b->last_usec = now;
+        if (b->tokens < 1.0)
+                return bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
+                                      "uid %u makes more than %u calls per second; slow down.",
+                                      (unsigned) c->uid, LIMIT_CALLS_PER_SEC);
+        b->tokens -= 1.0;
+        return 0;
+}
+
+/* Runs before any handler: connection and rate limits for every method call. */
+static int on_filter(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Connection *c = userdata;
+        Manager *m = c->manager;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r;
+
+        /* Signals go only to peers that have spoken: a bus client (busctl, gdbus) drops the
+         * connection (EIO) if anything but the reply to its Hello arrives first, and its first
+         * message is that Hello, answered before any signal we send after this point. */
+        c->active = true;
+        if (!sd_bus_message_is_method_call(msg, NULL, NULL))
+                return 0;
+        if (sd_bus_message_is_method_call(msg, "org.freedesktop.DBus", "Hello"))
+                return 0;
+        if (c->over_limit) {
+                (void) sd_bus_reply_method_errorf(
+                        msg, BUS_ERROR_LIMIT_EXCEEDED,
+                        "uid %u already has %u connections to memlockd, the most allowed; close "
+                        "some first.",
+                        (unsigned) c->caller.uid, LIMIT_CONNECTIONS_PER_UID);
+                return 1;
+        }
+        r = bus_check_rate(m, &c->caller, &e);
+        if (r < 0) {
+                (void) sd_bus_reply_method_error(msg, &e);
+                return 1;
+        }
+        return 0;
+}
+
+static int method_hello(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        Connection *c = manager_find_connection(m, sd_bus_message_get_bus(msg));
+
+        return sd_bus_reply_method_return(msg, "s", c ? c->unique_name : ":1.0");
+}
+
+static int method_noop(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        /* AddMatch/RemoveMatch: peer-to-peer has no routing; every peer gets every signal. */
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_get_id(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        sd_id128_t id;
+        char s[SD_ID128_STRING_MAX];
+        int r;
+
+        r = sd_id128_get_boot(&id);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(msg, "s", sd_id128_to_string(id, s));
+}
+
+/* The minimal org.freedesktop.DBus that busctl and gdbus expect on a peer connection. */
+const sd_bus_vtable bus_hello_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD("Hello", NULL, "s", method_hello, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("AddMatch", "s", NULL, method_noop, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("RemoveMatch", "s", NULL, method_noop, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("GetId", NULL, "s", method_get_id, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
+int bus_add_objects(Manager *m, sd_bus *bus) {
+        int r;
+
+        r = sd_bus_add_object_vtable(bus, NULL, MANAGER_PATH, MANAGER_INTERFACE, bus_manager_vtable,
+                                     m);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_fallback_vtable(bus, NULL, WORKLOAD_PATH_PREFIX, WORKLOAD_INTERFACE,
+                                       bus_workload_vtable, bus_workload_find, m);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_node_enumerator(bus, NULL, WORKLOAD_PATH_PREFIX, bus_workload_enumerate, m);
+        if (r < 0)
+                return r;
+        return sd_bus_add_object_manager(bus, NULL, MANAGER_PATH);
+}
+
+int bus_server_add_connection(Manager *m, int fd) {
+        Connection *c;
+        sd_id128_t id;
+        int r;
+
+        c = calloc(1, sizeof(*c));
+        if (!c) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        c->caller = CALLER_NULL;
+        r = caller_from_socket(fd, &c->caller);
+        if (r < 0) {
+                safe_close(fd);
+                free(c);
+                return log_warning_errno(r, "Failed to read peer credentials, closing: %m");
+        }
+        c->id = m->next_connection_id++;
+        snprintf(c->unique_name, sizeof(c->unique_name), ":1.%llu", (unsigned long long) c->id);
+        if (!caller_is_root(&c->caller)) {
+                /* Root is never refused: it could stop the daemon anyway, and must always be
+                 * able to reach it, however many connections others hold. */
+                if (m->n_connections >= LIMIT_CONNECTIONS_TOTAL ||
+                    connections_of_uid(m, c->caller.uid, true) >= LIMIT_CONNECTIONS_OVER) {
+                        log_warning("Refusing a connection of uid %u: too many connections.",
+                                    (unsigned) c->caller.uid);
+                        caller_done(&c->caller);
+                        free(c);
+                        safe_close(fd);
+                        return -EUSERS;
+                }
+                if (connections_of_uid(m, c->caller.uid, false) >= LIMIT_CONNECTIONS_PER_UID) {
+                        log_warning("uid %u has %u connections already; answering "
+                                    "LimitExceeded.",
+                                    (unsigned) c->caller.uid, LIMIT_CONNECTIONS_PER_UID);
+                        c->over_limit = true;
+                }
+        }
+
+        c->manager = m;
+        c->next = m->connections;
+        if (m->connections)
+                m->connections->prev = c;
+        m->connections = c;
+        m->n_connections++;
+
+        r = sd_bus_new(&c->bus);
+        if (r < 0) {
+                safe_close(fd);
+                goto fail;
+        }
+        (void) sd_bus_set_description(c->bus, c->unique_name);
+        r = sd_bus_set_fd(c->bus, fd, fd);
+        if (r < 0) {
+                safe_close(fd);
+                goto fail;
+        }
+        r = sd_id128_randomize(&id);
+        if (r >= 0)
+                r = sd_bus_set_server(c->bus, 1, id);
+        if (r >= 0)
+                r = sd_bus_negotiate_fds(c->bus, true);
+        if (r >= 0)
+                r = sd_bus_add_filter(c->bus, NULL, on_filter, c);
+        if (r >= 0)
+                r = sd_bus_add_object_vtable(c->bus, NULL, "/org/freedesktop/DBus",
+                                             "org.freedesktop.DBus", bus_hello_vtable, m);
+        if (r >= 0)
+                r = bus_add_objects(m, c->bus);
+        if (r >= 0)
+                r = sd_bus_match_signal(c->bus, NULL, NULL, "/org/freedesktop/DBus/Local",
+                                        "org.freedesktop.DBus.Local", "Disconnected",
+                                        on_disconnected, c);
+        if (r >= 0)
+                r = sd_bus_start(c->bus);
+        if (r >= 0)
+                r = sd_bus_attach_event(c->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                goto fail;
+        log_debug("Connection %s from uid %u pid %d.", c->unique_name, (unsigned) c->caller.uid,
+                  c->caller.pid);
+        return 0;
+fail:
+        log_warning_errno(r, "Failed to set up connection from uid %u: %m",
+                          (unsigned) c->caller.uid);
+        connection_free(c);
+        return r;
+}
+
+static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Manager *m = userdata;
+
+        /* Accept everything pending: a burst of clients must not wait one loop turn each. */
+        for (unsigned i = 0; i < 64; i++) {
+                int nfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (nfd < 0) {
+                        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                                log_warning_errno(errno, "accept() failed: %m");
+                        break;
+                }
+                (void) bus_server_add_connection(m, nfd);
+        }
+        return 0;
+}
+
+static int mkdir_parents(const char *path) {
+        _cleanup_free_ char *copy = strdup(path);
+        char *d;
+
+        if (!copy)
+                return -ENOMEM;
+        d = dirname(copy);
+        if (streq(d, "/") || streq(d, "."))
+                return 0;
+        if (mkdir(d, 0755) < 0 && errno != EEXIST) {
+                if (errno != ENOENT)
+                        return negative_errno();
+                int r = mkdir_parents(d);
+                if (r < 0)
+                        return r;
+                if (mkdir(d, 0755) < 0 && errno != EEXIST)
+                        return negative_errno();
+        }
+        return 0;
+}
+
+int bus_server_listen(Manager *m) {
+        _cleanup_close_ int fd = -EBADF;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int n, r;
+
+        n = sd_listen_fds(true);
+        if (n < 0)
+                return log_error_errno(n, "Failed to read socket activation fds: %m");
+        if (n > 1)
+                return log_error_errno(EINVAL,
+                                       "Got %d sockets from socket activation; expected "
+                                       "one.",
+                                       n);
+        if (n == 1) {
+                if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0)
+                        return log_error_errno(EINVAL, "The activation socket is not a listening "
+                                                       "unix stream socket.");
+                fd = SD_LISTEN_FDS_START;
+                (void) fcntl(fd, F_SETFD, FD_CLOEXEC);
+                (void) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+                log_info("Using the socket-activated socket.");
+        } else {
+                if (strlen(m->socket_path) >= sizeof(sa.sun_path))
+                        return log_error_errno(ENAMETOOLONG, "Socket path '%s' is too long.",
+                                               m->socket_path);
+                strcpy(sa.sun_path, m->socket_path);
+                r = mkdir_parents(m->socket_path);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to create the directory of '%s': %m",
+                                               m->socket_path);
+                fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+                if (fd < 0)
+                        return log_error_errno(errno, "Failed to create socket: %m");
+                (void) unlink(m->socket_path);
+                if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                        return log_error_errno(errno, "Failed to bind '%s': %m", m->socket_path);
+                /* Anyone may connect: authorization is by peer credentials, per call. */
+                if (chmod(m->socket_path, 0666) < 0)
+                        return log_error_errno(errno, "Failed to chmod '%s': %m", m->socket_path);
+                if (listen(fd, SOMAXCONN) < 0)
+                        return log_error_errno(errno, "Failed to listen on '%s': %m",
+                                               m->socket_path);
+                m->listen_fd_ours = true;
+        }
+        r = sd_event_add_io(m->event, &m->listen_source, fd, EPOLLIN, on_accept, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the socket: %m");
+        m->listen_fd = TAKE_FD(fd);
+        return 0;
+}
+
+void bus_server_done(Manager *m) {
+        while (m->connections)
+                connection_free(m->connections);
+        m->listen_source = sd_event_source_disable_unref(m->listen_source);
+        if (m->listen_fd >= 0 && m->listen_fd_ours)
+                (void) unlink(m->socket_path);
+        m->listen_fd = safe_close(m->listen_fd);
+        if (m->system_bus) {
+                (void) sd_bus_detach_event(m->system_bus);
+                m->system_bus = sd_bus_flush_close_unref(m->system_bus);
+        }
+}
+
+int bus_system_connect(Manager *m) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return log_error_errno(r, "SystemBus=yes, but connecting to the system bus failed: "
+                                          "%m");
+        r = bus_add_objects(m, bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add objects on the system bus: %m");
+        r = sd_bus_request_name(bus, MANAGER_BUS_NAME, 0);
+        if (r < 0)
+                return log_error_errno(r,
+                                       "Failed to own %s on the system bus (is the bus policy "
+                                       "installed?): %m",
+                                       MANAGER_BUS_NAME);
+        r = sd_bus_attach_event(bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach the system bus: %m");
+        m->system_bus = TAKE_PTR(bus);
+        log_info("Serving %s on the system bus too.", MANAGER_BUS_NAME);
+        return 0;
+}
+
+int bus_message_get_caller(Manager *m, sd_bus_message *msg, Caller *ret, sd_bus_error *error) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        sd_bus *bus = sd_bus_message_get_bus(msg);
+        Connection *c = manager_find_connection(m, bus);
+        const gid_t *groups = NULL;
+        uid_t uid;
+        gid_t gid = (gid_t) -1;
+        pid_t pid = 0;
+        int n, r;
+
+        if (c) {
+                r = caller_copy(&c->caller, ret);
+                if (r < 0)
+                        return bus_error_setf_errno(error, r, "Out of memory.");
+                return 0;
+        }
+        r = sd_bus_query_sender_creds(msg,
+                                      SD_BUS_CREDS_PID | SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID |
+                                              SD_BUS_CREDS_SUPPLEMENTARY_GIDS |
+                                              SD_BUS_CREDS_AUGMENT,
+                                      &creds);
+        if (r < 0)
+                return bus_error_setf_errno(error, r, "Cannot identify the caller: %s",
+                                            strerror(-r));
+        r = sd_bus_creds_get_euid(creds, &uid);
+        if (r < 0)
+                return bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
+                                      "Cannot identify the caller's uid.");
+        (void) sd_bus_creds_get_egid(creds, &gid);
+        (void) sd_bus_creds_get_pid(creds, &pid);
+        n = sd_bus_creds_get_supplementary_gids(creds, &groups);
+        r = caller_from_values(uid, gid, pid, groups, n > 0 ? (size_t) n : 0, ret);
+        if (r < 0)
+                return bus_error_setf_errno(error, r, "Out of memory.");
+        /* Peer connections are rate-limited in their filter; system bus callers here. */
+        r = bus_check_rate(m, ret, error);
+        if (r < 0) {
+                caller_done(ret);
+                return r;
+        }
+        return 0;
+}
+
+void bus_emit_signal(Manager *m, const char *path, const char *interface, const char *member,
+                     const char *types, ...) {
+        va_list ap;
+
+        for (Connection *c = m->connections; c; c = c->next) {
+                if (c->over_limit || c->free_source || !c->active)
+                        continue;
+                va_start(ap, types);
+                (void) sd_bus_emit_signalv(c->bus, path, interface, member, types, ap);
+                va_end(ap);
+        }
+        if (m->system_bus) {
+                va_start(ap, types);
+                (void) sd_bus_emit_signalv(m->system_bus, path, interface, member, types, ap);
+                va_end(ap);
+        }
+}
+
+#define FOREACH_BUS(m, b, body)                                                                    \
+        do {                                                                                       \
+                for (Connection *_c = (m)->connections; _c; _c = _c->next) {                       \
+                        sd_bus *b = _c->bus;                                                       \
+                        if (_c->over_limit || _c->free_source || !_c->active)                      \
+                                continue;                                                          \
+                        body;                                                                      \
+                }                                                                                  \
+                if ((m)->system_bus) {                                                             \
+                        sd_bus *b = (m)->system_bus;                                               \
+                        body;                                                                      \
+                }                                                                                  \
+        } while (0)
+
+void bus_emit_properties_changed(Manager *m, const char *path, const char *interface,
+                                 const char *property) {
+        FOREACH_BUS(m, b,
+                    (void) sd_bus_emit_properties_changed(b, path, interface, property, NULL));
+}
+
+void bus_emit_object_added(Manager *m, const char *path) {
+        FOREACH_BUS(m, b, (void) sd_bus_emit_object_added(b, path));
+}
+
+void bus_emit_object_removed(Manager *m, const char *path) {
+        FOREACH_BUS(m, b, (void) sd_bus_emit_object_removed(b, path));
+}

@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Attach and Detach: identify the target by pidfd → policy → may the caller? → can a lock work
+ * (raise the limit if we can) → inject mlockall in a helper → the result becomes
+ * WorkloadLocked or WorkloadFailed. Detach injects munlockall and restores the limit. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "common/log.h"
+#include "common/macro.h"
+#include "common/parse-util.h"
+#include "common/proc.h"
+#include "common/process-util.h"
+#include "daemon/bus-error.h"
+#include "daemon/inject-job.h"
+#include "daemon/inject.h"
+#include "daemon/manager.h"
+#include "daemon/target.h"
+
+/* A process of ours whose end nobody else waits for: reap it when its pidfd says so. */
+static int on_reap(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        siginfo_t si = {};
+
+        (void) waitid(P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG);
+        if (si.si_pid == 0)
+                return 0;
+        /* The loop held the only reference: handing it back frees the source (safe while it
+         * is being dispatched), and with it the pidfd. */
+        (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        (void) sd_event_source_set_floating(s, false);
+        return 0;
+}
+
+static void reap_later(Manager *m, pid_t pid) {
+        sd_event_source *s = NULL;
+        int fd, r;
+
+        fd = pidfd_open_checked(pid);
+        if (fd < 0)
+                return;
+        r = sd_event_add_io(m->event, &s, fd, EPOLLIN, on_reap, NULL);
+        if (r < 0) {
+                safe_close(fd);
+                return;
+        }
+        (void) sd_event_source_set_io_fd_own(s, true);
+        (void) sd_event_source_set_floating(s, true);
+        sd_event_source_unref(s);
+}
+
+static void helper_done(Manager *m, Workload *w) {
+        w->helper_source = sd_event_source_disable_unref(w->helper_source);
+        w->helper_fd = safe_close(w->helper_fd);
+        if (w->helper_pid > 0) {
+                /* The helper writes its result and _exit()s: this wait is short. */
+                if (waitpid(w->helper_pid, NULL, WNOHANG) == 0)
+                        reap_later(m, w->helper_pid);
+        }
+        w->helper_pid = 0;
+}
+
+void manager_attach_abandon(Manager *m, Workload *w) {
+        helper_done(m, w);
+}
+
+static void restore_limit(Workload *w) {
+        ProcLimits old = { .memlock_soft = w->orig_memlock_soft,
+                           .memlock_hard = w->orig_memlock_hard };
+        int r;
+
+        if (!w->limit_raised || w->pidfd < 0)
+                return;
+        r = target_restore_memlock(w->pidfd, w->ident.pid, &old);
+        if (r < 0)
+                log_warning_errno(r, "Failed to restore RLIMIT_MEMLOCK of pid %d: %m",
+                                  w->ident.pid);
+        w->limit_raised = false;
+}
+
+static void finish_detach(Manager *m, Workload *w, const char *error_msg) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = TAKE_PTR(w->detach_reply);
+
+        if (error_msg) {
+                /* Still locked: keep it in the table as it was. */
+                w->detaching = false;
+                log_warning("Detach of workload %s (pid %d) failed: %s", w->id_str, w->ident.pid,
+                            error_msg);
+                if (reply)
+                        (void) sd_bus_reply_method_errorf(reply, BUS_ERROR_LOCK_FAILED,
+                                                          "munlockall in pid %d failed: %s",
+                                                          w->ident.pid, error_msg);
+                return;
+        }
+        restore_limit(w);
+        log_info("Workload %s '%s' (pid %d) detached: unlocked and forgotten.", w->id_str,
+                 strempty(w->name), w->ident.pid);
+        if (w->is_child && workload_is_live(w))
+                reap_later(m, w->ident.pid);
+        manager_workload_set_state(m, w, WORKLOAD_DETACHED);
+        manager_workload_remove(m, w);
+        if (reply)
+                (void) sd_bus_reply_method_return(reply, NULL);
+}
+
+static int on_helper_result(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Workload *w = userdata;
+        Manager *m = w->manager;
+        _cleanup_free_ char *msg = NULL;
+        InjectResult res;
+        int r;
+
+        r = inject_job_read_result(fd, &res);
+        if (r == -EAGAIN)
+                return 0;
+        helper_done(m, w);
+
+        if (r < 0) {
+                if (asprintf(&msg, "the injection helper failed: %s", strerror(-r)) < 0)
+                        msg = NULL;
+        } else if (res.error != 0) {
+                if (asprintf(&msg, "%s%s%s: %s (VmLck %s)",
+                             res.stage == INJECT_STAGE_SYSCALL
+                                     ? (w->detaching ? "munlockall" : "mlockall")
+                                     : "injection at stage ",
+                             res.stage == INJECT_STAGE_SYSCALL
+                                     ? ""
+                                     : strna(inject_stage_to_string(res.stage)),
+                             res.stage == INJECT_STAGE_SYSCALL ? " failed" : " failed",
+                             strerror(res.error),
+                             FORMAT_BYTES(res.vm_lck_after == UINT64_MAX ? 0 : res.vm_lck_after)) <
+                    0)
+                        msg = NULL;
+        }
+
+        if (w->detaching) {
+                finish_detach(m, w, msg ? msg : (r < 0 || res.error != 0) ? "failed" : NULL);
+                return 0;
+        }
+        if (!workload_is_live(w))
+                return 0; /* exited meanwhile; nothing to report */
+        if (msg || r < 0 || res.error != 0) {
+                restore_limit(w);
+                manager_workload_failed(m, w, msg ?: "injection failed");
+                return 0;
+        }
+        manager_workload_locked(m, w, res.vm_lck_after == UINT64_MAX ? 0 : res.vm_lck_after,
+                                res.duration_usec);
+        return 0;
+}
+
+static int start_injection(Manager *m, Workload *w, long nr, int flags) {
+        int r;
+
+        r = inject_job_start(w->ident.pid, w->pidfd, nr, flags, &w->helper_pid, &w->helper_fd);
+        if (r < 0)
+                return r;
+        r = sd_event_add_io(m->event, &w->helper_source, w->helper_fd, EPOLLIN, on_helper_result,
+                            w);
+        if (r < 0) {
+                /* Cannot hear the result; the helper finishes on its own. */
+                helper_done(m, w);
+                return r;
+        }
+        (void) sd_event_source_set_description(w->helper_source, "inject-result");
+        return 0;
+}
+
+static int caller_caps(const Caller *c, uint64_t *ret) {
+        _cleanup_close_ int dfd = -EBADF;
+        ProcStatus st;
+        int r;
+
+        if (c->pid <= 0) {
+                /* The daemon itself (internal events) acts as root. */
+                *ret = caller_is_root(c) ? UINT64_MAX : 0;
+                return 0;
+        }
+        dfd = proc_open(c->pid);
+        if (dfd < 0)
+                return dfd;
+        r = proc_status_read(dfd, &st);
+        if (r < 0)
+                return r;
+        *ret = st.cap_eff == PROC_UNSET ? 0 : st.cap_eff;
+        return 0;
+}
+
+int manager_attach(Manager *m, const Caller *c, pid_t pid, int pidfd_in, const WorkloadOptions *o,
+                   Workload **ret, sd_bus_error *error) {
+        _cleanup_(workload_freep) Workload *w = NULL;
+        _cleanup_(target_info_done) TargetInfo t = {};
+        _cleanup_close_ int pidfd = -EBADF;
+        _cleanup_free_ char *reason = NULL;
+        PolicyDecision d = {};
+        uint64_t caps = 0, needed;
+        Workload *existing;
+        int scope = 0, plan, r;
+
+        /* Identify the target: held by pidfd from here on. */
+        if (pidfd_in >= 0)
+                pidfd = fcntl(pidfd_in, F_DUPFD_CLOEXEC, 3);
+        else
+                pidfd = pidfd_open_checked(pid);
+        if (pidfd < 0)
+                return bus_error_setf(error, BUS_ERROR_NO_SUCH_PROCESS, "No process %d: %s.",
+                                      (int) pid, strerror(-pidfd));
+        r = target_info_from_pidfd(pidfd, &t);
+        if (r < 0)
+                return bus_error_setf(error, BUS_ERROR_NO_SUCH_PROCESS,
+                                      "Cannot examine process %d: %s.", (int) pid, strerror(-r));
+        existing = workload_table_find_pid(&m->workloads, pid);
+        if (existing)
+                return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                      "pid %d is workload %s already (%s); detach it first.",
+                                      (int) pid, existing->id_str,
+                                      workload_state_to_string(existing->state));
+
+        /* May this caller touch it at all (privilege, PID 1, ourselves)? */
+        r = caller_caps(c, &caps);
+        if (r < 0)
+                return bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
+                                      "Cannot read the caller's capabilities.");
+        r = target_check_attach(&t, c->uid, caps, m->self_pid, &reason);
+        if (r < 0)
+                return bus_error_setf(error, BUS_ERROR_ACCESS_DENIED, "%s",
+                                      reason ?: "attaching to this process is not allowed");
+        r = manager_check_workload_limit(m, c, error);
+        if (r < 0)
+                return r;
+
+        /* Decide. */
+        PolicyRequest req = {
+                .kind = REQUEST_ATTACH,
+                .caller_uid = c->uid,
+                .caller_gid = c->gid,
+                .caller_groups = c->groups,
+                .n_caller_groups = c->n_groups,
+                .exe = t.exe,
+                .target_uid = t.uid,
+                .target_gid = t.gid,
+                .libvirt_domain = o->libvirt_domain,
+                .unit = t.unit,
+                .policy_name = o->policy,
+                .mode = o->mode,
+                .limit = o->limit ?: o->memory,
+                .prefault_threads = o->prefault_threads,
+        };
+        r = manager_decide(m, &req, &d, error);
+        if (r < 0)
+                return r;
+
+        r = workload_new(m->next_id, &w);
+        if (r < 0)
+                goto oom;
+        w->kind = WORKLOAD_KIND_ATTACH;
+        w->settings = d.settings;
+        w->policy = strdup(policy_name(d.policy));
+        w->name = strndup(o->name ?: o->libvirt_domain ?: t.comm, 255);
+        policy_decision_clear(&d);
+        if (!w->policy || !w->name)
+                goto oom;
+
+        /* Can a lock work? */
+        r = target_ptrace_scope_read(&scope);
+        if (r >= 0) {
+                r = target_ptrace_scope_check(scope, m->has_sys_ptrace, &reason);
+                if (r < 0)
+                        return bus_error_setf(error, BUS_ERROR_UNSUPPORTED, "%s",
+                                              reason ?: "ptrace is not permitted here");
+        }
+        /* mlockall(MCL_CURRENT) is charged for the whole mapped size, not the resident one. */
+        needed = w->settings.limit == SIZE_INFINITY
+                         ? UINT64_MAX
+                         : MAX(w->settings.limit, t.vm_size == PROC_UNSET ? 0 : t.vm_size);
+        free(reason);
+        reason = NULL;
+        plan = target_lock_plan(&t, m->has_sys_resource, needed, &reason);
+        if (plan < 0)
+                return bus_error_setf(error, BUS_ERROR_UNSUPPORTED, "%s",
+                                      reason ?: "the target cannot lock its memory");
+        if (plan == TARGET_LOCK_RAISE_LIMIT) {
+                ProcLimits old;
+                r = target_raise_memlock(pidfd, pid, needed, &old);
+                if (r < 0)
+                        return bus_error_setf_errno(error, r,
+                                                    "Failed to raise RLIMIT_MEMLOCK of pid %d: %s",
+                                                    (int) pid, strerror(-r));
+                w->limit_raised = true;
+                w->orig_memlock_soft = old.memlock_soft;
+                w->orig_memlock_hard = old.memlock_hard;
+        }
+
+        /* Act: the injection runs in a helper; its result arrives as an event. */
+        w->mechanism = MECHANISM_PTRACE;
+        w->state = WORKLOAD_LOCKING;
+        w->uid = t.uid;
+        w->gid = t.gid;
+        w->ident = (ProcessIdentity){ .pid = pid, .starttime = t.starttime };
+        w->pidfd = TAKE_FD(pidfd);
+        w->manager = m;
+        r = manager_workload_watch(m, w);
+        if (r >= 0)
+                r = start_injection(m, w, SYS_mlockall,
+                                    lock_mode_to_mlockall_flags(w->settings.mode));
+        if (r < 0) {
+                restore_limit(w);
+                return bus_error_setf_errno(error, r,
+                                            "Failed to start the injection into pid %d: %s",
+                                            (int) pid, strerror(-r));
+        }
+        log_info("Workload %s '%s': attaching to pid %d (uid %u, %s) for uid %u, policy '%s', %s, "
+                 "limit %s%s.",
+                 w->id_str, w->name, (int) pid, (unsigned) t.uid, strna(t.exe), (unsigned) c->uid,
+                 w->policy, strna(lock_mode_to_string(w->settings.mode)),
+                 FORMAT_BYTES(w->settings.limit), w->limit_raised ? ", RLIMIT_MEMLOCK raised" : "");
+        *ret = w;
+        manager_workload_add(m, TAKE_PTR(w));
+        return 0;
+oom:
+        policy_decision_clear(&d);
+        return bus_error_setf_errno(error, -ENOMEM, "Out of memory.");
+}
+
+int manager_attach_pid(Manager *m, pid_t pid, const WorkloadOptions *o, Workload **ret,
+                       sd_bus_error *error) {
+        Caller root;
+
+        (void) caller_root(&root);
+        return manager_attach(m, &root, pid, -EBADF, o, ret, error);
+}
+
+int manager_detach(Manager *m, const Caller *c, Workload *w, sd_bus_error *error) {
+        int r;
+
+        if (w->helper_pid > 0)
+                return bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
+                                      "Workload %s is still %s; try again when it is locked or "
+                                      "failed.",
+                                      w->id_str, w->detaching ? "detaching" : "locking");
+        if (!workload_is_live(w)) {
+                manager_workload_remove(m, w);
+                return 0;
+        }
+        r = start_injection(m, w, SYS_munlockall, 0);
+        if (r < 0)
+                return bus_error_setf_errno(error, r, "Failed to start munlockall in pid %d: %s",
+                                            w->ident.pid, strerror(-r));
+        w->detaching = true;
+        log_info("Detaching workload %s (pid %d) for uid %u.", w->id_str, w->ident.pid,
+                 (unsigned) c->uid);
+        return 1; /* in progress: the reply follows when munlockall has run */
+}

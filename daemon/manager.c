@@ -1,0 +1,861 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "build-config.h"
+#include "common/log.h"
+#include "common/macro.h"
+#include "common/parse-util.h"
+#include "common/proc.h"
+#include "common/process-util.h"
+#include "daemon/budget.h"
+#include "daemon/bus-error.h"
+#include "daemon/libvirt-events.h"
+#include "daemon/limits.h"
+#include "daemon/manager.h"
+#include "daemon/privileges.h"
+#include "daemon/self.h"
+#include "daemon/state.h"
+#include "daemon/target.h"
+
+static const char *const default_policy_dirs[] = { MEMLOCKD_POLICY_DIRS, NULL };
+
+static uint64_t now_usec(clockid_t clock) {
+        struct timespec ts;
+
+        (void) clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+void workload_options_init(WorkloadOptions *o) {
+        *o = (WorkloadOptions){
+                .mode = _LOCK_MODE_INVALID,
+                .prefault_threads = -2,
+                .umask = 022,
+        };
+}
+
+static char **strv_copy(char *const *l) {
+        size_t n = 0;
+        char **c;
+
+        for (char *const *i = l; i && *i; i++)
+                n++;
+        c = calloc(n + 1, sizeof(char *));
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                c[i] = strdup(l[i]);
+                if (!c[i])
+                        return strv_free(c);
+        }
+        return c;
+}
+
+static int strdup_or_default(const char *s, const char *def, char **ret) {
+        char *c = strdup(s ?: def);
+        if (!c)
+                return -ENOMEM;
+        *ret = c;
+        return 0;
+}
+
+int manager_new(const ManagerSettings *s, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        MemInfo mi;
+        int r;
+
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        m->listen_fd = -EBADF;
+        m->next_id = 1;
+        m->next_connection_id = 1;
+        m->self_pid = getpid();
+
+        r = daemon_config_init(&m->config, 0);
+        if (r < 0)
+                return r;
+        r = strdup_or_default(s->config_path, MEMLOCKD_CONFIG_FILE, &m->config_path);
+        if (r < 0)
+                return r;
+        r = strdup_or_default(s->socket_path, MEMLOCKD_SOCKET_PATH, &m->socket_path);
+        if (r < 0)
+                return r;
+        r = strdup_or_default(s->state_dir, MEMLOCKD_STATE_DIR, &m->state_dir);
+        if (r < 0)
+                return r;
+        r = strdup_or_default(s->shim_path, MEMLOCKD_SHIM_PATH, &m->shim_path);
+        if (r < 0)
+                return r;
+        m->socket_from_cmdline = s->socket_path;
+        m->state_dir_from_cmdline = s->state_dir;
+        m->policy_dirs = strv_copy(s->policy_dirs && s->policy_dirs[0]
+                                           ? s->policy_dirs
+                                           : (char *const *) default_policy_dirs);
+        if (!m->policy_dirs)
+                return -ENOMEM;
+
+        if (meminfo_read(&mi) >= 0 && mi.mem_total != PROC_UNSET)
+                m->mem_total = mi.mem_total;
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        /* Forget workloads without touching them: a stopping daemon never kills or unlocks. */
+        workload_table_clear(&m->workloads);
+        bus_server_done(m);
+#if defined(HAVE_LIBVIRT) && HAVE_LIBVIRT
+        libvirt_events_free(m->libvirt);
+#endif
+        sd_event_source_disable_unref(m->budget_timer);
+        sd_event_source_disable_unref(m->gc_timer);
+        sd_event_source_disable_unref(m->watchdog_timer);
+        sd_event_source_disable_unref(m->sigterm_source);
+        sd_event_source_disable_unref(m->sigint_source);
+        sd_event_source_disable_unref(m->sighup_source);
+        sd_event_unref(m->event);
+        policy_set_free(m->policies);
+        daemon_config_done(&m->config);
+        free(m->config_path);
+        free(m->socket_path);
+        free(m->state_dir);
+        free(m->shim_path);
+        strv_free(m->policy_dirs);
+        free(m->rate_buckets);
+        free(m);
+        return NULL;
+}
+
+int manager_load_config(Manager *m, PolicyDiagnostics *diags) {
+        _cleanup_(policy_set_freep) PolicySet *set = NULL;
+        DaemonConfig c = {};
+        bool missing_ok = streq(m->config_path, MEMLOCKD_CONFIG_FILE);
+        int r, k;
+
+        r = daemon_config_init(&c, m->mem_total);
+        if (r < 0)
+                return r;
+        r = daemon_config_load(m->config_path, missing_ok, m->mem_total, &c, diags);
+        /* Policies are loaded even when the config is broken, so every error is reported. */
+        k = policy_set_load(m->policy_dirs, &set, diags);
+        if (r < 0 || k < 0) {
+                daemon_config_done(&c);
+                return r < 0 ? r : k;
+        }
+
+        daemon_config_done(&m->config);
+        m->config = c;
+        policy_set_free(m->policies);
+        m->policies = TAKE_PTR(set);
+
+        /* The socket and the state directory are fixed once the daemon runs. */
+        if (!m->socket_from_cmdline && !m->listen_source && m->config.socket_path) {
+                char *p = strdup(m->config.socket_path);
+                if (!p)
+                        return -ENOMEM;
+                free(m->socket_path);
+                m->socket_path = p;
+        }
+        if (!m->state_dir_from_cmdline && !m->listen_source && m->config.state_directory) {
+                char *p = strdup(m->config.state_directory);
+                if (!p)
+                        return -ENOMEM;
+                free(m->state_dir);
+                m->state_dir = p;
+        }
+        return 0;
+}
+
+int manager_reload(Manager *m, PolicyDiagnostics *diags) {
+        int r;
+
+        r = manager_load_config(m, diags);
+        if (r < 0) {
+                log_error("Reload failed, keeping the previous configuration and %zu policies:",
+                          m->policies ? policy_set_size(m->policies) : 0);
+                for (size_t i = 0; i < diags->n; i++)
+                        log_error("  %s", diags->messages[i]);
+                return -EBADMSG;
+        }
+        log_info("Reloaded: %zu policies, budget %s.", policy_set_size(m->policies),
+                 FORMAT_BYTES(m->config.budget));
+        bus_emit_properties_changed(m, MANAGER_PATH, MANAGER_INTERFACE, "Policies");
+        bus_emit_properties_changed(m, MANAGER_PATH, MANAGER_INTERFACE, "BudgetBytes");
+        manager_notify_status(m);
+        return 0;
+}
+
+/* ---- workload lifecycle ------------------------------------------------------------------ */
+
+static int budget_timer_update(Manager *m);
+
+void manager_save_state(Manager *m) {
+        int r;
+
+        r = state_save(m->state_dir, m->next_id, &m->workloads);
+        if (r < 0)
+                log_error_errno(r, "Failed to save state in '%s': %m", m->state_dir);
+}
+
+void manager_workload_add(Manager *m, Workload *w) {
+        w->manager = m;
+        if (w->id >= m->next_id)
+                m->next_id = w->id + 1;
+        if (w->started_at == 0)
+                w->started_at = now_usec(CLOCK_REALTIME);
+        workload_table_add(&m->workloads, w);
+        bus_emit_object_added(m, w->path);
+        bus_manager_emit_workload_new(m, w);
+        bus_emit_properties_changed(m, MANAGER_PATH, MANAGER_INTERFACE, "Workloads");
+        manager_save_state(m);
+        (void) budget_timer_update(m);
+        manager_notify_status(m);
+}
+
+void manager_workload_set_state(Manager *m, Workload *w, WorkloadState state) {
+        if (w->state == state)
+                return;
+        log_debug("Workload %s (pid %d): %s → %s", w->id_str, w->ident.pid,
+                  workload_state_to_string(w->state), workload_state_to_string(state));
+        w->state = state;
+        bus_emit_properties_changed(m, w->path, WORKLOAD_INTERFACE, "State");
+        manager_save_state(m);
+        (void) budget_timer_update(m);
+        manager_notify_status(m);
+}
+
+void manager_workload_locked(Manager *m, Workload *w, uint64_t locked_bytes, uint64_t duration) {
+        w->locked_bytes = locked_bytes;
+        w->lock_duration_usec = duration;
+        (void) workload_set_error(w, NULL);
+        log_info("Workload %s '%s' (pid %d) locked: %s in %" PRIu64 " ms, mechanism %s.", w->id_str,
+                 strempty(w->name), w->ident.pid, FORMAT_BYTES(locked_bytes), duration / 1000,
+                 strna(mechanism_to_string(w->mechanism)));
+        manager_workload_set_state(m, w, WORKLOAD_LOCKED);
+        bus_manager_emit_workload_locked(m, w);
+}
+
+void manager_workload_failed(Manager *m, Workload *w, const char *error) {
+        (void) workload_set_error(w, error);
+        log_warning("Workload %s '%s' (pid %d) failed to lock: %s", w->id_str, strempty(w->name),
+                    w->ident.pid, strempty(error));
+        bus_emit_properties_changed(m, w->path, WORKLOAD_INTERFACE, "Error");
+        manager_workload_set_state(m, w, WORKLOAD_FAILED);
+        bus_manager_emit_workload_failed(m, w);
+}
+
+static int gc_timer_update(Manager *m);
+
+void manager_workload_remove(Manager *m, Workload *w) {
+        if (w->helper_pid > 0)
+                manager_attach_abandon(m, w);
+        bus_manager_emit_workload_removed(m, w);
+        bus_emit_object_removed(m, w->path);
+        workload_table_remove(&m->workloads, w);
+        workload_free(w);
+        bus_emit_properties_changed(m, MANAGER_PATH, MANAGER_INTERFACE, "Workloads");
+        manager_save_state(m);
+        (void) budget_timer_update(m);
+        manager_notify_status(m);
+}
+
+static void gc_enforce_max(Manager *m) {
+        size_t n = 0;
+
+        for (Workload *w = m->workloads.head; w; w = w->next)
+                if (!workload_is_live(w))
+                        n++;
+        /* The table is in creation order; drop the oldest gone ones beyond the maximum. */
+        for (Workload *w = m->workloads.head, *next; w && n > LIMIT_EXITED_KEEP_MAX; w = next) {
+                next = w->next;
+                if (workload_is_live(w))
+                        continue;
+                manager_workload_remove(m, w);
+                n--;
+        }
+}
+
+void manager_workload_exited(Manager *m, Workload *w, int code, int status) {
+        w->pidfd_source = sd_event_source_disable_unref(w->pidfd_source);
+        w->exit_code = code;
+        if (code == CLD_EXITED)
+                w->exit_status = status;
+        else if (code == CLD_KILLED || code == CLD_DUMPED)
+                w->exit_status = 128 + status;
+        else
+                w->exit_status = -1;
+        w->gone_at = now_usec(CLOCK_MONOTONIC);
+        if (code == CLD_EXITED)
+                log_info("Workload %s '%s' (pid %d) exited with status %d.", w->id_str,
+                         strempty(w->name), w->ident.pid, status);
+        else if (code == CLD_KILLED || code == CLD_DUMPED)
+                log_info("Workload %s '%s' (pid %d) was killed by signal %s.", w->id_str,
+                         strempty(w->name), w->ident.pid, strna(sigabbrev_np(status)));
+        else
+                log_info("Workload %s '%s' (pid %d) exited.", w->id_str, strempty(w->name),
+                         w->ident.pid);
+        w->owner_bus = sd_bus_unref(w->owner_bus);
+        bus_emit_properties_changed(m, w->path, WORKLOAD_INTERFACE, "ExitStatus");
+        manager_workload_set_state(m, w, WORKLOAD_EXITED);
+        /* WorkloadExited carries the raw code and status (a client exits with 128+N). */
+        bus_emit_signal(m, MANAGER_PATH, MANAGER_INTERFACE, "WorkloadExited", "soii", w->id_str,
+                        w->path, code, code == 0 ? -1 : status);
+        bus_manager_emit_workload_exited(m, w);
+        gc_enforce_max(m);
+        (void) gc_timer_update(m);
+}
+
+static int on_pidfd(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Workload *w = userdata;
+        Manager *m = w->manager;
+        siginfo_t si = {};
+        int code = 0, status = -1;
+
+        if (w->report_fd >= 0)
+                manager_run_flush_report(m, w);
+
+        if (w->is_child) {
+                if (waitid(P_PIDFD, (id_t) w->pidfd, &si, WEXITED | WNOHANG) < 0)
+                        log_debug_errno(errno, "waitid() on workload %s failed: %m", w->id_str);
+                else if (si.si_pid != 0) {
+                        code = si.si_code;
+                        status = si.si_status;
+                }
+        }
+        manager_workload_exited(m, w, code, status);
+        return 0;
+}
+
+int manager_workload_watch(Manager *m, Workload *w) {
+        int r;
+
+        if (w->pidfd < 0)
+                return -EBADF;
+        w->pidfd_source = sd_event_source_disable_unref(w->pidfd_source);
+        r = sd_event_add_io(m->event, &w->pidfd_source, w->pidfd, EPOLLIN, on_pidfd, w);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(w->pidfd_source, "workload-pidfd");
+        return 0;
+}
+
+/* ---- garbage collection of exited workloads ---------------------------------------------- */
+
+static int on_gc_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+        for (Workload *w = m->workloads.head, *next; w; w = next) {
+                next = w->next;
+                if (!workload_is_live(w) && w->helper_pid <= 0 &&
+                    w->gone_at + LIMIT_EXITED_KEEP_USEC <= now)
+                        manager_workload_remove(m, w);
+        }
+        (void) gc_timer_update(m);
+        return 0;
+}
+
+static int gc_timer_update(Manager *m) {
+        uint64_t next = UINT64_MAX;
+        int r;
+
+        for (Workload *w = m->workloads.head; w; w = w->next)
+                if (!workload_is_live(w) && w->gone_at + LIMIT_EXITED_KEEP_USEC < next)
+                        next = w->gone_at + LIMIT_EXITED_KEEP_USEC;
+        if (next == UINT64_MAX) {
+                if (m->gc_timer)
+                        (void) sd_event_source_set_enabled(m->gc_timer, SD_EVENT_OFF);
+                return 0;
+        }
+        if (!m->gc_timer) {
+                r = sd_event_add_time(m->event, &m->gc_timer, CLOCK_MONOTONIC, next, 1000000,
+                                      on_gc_timer, m);
+                if (r < 0)
+                        return log_warning_errno(r, "Failed to add GC timer: %m");
+                return 0;
+        }
+        (void) sd_event_source_set_time(m->gc_timer, next);
+        return sd_event_source_set_enabled(m->gc_timer, SD_EVENT_ONESHOT);
+}
+
+/* ---- the budget watch on workloads without a kernel limit -------------------------------- */
+
+static int workload_read_vm_lck(Workload *w, uint64_t *ret) {
+        _cleanup_close_ int dfd = -EBADF;
+        ProcStatus st;
+        pid_t pid;
+        int r;
+
+        dfd = proc_open(w->ident.pid);
+        if (dfd < 0)
+                return dfd;
+        r = proc_status_read(dfd, &st);
+        if (r < 0)
+                return r;
+        /* Read, then check that the pidfd still names that pid: else the pid was reused. */
+        if (w->pidfd >= 0) {
+                r = pidfd_get_pid(w->pidfd, &pid);
+                if (r < 0 || pid != w->ident.pid)
+                        return -ESRCH;
+        }
+        *ret = st.vm_lck == PROC_UNSET ? 0 : st.vm_lck;
+        return 0;
+}
+
+static bool workload_needs_watch(const Workload *w) {
+        if (budget_workload_unbounded(w))
+                return true;
+        /* memlockctl exec: the lock happens after the caller execs, without a report. */
+        return w->kind == WORKLOAD_KIND_EXEC && w->state == WORKLOAD_LOCKING;
+}
+
+static int on_budget_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        for (Workload *w = m->workloads.head, *next; w; w = next) {
+                uint64_t locked;
+
+                next = w->next;
+                if (!workload_needs_watch(w))
+                        continue;
+                if (workload_read_vm_lck(w, &locked) < 0)
+                        continue; /* gone: the pidfd event follows */
+
+                if (w->kind == WORKLOAD_KIND_EXEC && w->state == WORKLOAD_LOCKING && locked > 0) {
+                        manager_workload_locked(m, w, locked, 0);
+                        continue;
+                }
+                if (!budget_over_limit(w, locked)) {
+                        w->over_limit_warned = false;
+                        continue;
+                }
+                if (w->settings.on_exceed == ON_EXCEED_KILL) {
+                        _cleanup_free_ char *e = NULL;
+                        log_warning("Workload %s '%s' (pid %d) locks %s, above its limit of "
+                                    "%s: killing it (OnExceed=kill).",
+                                    w->id_str, strempty(w->name), w->ident.pid,
+                                    FORMAT_BYTES(locked), FORMAT_BYTES(w->settings.limit));
+                        if (asprintf(&e, "killed: locked %s, above its limit of %s",
+                                     FORMAT_BYTES(locked), FORMAT_BYTES(w->settings.limit)) >= 0)
+                                (void) workload_set_error(w, e);
+                        (void) pidfd_send_signal_checked(w->pidfd, SIGKILL);
+                } else if (!w->over_limit_warned) {
+                        _cleanup_free_ char *e = NULL;
+                        log_warning("Workload %s '%s' (pid %d) locks %s, above its limit of "
+                                    "%s (OnExceed=warn).",
+                                    w->id_str, strempty(w->name), w->ident.pid,
+                                    FORMAT_BYTES(locked), FORMAT_BYTES(w->settings.limit));
+                        if (asprintf(&e, "locks %s, above its limit of %s", FORMAT_BYTES(locked),
+                                     FORMAT_BYTES(w->settings.limit)) >= 0)
+                                (void) workload_set_error(w, e);
+                        bus_emit_properties_changed(m, w->path, WORKLOAD_INTERFACE, "Error");
+                        w->over_limit_warned = true;
+                }
+        }
+        return 0;
+}
+
+static int budget_timer_update(Manager *m) {
+        bool needed = false;
+        int r;
+
+        for (Workload *w = m->workloads.head; w && !needed; w = w->next)
+                needed = workload_needs_watch(w);
+        if (!needed) {
+                if (m->budget_timer)
+                        (void) sd_event_source_set_enabled(m->budget_timer, SD_EVENT_OFF);
+                return 0;
+        }
+        if (!m->budget_timer) {
+                r = sd_event_add_time_relative(m->event, &m->budget_timer, CLOCK_MONOTONIC,
+                                               LIMIT_BUDGET_CHECK_USEC, 100000, on_budget_timer, m);
+                if (r < 0)
+                        return log_warning_errno(r, "Failed to add budget timer: %m");
+        }
+        return sd_event_source_set_enabled(m->budget_timer, SD_EVENT_ON);
+}
+
+/* ---- queries -------------------------------------------------------------------------------- */
+
+uint64_t manager_reserved_bytes(Manager *m) {
+        return workload_table_reserved(&m->workloads);
+}
+
+uint64_t manager_locked_bytes(Manager *m) {
+        uint64_t sum = 0;
+
+        for (Workload *w = m->workloads.head; w; w = w->next) {
+                uint64_t l;
+                if (workload_is_live(w) && workload_read_vm_lck(w, &l) >= 0)
+                        sum += l;
+        }
+        return sum;
+}
+
+int manager_get_workload(Manager *m, const Caller *c, const char *path, Workload **ret,
+                         sd_bus_error *error) {
+        Workload *w = workload_table_find_path(&m->workloads, path);
+
+        if (!w)
+                return bus_error_setf(error, BUS_ERROR_NO_SUCH_WORKLOAD,
+                                      "There is no workload '%s'; 'memlockctl list' shows the "
+                                      "current ones.",
+                                      strempty(path));
+        if (c && !caller_is_root(c) && c->uid != w->uid)
+                return bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
+                                      "Workload %s belongs to uid %u; only its owner and root may "
+                                      "act on it.",
+                                      w->id_str, (unsigned) w->uid);
+        *ret = w;
+        return 0;
+}
+
+int manager_check_workload_limit(Manager *m, const Caller *c, sd_bus_error *error) {
+        size_t n;
+
+        if (caller_is_root(c))
+                return 0;
+        n = workload_table_count_live_uid(&m->workloads, c->uid);
+        if (n >= m->config.max_workloads_per_user)
+                return bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
+                                      "uid %u already has %zu workloads, the most allowed "
+                                      "(MaxWorkloadsPerUser=%u); stop one first.",
+                                      (unsigned) c->uid, n, m->config.max_workloads_per_user);
+        return 0;
+}
+
+int manager_decide(Manager *m, const PolicyRequest *req, PolicyDecision *ret, sd_bus_error *error) {
+        PolicyRequest r = *req;
+        PolicyDecision d = {};
+        int k;
+
+        r.budget_total = m->config.budget;
+        r.budget_reserved = manager_reserved_bytes(m);
+        k = policy_decide(m->policies, &r, &d);
+        if (k < 0)
+                return bus_error_setf_errno(error, k, "Policy decision failed: %s", strerror(-k));
+        if (d.verdict != VERDICT_ALLOW) {
+                log_info("Denied %s by uid %u for '%s': %s",
+                         strna(request_kind_to_string(req->kind)), (unsigned) req->caller_uid,
+                         strna(req->exe), strempty(d.message));
+                k = bus_error_set_verdict(error, &d);
+                policy_decision_clear(&d);
+                return k;
+        }
+        /* Belt and braces: the reservation must fit, whatever the policy library said. */
+        if (!budget_fits(r.budget_total, r.budget_reserved, d.settings.limit)) {
+                _cleanup_free_ char *msg = budget_exceeded_message(
+                        r.budget_total, r.budget_reserved, d.settings.limit);
+                policy_decision_clear(&d);
+                return bus_error_setf(error, BUS_ERROR_BUDGET_EXCEEDED, "%s",
+                                      msg ?: "budget exceeded");
+        }
+        *ret = d;
+        return 0;
+}
+
+int manager_kill(Manager *m, const Caller *c, Workload *w, int sig, sd_bus_error *error) {
+        int r;
+
+        if (sig <= 0 || sig >= _NSIG)
+                return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                      "%d is not a signal number.", sig);
+        if (!workload_is_live(w) || w->pidfd < 0)
+                return bus_error_setf(error, BUS_ERROR_NO_SUCH_PROCESS,
+                                      "Workload %s is %s; there is no process to signal.",
+                                      w->id_str, workload_state_to_string(w->state));
+        r = pidfd_send_signal_checked(w->pidfd, sig);
+        if (r < 0)
+                return bus_error_setf_errno(
+                        error, r, "Failed to send %s to workload %s (pid %d): %s",
+                        strna(sigabbrev_np(sig)), w->id_str, w->ident.pid, strerror(-r));
+        log_info("Sent SIG%s to workload %s (pid %d) for uid %u.", strna(sigabbrev_np(sig)),
+                 w->id_str, w->ident.pid, (unsigned) c->uid);
+        return 0;
+}
+
+int manager_explain(Manager *m, const Caller *c, pid_t pid, PolicyDecision *ret,
+                    sd_bus_error *error) {
+        TargetInfo t = {};
+        PolicyRequest req;
+        int r;
+
+        if (pid <= 0)
+                return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "%d is not a pid.", pid);
+        r = target_info_from_pid(pid, UINT64_MAX, &t, NULL);
+        if (r < 0)
+                return bus_error_setf(error, BUS_ERROR_NO_SUCH_PROCESS, "No process %d: %s.",
+                                      (int) pid, strerror(-r));
+        if (!caller_is_root(c) && t.uid != c->uid) {
+                target_info_done(&t);
+                return bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
+                                      "pid %d runs as uid %u; you may only ask about your own "
+                                      "processes.",
+                                      (int) pid, (unsigned) t.uid);
+        }
+        req = (PolicyRequest){
+                .kind = REQUEST_ATTACH,
+                .caller_uid = c->uid,
+                .caller_gid = c->gid,
+                .caller_groups = c->groups,
+                .n_caller_groups = c->n_groups,
+                .exe = t.exe,
+                .target_uid = t.uid,
+                .target_gid = t.gid,
+                .unit = t.unit,
+                .mode = _LOCK_MODE_INVALID,
+                .prefault_threads = -2,
+                .budget_total = m->config.budget,
+                .budget_reserved = manager_reserved_bytes(m),
+        };
+        r = policy_decide(m->policies, &req, ret);
+        target_info_done(&t);
+        if (r < 0)
+                return bus_error_setf_errno(error, r, "Policy decision failed: %s", strerror(-r));
+        return 0;
+}
+
+void manager_connection_gone(Manager *m, sd_bus *bus) {
+        for (Workload *w = m->workloads.head; w; w = w->next) {
+                if (w->owner_bus != bus)
+                        continue;
+                w->owner_bus = sd_bus_unref(w->owner_bus);
+                if (w->detach || !workload_is_live(w) || w->pidfd < 0)
+                        continue;
+                log_info("The client of foreground workload %s (pid %d) went away: sending "
+                         "SIGHUP.",
+                         w->id_str, w->ident.pid);
+                (void) pidfd_send_signal_checked(w->pidfd, SIGHUP);
+        }
+}
+
+/* ---- start-up: re-adoption ------------------------------------------------------------------- */
+
+static void manager_adopt(Manager *m) {
+        WorkloadTable loaded = {};
+        uint64_t next_id = 1;
+        int r;
+
+        r = state_load(m->state_dir, &next_id, &loaded);
+        if (r == -ENOENT) {
+                manager_save_state(m);
+                return;
+        }
+        if (r < 0) {
+                _cleanup_free_ char *from = NULL, *to = NULL;
+
+                log_error_errno(r,
+                                "State file in '%s' is unreadable or corrupt (%m): workloads "
+                                "started before this restart are not re-adopted; they keep "
+                                "running but are not listed, and their reservations are lost. "
+                                "The file is kept as '" STATE_FILE_NAME ".corrupt'.",
+                                m->state_dir);
+                workload_table_clear(&loaded);
+                if (asprintf(&from, "%s/" STATE_FILE_NAME, m->state_dir) >= 0 &&
+                    asprintf(&to, "%s/" STATE_FILE_NAME ".corrupt", m->state_dir) >= 0)
+                        (void) rename(from, to);
+                manager_save_state(m);
+                return;
+        }
+        if (next_id > m->next_id)
+                m->next_id = next_id;
+
+        while (loaded.head) {
+                Workload *w = loaded.head;
+                workload_table_remove(&loaded, w);
+
+                if (w->id >= m->next_id)
+                        m->next_id = w->id + 1;
+                r = pidfd_open_checked(w->ident.pid);
+                if (r >= 0) {
+                        w->pidfd = r;
+                        r = process_identity_matches(&w->ident);
+                        if (r == 0)
+                                r = -ESRCH; /* the pid was reused */
+                }
+                if (r < 0) {
+                        log_info("Workload %s '%s' (pid %d) is gone, dropping it.", w->id_str,
+                                 strempty(w->name), w->ident.pid);
+                        workload_free(w);
+                        continue;
+                }
+                w->manager = m;
+                w->adopted = true;
+                w->is_child = false; /* reparented: its exit status is not ours to see */
+                if (w->state == WORKLOAD_STARTING || w->state == WORKLOAD_LOCKING) {
+                        uint64_t l = 0;
+                        if (workload_read_vm_lck(w, &l) >= 0 && l > 0) {
+                                w->state = WORKLOAD_LOCKED;
+                                w->locked_bytes = l;
+                        } else if (w->kind != WORKLOAD_KIND_EXEC) {
+                                w->state = WORKLOAD_FAILED;
+                                (void) workload_set_error(
+                                        w, "the daemon restarted while the lock was in progress");
+                        }
+                }
+                r = manager_workload_watch(m, w);
+                if (r < 0) {
+                        log_warning_errno(r, "Failed to watch workload %s: %m", w->id_str);
+                        workload_free(w);
+                        continue;
+                }
+                workload_table_add(&m->workloads, w);
+                log_info("Re-adopted workload %s '%s' (pid %d, %s, %s).", w->id_str,
+                         strempty(w->name), w->ident.pid, workload_state_to_string(w->state),
+                         FORMAT_BYTES(w->settings.limit));
+        }
+        manager_save_state(m);
+        (void) budget_timer_update(m);
+}
+
+/* ---- signals and the loop -------------------------------------------------------------------- */
+
+static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        log_info("Received SIG%s, shutting down; workloads keep running.",
+                 strna(sigabbrev_np((int) si->ssi_signo)));
+        manager_notify_stopping(m);
+        return sd_event_exit(m->event, 0);
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+        PolicyDiagnostics d = {};
+
+        (void) manager_reload(m, &d);
+        policy_diagnostics_clear(&d);
+        return 0;
+}
+
+#if defined(HAVE_LIBVIRT) && HAVE_LIBVIRT
+static void on_domain_started(const char *name, pid_t pid, uint64_t limit_bytes, bool wants_locked,
+                              void *userdata) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        Manager *m = userdata;
+        WorkloadOptions o;
+        Workload *w;
+        int r;
+
+        if (pid <= 0 || workload_table_find_pid(&m->workloads, pid))
+                return;
+        workload_options_init(&o);
+        o.libvirt_domain = name;
+        o.name = name;
+        o.memory = limit_bytes;
+        r = manager_attach_pid(m, pid, &o, &w, &e);
+        if (r < 0)
+                log_full_errno(wants_locked ? LOG_WARNING : LOG_INFO, r,
+                               "Not locking libvirt guest '%s' (pid %d)%s: %s", name, (int) pid,
+                               wants_locked ? ", which asks for <locked/>," : "",
+                               e.message ?: strerror(-r));
+}
+
+static void on_domain_stopped(const char *name, pid_t pid, void *userdata) {
+        /* Nothing to do: the workload's pidfd reports the end of the process. */
+        log_debug("libvirt guest '%s' (pid %d) stopped.", name, (int) pid);
+}
+
+static int manager_libvirt_start(Manager *m) {
+        static const LibvirtEventsCallbacks cb = {
+                .domain_started = on_domain_started,
+                .domain_stopped = on_domain_stopped,
+        };
+        int r;
+
+        if (!m->config.libvirt_uri)
+                return 0;
+        r = libvirt_events_new(m->event, m->config.libvirt_uri, NULL, &cb, m, &m->libvirt);
+        if (r < 0)
+                return log_error_errno(r, "Failed to follow libvirt at '%s': %m",
+                                       m->config.libvirt_uri);
+        log_info("Following libvirt guests at '%s'.", m->config.libvirt_uri);
+        return 0;
+}
+#else
+static int manager_libvirt_start(Manager *m) {
+        if (m->config.libvirt_uri)
+                log_warning("[Libvirt] URI= is set, but memlockd was built without libvirt: "
+                            "only the hook hands guests over.");
+        return 0;
+}
+#endif
+
+int manager_startup(Manager *m) {
+        sigset_t ss;
+        Privileges p = {};
+        int r;
+
+        r = mkdir(m->state_dir, 0755);
+        if (r < 0 && errno != EEXIST)
+                return log_error_errno(errno, "Failed to create state directory '%s': %m",
+                                       m->state_dir);
+
+        if (privileges_query(&p) >= 0) {
+                m->has_sys_resource = p.sys_resource;
+                m->has_ipc_lock = p.ipc_lock;
+                m->has_sys_ptrace = p.sys_ptrace;
+        }
+        log_info("Privileges: %s. %s", privileges_to_string(&p),
+                 m->has_sys_resource
+                         ? "Workloads get RLIMIT_MEMLOCK raised."
+                         : "No CAP_SYS_RESOURCE: workloads get CAP_IPC_LOCK instead of a raised "
+                           "limit.");
+
+        (void) sigemptyset(&ss);
+        (void) sigaddset(&ss, SIGTERM);
+        (void) sigaddset(&ss, SIGINT);
+        (void) sigaddset(&ss, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
+                return log_error_errno(errno, "Failed to block signals: %m");
+        (void) signal(SIGPIPE, SIG_IGN);
+        r = sd_event_add_signal(m->event, &m->sigterm_source, SIGTERM, on_exit_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, &m->sigint_source, SIGINT, on_exit_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, &m->sighup_source, SIGHUP, on_sighup, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add signal handlers: %m");
+
+        manager_adopt(m);
+
+        r = bus_server_listen(m);
+        if (r < 0)
+                return r;
+        if (m->config.system_bus) {
+                r = bus_system_connect(m);
+                if (r < 0)
+                        return r;
+        }
+        r = manager_libvirt_start(m);
+        if (r < 0)
+                return r;
+        r = manager_notify_setup(m);
+        if (r < 0)
+                return r;
+        log_info("memlockd " MEMLOCKD_VERSION " serving on %s: %zu policies, budget %s, %zu "
+                 "workloads re-adopted.",
+                 m->socket_path, policy_set_size(m->policies), FORMAT_BYTES(m->config.budget),
+                 m->workloads.n);
+        return 0;
+}
+
+int manager_run_loop(Manager *m) {
+        return sd_event_loop(m->event);
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* sd_notify: READY=1, STATUS= with the budget use, WATCHDOG=1 at half of WATCHDOG_USEC. */
+#include <stdlib.h>
+#include <systemd/sd-daemon.h>
+
+#include "common/log.h"
+#include "common/macro.h"
+#include "daemon/budget.h"
+#include "daemon/manager.h"
+
+static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        (void) sd_notify(false, "WATCHDOG=1");
+        (void) sd_event_source_set_time_relative(s, m->watchdog_usec / 2);
+        return 0;
+}
+
+void manager_notify_status(Manager *m) {
+        _cleanup_free_ char *text = NULL, *msg = NULL;
+
+        /* Only when someone listens: reading VmLck of every workload is not free. */
+        if (!getenv("NOTIFY_SOCKET"))
+                return;
+        text = budget_status_text(workload_table_count_live(&m->workloads), manager_locked_bytes(m),
+                                  m->config.budget);
+        if (!text || asprintf(&msg, "STATUS=%s", text) < 0)
+                return;
+        (void) sd_notify(false, msg);
+}
+
+int manager_notify_setup(Manager *m) {
+        uint64_t usec = 0;
+        int r;
+
+        r = sd_watchdog_enabled(false, &usec);
+        if (r > 0 && usec > 0) {
+                m->watchdog_usec = usec;
+                r = sd_event_add_time_relative(m->event, &m->watchdog_timer, CLOCK_MONOTONIC,
+                                               usec / 2, usec / 20 ?: 1, on_watchdog, m);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to add watchdog timer: %m");
+                (void) sd_event_source_set_enabled(m->watchdog_timer, SD_EVENT_ON);
+                log_debug("Watchdog enabled: pinging every %llu ms.",
+                          (unsigned long long) (usec / 2000));
+        }
+        (void) sd_notify(false, "READY=1");
+        manager_notify_status(m);
+        return 0;
+}
+
+void manager_notify_stopping(Manager *m) {
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down; workloads keep running.");
+}

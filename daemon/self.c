@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <cap-ng.h>
+#include <errno.h>
+#include <linux/capability.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/macro.h"
+#include "daemon/self.h"
+
+#ifndef MCL_ONFAULT
+#define MCL_ONFAULT 4
+#endif
+
+int self_check_privileged(void) {
+        if (geteuid() != 0)
+                return log_error_errno(EPERM,
+                                       "memlockd must run as root (it runs as uid %u): it starts "
+                                       "workloads as their callers, raises their limits and "
+                                       "injects mlockall() into running processes. Start it "
+                                       "from memlockd.service, or with sudo for a test.",
+                                       (unsigned) geteuid());
+        return 0;
+}
+
+int self_lock_memory(void) {
+        /* ONFAULT: lock what we touch, no up-front cost for reserved but unused mappings. */
+        if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) < 0) {
+                int r = negative_errno();
+                if (r == -EINVAL && mlockall(MCL_CURRENT | MCL_FUTURE) >= 0)
+                        return 0;
+                return log_warning_errno(r, "Failed to lock the daemon's own memory, continuing "
+                                            "unlocked: %m");
+        }
+        return 0;
+}
+
+/* The capabilities memlockd keeps, and why. Everything else goes. */
+static const struct {
+        unsigned cap;
+        const char *name;
+        bool only_if_held; /* optional: kept if the daemon was given it, no error otherwise */
+        const char *why;
+} kept_caps[] = {
+        { CAP_IPC_LOCK, "CAP_IPC_LOCK", false,
+          "lock the daemon's own memory beyond RLIMIT_MEMLOCK; handed to Run workloads as an "
+          "ambient capability, which requires it in our permitted and inheritable sets" },
+        { CAP_SYS_RESOURCE, "CAP_SYS_RESOURCE", true,
+          "raise RLIMIT_MEMLOCK of workloads and attach targets above their hard limit" },
+        { CAP_SYS_PTRACE, "CAP_SYS_PTRACE", true,
+          "inject mlockall()/munlockall() into processes of other users, and read their "
+          "/proc/PID/exe" },
+        { CAP_SETUID, "CAP_SETUID", false, "a Run workload takes its caller's uid" },
+        { CAP_SETGID, "CAP_SETGID", false,
+          "a Run workload takes its caller's gid and supplementary groups" },
+        { CAP_KILL, "CAP_KILL", false,
+          "Kill() and the SIGHUP of foreground workloads reach processes of other users" },
+        { CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH", true,
+          "resolve and inspect a Run command (ELF headers, setuid bits) in the caller's "
+          "directories, e.g. under a 0700 home, before the child drops to the caller's uid; "
+          "read and search only" },
+};
+/* Not kept, on purpose: CAP_SYS_ADMIN (SO_PEERCRED and SO_PEERPIDFD need nothing),
+ * CAP_DAC_OVERRIDE (we write only our own root-owned directories), CAP_CHOWN/CAP_FOWNER,
+ * CAP_SETPCAP (raising an ambient capability needs it only in permitted+inheritable),
+ * CAP_NET_*. The bounding set is left alone: it is inherited by workloads, and a workload
+ * running e.g. sudo must get what it would get without memlockd. */
+
+int self_drop_capabilities(void) {
+        bool held[ELEMENTSOF(kept_caps)];
+        int r;
+
+        r = capng_get_caps_process();
+        if (r < 0)
+                return log_error_errno(EIO, "Failed to read the daemon's capabilities.");
+        for (size_t i = 0; i < ELEMENTSOF(kept_caps); i++)
+                held[i] = capng_have_capability(CAPNG_PERMITTED, kept_caps[i].cap) > 0;
+
+        capng_clear(CAPNG_SELECT_CAPS);
+        for (size_t i = 0; i < ELEMENTSOF(kept_caps); i++) {
+                if (!held[i]) {
+                        if (kept_caps[i].only_if_held)
+                                log_info("Not holding %s: cannot %s.", kept_caps[i].name,
+                                         kept_caps[i].why);
+                        else
+                                log_warning("Not holding %s, which memlockd needs to %s.",
+                                            kept_caps[i].name, kept_caps[i].why);
+                        continue;
+                }
+                r = capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_INHERITABLE,
+                                 kept_caps[i].cap);
+                if (r < 0)
+                        return log_error_errno(EINVAL, "Failed to keep %s.", kept_caps[i].name);
+                log_debug("Keeping %s: %s.", kept_caps[i].name, kept_caps[i].why);
+        }
+        r = capng_apply(CAPNG_SELECT_CAPS);
+        if (r < 0)
+                return log_error_errno(EPERM, "Failed to drop capabilities (capng_apply: %d).", r);
+        return 0;
+}

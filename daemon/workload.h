@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+/* The workload table: one entry per locked (or locking, or recently exited) process. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "common/process-util.h"
+#include "daemon/shim-report-reader.h"
+#include "daemon/spawn.h" /* Mechanism */
+#include "policy/policy.h"
+
+typedef struct Manager Manager;
+
+/* starting → locking → locked | failed → exited | detached */
+typedef enum WorkloadState {
+        WORKLOAD_STARTING, /* admitted, process being created or identified */
+        WORKLOAD_LOCKING, /* the shim or the injector is locking */
+        WORKLOAD_LOCKED,
+        WORKLOAD_FAILED, /* the lock failed; the process may still run (OnFailure=continue) */
+        WORKLOAD_EXITED,
+        WORKLOAD_DETACHED, /* unlocked and forgotten; kept briefly like an exited one */
+        _WORKLOAD_STATE_MAX,
+        _WORKLOAD_STATE_INVALID = -EINVAL,
+} WorkloadState;
+
+typedef enum WorkloadKind {
+        WORKLOAD_KIND_RUN,
+        WORKLOAD_KIND_EXEC,
+        WORKLOAD_KIND_ATTACH,
+        _WORKLOAD_KIND_MAX,
+        _WORKLOAD_KIND_INVALID = -EINVAL,
+} WorkloadKind;
+
+const char *workload_state_to_string(WorkloadState s);
+WorkloadState workload_state_from_string(const char *s);
+const char *workload_kind_to_string(WorkloadKind k);
+WorkloadKind workload_kind_from_string(const char *s);
+
+typedef struct Workload Workload;
+struct Workload {
+        Manager *manager; /* may be NULL (unit tests) */
+        Workload *prev, *next;
+
+        uint64_t id;
+        char id_str[24];
+        char *path; /* /org/memlockd1/workload/<id> */
+        WorkloadKind kind;
+        char *name;
+        char *policy;
+        LockSettings settings; /* settings.limit is the reservation */
+        Mechanism mechanism;
+        WorkloadState state;
+        char *error; /* last error, NULL if none */
+
+        ProcessIdentity ident; /* pid + start time */
+        uid_t uid;
+        gid_t gid;
+        int pidfd;
+        sd_event_source *pidfd_source;
+        bool is_child; /* forked by this daemon instance: exit status is known */
+        bool adopted; /* re-adopted from the state file */
+
+        uint64_t started_at; /* CLOCK_REALTIME µs */
+        uint64_t lock_duration_usec;
+        uint64_t locked_bytes; /* VmLck reported when the lock finished */
+        int exit_code; /* CLD_EXITED/KILLED/DUMPED, 0 while running or unknown */
+        int exit_status; /* ExitStatus: -1 while running or unknown */
+        uint64_t gone_at; /* CLOCK_MONOTONIC µs when it exited or was detached */
+
+        /* Run: foreground workloads belong to the connection that started them. */
+        sd_bus *owner_bus;
+        bool detach;
+        int report_fd;
+        sd_event_source *report_source;
+        ShimReportReader report_reader;
+
+        /* Attach/Detach: the injector helper. */
+        pid_t helper_pid;
+        int helper_fd;
+        sd_event_source *helper_source;
+        bool detaching;
+        sd_bus_message *detach_reply; /* Detach() waiting for the munlockall injection */
+
+        /* The limit before we raised it, restored on Detach. */
+        bool limit_raised;
+        uint64_t orig_memlock_soft, orig_memlock_hard;
+
+        bool over_limit_warned;
+};
+
+/* A new workload with id and path set, everything else empty. */
+int workload_new(uint64_t id, Workload **ret);
+/* Frees the workload and its event sources and fds; never signals or unlocks the process. */
+Workload *workload_free(Workload *w);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Workload *, workload_free);
+
+int workload_set_error(Workload *w, const char *error);
+/* Starting, locking, locked or failed: the process is (believed) alive and holds a reservation. */
+bool workload_is_live(const Workload *w);
+
+typedef struct WorkloadTable {
+        Workload *head, *tail;
+        size_t n;
+} WorkloadTable;
+
+void workload_table_add(WorkloadTable *t, Workload *w);
+void workload_table_remove(WorkloadTable *t, Workload *w);
+void workload_table_clear(WorkloadTable *t); /* frees every workload */
+Workload *workload_table_find_id(const WorkloadTable *t, uint64_t id);
+/* Only live workloads match by pid: an exited one's pid may have been reused. */
+Workload *workload_table_find_pid(const WorkloadTable *t, pid_t pid);
+/* Accepts "/org/memlockd1/workload/<id>". */
+Workload *workload_table_find_path(const WorkloadTable *t, const char *path);
+size_t workload_table_count_live_uid(const WorkloadTable *t, uid_t uid);
+size_t workload_table_count_live(const WorkloadTable *t);
+/* Sum of the limits of live workloads, saturating at UINT64_MAX. */
+uint64_t workload_table_reserved(const WorkloadTable *t);
+
+#define WORKLOAD_PATH_PREFIX "/org/memlockd1/workload"

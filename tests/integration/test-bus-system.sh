@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# SystemBus=yes: memlockd owns org.memlockd1 on a private dbus-daemon started here (pointed to by
+# DBUS_SYSTEM_BUS_ADDRESS), serves the same objects there, and still serves its socket.
+set -euo pipefail
+
+build=${MEMLOCKD_BUILD_DIR:?}
+daemon=$build/daemon/memlockd
+
+if [[ $(id -u) != 0 ]]; then
+        echo "SKIP: memlockd needs root"
+        exit 77
+fi
+[[ -x $daemon ]] || { echo "SKIP: $daemon not built"; exit 77; }
+for t in dbus-daemon busctl; do
+        command -v "$t" >/dev/null || { echo "SKIP: $t missing"; exit 77; }
+done
+
+tmp=$(mktemp -d /tmp/test-bus-system.XXXXXX)
+chmod 0755 "$tmp"
+dpid=
+bpid=
+cleanup() {
+        set +e
+        [[ -n $dpid ]] && kill -9 "$dpid" 2>/dev/null
+        [[ -n $bpid ]] && kill -9 "$bpid" 2>/dev/null
+        rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() {
+        echo "FAIL: $*" >&2
+        [[ -f $tmp/log ]] && tail -20 "$tmp/log" >&2
+        exit 1
+}
+
+cat >"$tmp/bus.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$tmp/system_bus_socket</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+CONF
+dbus-daemon --config-file="$tmp/bus.conf" --nofork --nopidfile >"$tmp/bus.log" 2>&1 &
+bpid=$!
+for _ in $(seq 100); do
+        [[ -S $tmp/system_bus_socket ]] && break
+        sleep 0.05
+done
+[[ -S $tmp/system_bus_socket ]] || fail "dbus-daemon did not start: $(cat "$tmp/bus.log")"
+bus=unix:path=$tmp/system_bus_socket
+
+mkdir -p "$tmp/policy.d" "$tmp/state"
+printf '[Match]\nExecutable=/usr/bin/*\n[Lock]\nLimit=64M\n[Access]\nAllowRun=yes\n' >"$tmp/policy.d/10-test.policy"
+printf '[Daemon]\nBudget=2G\nSystemBus=yes\n' >"$tmp/memlockd.conf"
+chmod 0644 "$tmp/memlockd.conf" "$tmp/policy.d/10-test.policy"
+DBUS_SYSTEM_BUS_ADDRESS=$bus "$daemon" --socket "$tmp/io.socket" --state-dir "$tmp/state" \
+        --policy-dir "$tmp/policy.d" --config "$tmp/memlockd.conf" >"$tmp/log" 2>&1 &
+dpid=$!
+for _ in $(seq 100); do
+        busctl --address="$bus" status org.memlockd1 >/dev/null 2>&1 && break
+        kill -0 "$dpid" 2>/dev/null || fail "memlockd exited"
+        sleep 0.05
+done
+out=$(busctl --address="$bus" list | grep org.memlockd1) || fail "org.memlockd1 not owned"
+out=$(busctl --address="$bus" get-property org.memlockd1 /org/memlockd1 org.memlockd1.Manager \
+        BudgetBytes)
+[[ $out == "t 2147483648" ]] || fail "BudgetBytes over the system bus: $out"
+out=$(busctl --address="$bus" call org.memlockd1 /org/memlockd1 org.memlockd1.Manager \
+        Explain u $$)
+[[ $out == *'"allow" "10-test"'* ]] || fail "Explain over the system bus: $out"
+# The caller is identified through the bus (uid 65534 may not reload).
+if out=$(setpriv --reuid 65534 --regid 65534 --clear-groups busctl --address="$bus" call \
+        org.memlockd1 /org/memlockd1 org.memlockd1.Manager Reload 2>&1); then
+        fail "uid 65534 reloaded over the system bus"
+fi
+[[ $out == *"Only root"* ]] || fail "Reload as uid 65534 over the system bus: $out"
+out=$(busctl --address="unix:path=$tmp/io.socket" get-property org.memlockd1 /org/memlockd1 \
+        org.memlockd1.Manager BudgetBytes)
+[[ $out == "t 2147483648" ]] || fail "the socket is not served: $out"
+# A clean stop (under ASan this also runs the leak check).
+kill -TERM "$dpid"
+wait "$dpid" || fail "memlockd exited $? on SIGTERM"
+dpid=
+echo "OK: test-bus-system"

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# sd_notify: READY=1 once serving, STATUS= with the workload count and budget use, updated on
+# changes, WATCHDOG=1 at half of WATCHDOG_USEC, STOPPING=1 on SIGTERM. A small python3 listener
+# plays systemd's part on NOTIFY_SOCKET.
+set -euo pipefail
+
+build=${MEMLOCKD_BUILD_DIR:?}
+daemon=$build/daemon/memlockd
+probe=$build/tests/helpers/bus-probe
+
+if [[ $(id -u) != 0 ]]; then
+        echo "SKIP: memlockd needs root"
+        exit 77
+fi
+for t in "$daemon" "$probe"; do
+        [[ -x $t ]] || { echo "SKIP: $t not built"; exit 77; }
+done
+command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
+
+tmp=$(mktemp -d /tmp/test-daemon-notify.XXXXXX)
+chmod 0755 "$tmp"
+dpid=
+lpid=
+wpid=
+cleanup() {
+        set +e
+        [[ -n $dpid ]] && kill -9 "$dpid" 2>/dev/null
+        [[ -n $lpid ]] && kill -9 "$lpid" 2>/dev/null
+        [[ -n $wpid ]] && kill -9 "$wpid" 2>/dev/null
+        rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() {
+        echo "FAIL: $*" >&2
+        [[ -f $tmp/notify.log ]] && cat "$tmp/notify.log" >&2
+        [[ -f $tmp/log ]] && tail -20 "$tmp/log" >&2
+        exit 1
+}
+
+cat >"$tmp/listen.py" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as f:
+    while True:
+        data = s.recv(4096).decode()
+        for line in data.split("\n"):
+            f.write(line + "\n")
+PY
+python3 "$tmp/listen.py" "$tmp/notify" "$tmp/notify.log" &
+lpid=$!
+for _ in $(seq 100); do
+        [[ -S $tmp/notify ]] && break
+        sleep 0.05
+done
+
+mkdir -p "$tmp/policy.d" "$tmp/state"
+printf '[Match]\nExecutable=/usr/bin/* /bin/*\n[Lock]\nLimit=64M\n[Access]\nAllowRun=yes\n' \
+        >"$tmp/policy.d/10-test.policy"
+printf '[Daemon]\nBudget=1G\n' >"$tmp/memlockd.conf"
+chmod 0644 "$tmp/memlockd.conf" "$tmp/policy.d/10-test.policy"
+NOTIFY_SOCKET=$tmp/notify WATCHDOG_USEC=200000 "$daemon" --socket "$tmp/io.socket" \
+        --state-dir "$tmp/state" --policy-dir "$tmp/policy.d" --config "$tmp/memlockd.conf" \
+        --shim "$build/shim/libmemlock-shim.so" >"$tmp/log" 2>&1 &
+dpid=$!
+for _ in $(seq 100); do
+        grep -q '^READY=1$' "$tmp/notify.log" 2>/dev/null && break
+        sleep 0.05
+done
+grep -q '^READY=1$' "$tmp/notify.log" || fail "no READY=1"
+[[ -S $tmp/io.socket ]] || fail "READY=1 before the socket exists"
+grep -q '^STATUS=0 workloads, 0B locked of 1.0G budget$' "$tmp/notify.log" ||
+        fail "no initial STATUS"
+
+"$probe" "unix:path=$tmp/io.socket" run --detach -- /bin/sleep 30 >"$tmp/run.out" 2>&1 ||
+        fail "Run: $(cat "$tmp/run.out")"
+wpid=$(busctl --address="unix:path=$tmp/io.socket" call org.memlockd1 /org/memlockd1 \
+        org.memlockd1.Manager ListWorkloads | awk '{print $5}')
+for _ in $(seq 100); do
+        grep -qE '^STATUS=1 workload, [0-9.]+[KM] locked of 1.0G budget$' "$tmp/notify.log" && break
+        sleep 0.05
+done
+grep -qE '^STATUS=1 workload, [0-9.]+[KM] locked of 1.0G budget$' "$tmp/notify.log" ||
+        fail "no STATUS after a Run"
+
+# One ping per 100 ms; allow a loaded machine 2 s for three.
+n=0
+for _ in $(seq 40); do
+        n=$(grep -c '^WATCHDOG=1$' "$tmp/notify.log" || true)
+        ((n >= 3)) && break
+        sleep 0.05
+done
+((n >= 3)) || fail "only $n WATCHDOG=1 pings in 2 s (expected one per 100 ms)"
+
+kill -TERM "$dpid"
+wait "$dpid" || fail "memlockd exited $? on SIGTERM"
+dpid=
+grep -q '^STOPPING=1$' "$tmp/notify.log" || fail "no STOPPING=1"
+# A clean stop leaves the workload running and locked.
+kill -0 "$wpid" || fail "the workload did not survive the daemon's stop"
+((${wpid:-0} > 0)) && [[ $(awk '/^VmLck:/ {print $2}' "/proc/$wpid/status") != 0 ]] ||
+        fail "the workload is no longer locked"
+echo "OK: test-daemon-notify ($n watchdog pings)"

@@ -1,0 +1,341 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Workloads through the real daemon: Run (VmLck from /proc, exit status, WorkloadExited), a
+# foreground workload gets SIGHUP when its client goes away, Kill, budget and policy denials,
+# uid 65534, Attach/Detach, the state file valid after every change, and kill -9 of the daemon
+# plus a restart: the workload is still running, locked and listed.
+set -euo pipefail
+
+build=${MEMLOCKD_BUILD_DIR:?}
+daemon=$build/daemon/memlockd
+probe=$build/tests/helpers/bus-probe
+shim=$build/shim/libmemlock-shim.so
+
+if [[ $(id -u) != 0 ]]; then
+        echo "SKIP: memlockd needs root"
+        exit 77
+fi
+for t in "$daemon" "$probe" "$shim"; do
+        [[ -e $t ]] || { echo "SKIP: $t not built"; exit 77; }
+done
+command -v busctl >/dev/null || { echo "SKIP: busctl missing"; exit 77; }
+
+tmp=$(mktemp -d /tmp/test-daemon-run.XXXXXX)
+chmod 0755 "$tmp"
+dpid=
+pids=()
+cleanup() {
+        set +e
+        [[ -n $dpid ]] && kill -9 "$dpid" 2>/dev/null
+        for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+        rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() {
+        echo "FAIL: $*" >&2
+        [[ -f $tmp/log ]] && tail -30 "$tmp/log" >&2
+        exit 1
+}
+expect_match() {
+        [[ $1 =~ $2 ]] || fail "$3: '$1' does not match '$2'"
+}
+vmlck() { awk '/^VmLck:/ {print $2}' "/proc/$1/status"; }
+
+mkdir -p "$tmp/policy.d" "$tmp/state"
+cat >"$tmp/policy.d/10-test.policy" <<'POLICY'
+[Match]
+Executable=/usr/bin/* /bin/*
+
+[Lock]
+Mode=on
+Limit=64M
+OnFailure=continue
+
+[Access]
+AllowUsers=root nobody
+AllowRun=yes
+AllowAttach=yes
+POLICY
+cat >"$tmp/policy.d/20-big.policy" <<'POLICY'
+[Match]
+Executable=/usr/bin/sleep
+
+[Lock]
+Limit=600M
+
+[Access]
+AllowUsers=root
+AllowRun=yes
+POLICY
+cat >"$tmp/policy.d/30-small.policy" <<'POLICY'
+[Match]
+Executable=/usr/bin/* /bin/*
+
+[Lock]
+Limit=8M
+OnExceed=kill
+
+[Access]
+AllowUsers=root
+AllowRun=yes
+POLICY
+printf '[Daemon]\nBudget=1G\n' >"$tmp/memlockd.conf"
+chmod 0644 "$tmp/memlockd.conf" "$tmp"/policy.d/*
+
+args=(--socket "$tmp/io.socket" --state-dir "$tmp/state" --policy-dir "$tmp/policy.d"
+      --config "$tmp/memlockd.conf" --shim "$shim")
+addr=unix:path=$tmp/io.socket
+bctl() { busctl --address="$addr" "$@"; }
+wprop() { bctl get-property org.memlockd1 "$1" org.memlockd1.Workload "$2" | cut -d' ' -f2-; }
+start_daemon() {
+        rm -f "$tmp/io.socket"
+        "$daemon" "${args[@]}" >>"$tmp/log" 2>&1 &
+        dpid=$!
+        for _ in $(seq 100); do
+                [[ -S $tmp/io.socket ]] && return 0
+                sleep 0.05
+        done
+        fail "no socket after 5 s"
+}
+# The state file is valid JSON after every change and lists exactly the live workloads given.
+check_state() {
+        python3 - "$tmp/state/state" "$@" <<'PY' || fail "state file check ($*)"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["version"] == 1, s
+pids = sorted(w["pid"] for w in s["workloads"])
+want = sorted(int(p) for p in sys.argv[2:])
+assert pids == want, (pids, want)
+PY
+}
+# Detached workloads inherit bus-probe's stdout: a file, not a $(...) pipe that would wait for them.
+probe_file() {
+        "$probe" "$addr" "$@" >"$tmp/out" 2>&1 </dev/null
+        local rc=$?
+        out=$(cat "$tmp/out")
+        return $rc
+}
+wait_state() { # PATH STATE
+        for _ in $(seq 100); do
+                [[ $(wprop "$1" State) == "\"$2\"" ]] && return 0
+                sleep 0.05
+        done
+        fail "$1 never reached state $2 (is $(wprop "$1" State))"
+}
+
+start_daemon
+check_state
+
+# ---- Run, foreground, exit status and WorkloadExited -----------------------------------------
+set +e
+out=$("$probe" "$addr" run --wait-exit -- /bin/sh -c 'exit 3')
+rc=$?
+set -e
+[[ $rc == 3 ]] || fail "exit status $rc, expected 3: $out"
+expect_match "$out" "LOCKED [1-9][0-9]* " "WorkloadLocked"
+expect_match "$out" "EXITED 1 3" "WorkloadExited"
+set +e
+out=$("$probe" "$addr" run --wait-exit -- /bin/sh -c 'kill -TERM $$')
+rc=$?
+set -e
+[[ $rc == 143 ]] || fail "killed by SIGTERM: status $rc, expected 143: $out"
+expect_match "$out" "EXITED 2 15" "WorkloadExited for a signal"
+
+# ---- Run detached: VmLck in /proc, properties ------------------------------------------------
+probe_file run --detach -- /bin/sleep 60 || fail "Run: $out"
+expect_match "$out" "OK (/org/memlockd1/workload/[0-9]+)" "Run path"
+w1=${BASH_REMATCH[1]}
+expect_match "$out" "LOCKED ([0-9]+)" "Run locked"
+p1=$(wprop "$w1" Pid)
+pids+=("$p1")
+((p1 > 0)) || fail "Pid $p1"
+lck=$(vmlck "$p1")
+((lck > 0)) || fail "VmLck of the workload is $lck kB"
+[[ $(wprop "$w1" State) == '"locked"' ]] || fail "State $(wprop "$w1" State)"
+expect_match "$(wprop "$w1" Mechanism)" '"(capability|rlimit)"' "Mechanism"
+[[ $(wprop "$w1" LimitBytes) == 67108864 ]] || fail "LimitBytes $(wprop "$w1" LimitBytes)"
+lb=$(wprop "$w1" LockedBytes)
+((lb / 1024 == lck || lb > 0)) || fail "LockedBytes $lb vs VmLck ${lck}k"
+[[ $(wprop "$w1" ExitStatus) == -1 ]] || fail "ExitStatus of a running workload"
+out=$(bctl call org.memlockd1 /org/memlockd1 org.memlockd1.Manager GetWorkloadByPid u "$p1")
+[[ $out == "o \"$w1\"" ]] || fail "GetWorkloadByPid: $out"
+out=$(bctl call org.memlockd1 /org/memlockd1 org.freedesktop.DBus.ObjectManager GetManagedObjects)
+[[ $out == *"$w1"* ]] || fail "GetManagedObjects lacks $w1"
+check_state "$p1"
+
+# ---- denials: policy, limit, budget -------------------------------------------------------------
+nobody=(setpriv --reuid 65534 --regid 65534 --clear-groups)
+(cd "$tmp" && "${nobody[@]}" "$probe" "$addr" run --policy 20-big -- /bin/sleep 1 >"$tmp/out" 2>&1) &&
+        fail "uid 65534 used a root-only policy"
+out=$(cat "$tmp/out")
+expect_match "$out" "AccessDenied" "explicit policy not admitted"
+probe_file run --limit 1073741824 -- /bin/sleep 1 && fail "limit above policy"
+expect_match "$out" "AccessDenied" "limit above the policy's"
+probe_file run --detach --policy 20-big -- /bin/sleep 60 || fail "big: $out"
+expect_match "$out" "OK (/org/memlockd1/workload/[0-9]+)" "big Run"
+w2=${BASH_REMATCH[1]}
+p2=$(wprop "$w2" Pid)
+pids+=("$p2")
+probe_file run --detach --policy 20-big -- /bin/sleep 60 && fail "budget exceeded"
+expect_match "$out" "BudgetExceeded: needs 600.0M, 360.0M of the 1.0G budget is free" \
+        "BudgetExceeded message"
+r=$(bctl get-property org.memlockd1 /org/memlockd1 org.memlockd1.Manager ReservedBytes)
+[[ $r == "t $((664 * 1024 * 1024))" ]] || fail "ReservedBytes $r"
+check_state "$p1" "$p2"
+
+# ---- Kill: the workload exits, the reservation is freed, WorkloadExited -----------------------
+out=$("$probe" "$addr" kill "${w2##*/}" 9) || fail "Kill: $out"
+for _ in $(seq 100); do
+        [[ $(wprop "$w2" State) == '"exited"' ]] && break
+        sleep 0.01
+done
+[[ $(wprop "$w2" State) == '"exited"' ]] || fail "not exited 1 s after SIGKILL"
+[[ $(wprop "$w2" ExitStatus) == 137 ]] || fail "ExitStatus $(wprop "$w2" ExitStatus)"
+r=$(bctl get-property org.memlockd1 /org/memlockd1 org.memlockd1.Manager ReservedBytes)
+[[ $r == "t $((64 * 1024 * 1024))" ]] || fail "ReservedBytes after Kill: $r"
+check_state "$p1"
+
+# ---- uid 65534: locked through the daemon, foreground SIGHUP when the client goes away ----------
+(cd "$tmp" && "${nobody[@]}" "$probe" "$addr" run -- /bin/sleep 60 >"$tmp/out" 2>&1 </dev/null) ||
+        fail "nobody: $(cat "$tmp/out")"
+out=$(cat "$tmp/out")
+expect_match "$out" "OK (/org/memlockd1/workload/[0-9]+)" "nobody Run"
+w3=${BASH_REMATCH[1]}
+expect_match "$out" "LOCKED [1-9]" "nobody locked"
+[[ $(wprop "$w3" Uid) == 65534 ]] || fail "Uid $(wprop "$w3" Uid)"
+# bus-probe returned after the lock without --wait-exit: its connection closed → SIGHUP.
+wait_state "$w3" exited
+[[ $(wprop "$w3" ExitStatus) == 129 ]] || fail "foreground workload not hung up: $(wprop "$w3" ExitStatus)"
+
+# ---- Attach and Detach --------------------------------------------------------------------------
+sleep 60 &
+t=$!
+pids+=("$t")
+out=$("$probe" "$addr" attach "$t") || fail "Attach: $out"
+w4=${out#OK }
+wait_state "$w4" locked
+lck=$(vmlck "$t")
+((lck > 0)) || fail "VmLck after Attach is $lck kB"
+[[ $(wprop "$w4" Mechanism) == '"ptrace"' ]] || fail "attach Mechanism"
+check_state "$p1" "$t"
+bctl call org.memlockd1 /org/memlockd1 org.memlockd1.Manager Detach o "$w4" || fail "Detach"
+lck=$(vmlck "$t")
+((lck == 0)) || fail "VmLck after Detach is $lck kB"
+check_state "$p1"
+out=$(bctl call org.memlockd1 /org/memlockd1 org.memlockd1.Manager ListWorkloads)
+[[ $out != *"\"$w4\""* ]] || fail "detached workload still listed"
+
+# ---- OnExceed=kill: a capability-locked workload growing past its limit is killed -------------
+probe_file run --detach --policy 30-small -- /bin/sh -c \
+        'x=$(head -c 30000000 /dev/zero | tr "\0" a); sleep 30' || fail "small: $out"
+expect_match "$out" "OK (/org/memlockd1/workload/[0-9]+)" "small Run"
+w5=${BASH_REMATCH[1]}
+pids+=("$(wprop "$w5" Pid)")
+if [[ $(wprop "$w5" Mechanism) == '"capability"' ]]; then
+        wait_state "$w5" exited # within the 2 s check period (wait_state allows 5 s)
+        [[ $(wprop "$w5" ExitStatus) == 137 ]] || fail "OnExceed=kill: $(wprop "$w5" ExitStatus)"
+        expect_match "$(wprop "$w5" Error)" "above its limit of 8.0M" "OnExceed error"
+        echo "OnExceed=kill: $(wprop "$w5" Error)"
+else
+        echo "OnExceed=kill not checked: mechanism $(wprop "$w5" Mechanism) has a kernel limit"
+fi
+
+# ---- Exec: the caller itself ---------------------------------------------------------------------
+out=$(bctl call org.memlockd1 /org/memlockd1 org.memlockd1.Manager Exec 'asa{sv}' 1 /bin/true 0) ||
+        fail "Exec as root"
+expect_match "$out" '^oas "(/org/memlockd1/workload/[0-9]+)" 6 "LD_PRELOAD=[^"]*libmemlock-shim.so"' \
+        "Exec reply"
+w6=${BASH_REMATCH[1]}
+expect_match "$out" '"MEMLOCK_MODE=on"' "Exec MEMLOCK_MODE"
+[[ $(wprop "$w6" Mechanism) == '"preexisting"' ]] || fail "root Exec: $(wprop "$w6" Mechanism)"
+echo "Exec as root: $w6 preexisting"
+cap_sys_resource=$(( 0x$(awk '/^CapEff:/ {print $2}' "/proc/$dpid/status") >> 24 & 1 ))
+set +e
+out=$("${nobody[@]}" busctl --address="$addr" call org.memlockd1 /org/memlockd1 \
+        org.memlockd1.Manager Exec 'asa{sv}' 1 /bin/true 0 2>&1)
+rc=$?
+set -e
+if ((cap_sys_resource)); then
+        ((rc == 0)) || fail "Exec as uid 65534 with CAP_SYS_RESOURCE: $out"
+else
+        ((rc != 0)) || fail "Exec as uid 65534 succeeded without CAP_SYS_RESOURCE: $out"
+        expect_match "$out" "lacks CAP_SYS_RESOURCE" "Exec without CAP_SYS_RESOURCE"
+        echo "Exec as uid 65534 without CAP_SYS_RESOURCE: Unsupported, as expected"
+fi
+
+# ---- MaxWorkloadsPerUser= (after a reload): one more is LimitExceeded ----------------------------
+printf '[Daemon]\nBudget=1G\nMaxWorkloadsPerUser=1\n' >"$tmp/memlockd.conf"
+kill -HUP "$dpid"
+sleep 0.2
+(cd "$tmp" && "${nobody[@]}" "$probe" "$addr" run --detach -- /bin/sleep 60 >"$tmp/out" 2>&1 \
+        </dev/null) || fail "nobody's first: $(cat "$tmp/out")"
+expect_match "$(cat "$tmp/out")" "OK (/org/memlockd1/workload/[0-9]+)" "nobody's first Run"
+w7=${BASH_REMATCH[1]}
+pids+=("$(wprop "$w7" Pid)")
+(cd "$tmp" && "${nobody[@]}" "$probe" "$addr" run --detach -- /bin/sleep 60 >"$tmp/out" 2>&1 \
+        </dev/null) && fail "nobody's second workload was admitted"
+expect_match "$(cat "$tmp/out")" "LimitExceeded: uid 65534 already has 1 workloads" "per-user limit"
+"${nobody[@]}" "$probe" "$addr" kill "${w7##*/}" 15 >/dev/null || fail "nobody's Kill"
+wait_state "$w7" exited
+
+# ---- Detach of a Run workload: unlocked, forgotten, still running, and reaped when it ends ------
+probe_file run --detach -- /bin/sleep 60 || fail "Run for Detach: $out"
+expect_match "$out" "OK (/org/memlockd1/workload/[0-9]+)" "Run for Detach"
+w8=${BASH_REMATCH[1]}
+p8=$(wprop "$w8" Pid)
+pids+=("$p8")
+(($(vmlck "$p8") > 0)) || fail "Run workload not locked before Detach"
+bctl call org.memlockd1 /org/memlockd1 org.memlockd1.Manager Detach o "$w8" || fail "Detach (run)"
+(($(vmlck "$p8") == 0)) || fail "VmLck after Detach of a Run workload: $(vmlck "$p8") kB"
+kill -0 "$p8" || fail "the detached workload died"
+kill -TERM "$p8"
+for _ in $(seq 100); do
+        [[ -e /proc/$p8 ]] || break
+        sleep 0.02
+done
+[[ ! -e /proc/$p8 ]] || fail "detached child not reaped: $(awk '/^State:/ {print $2}' "/proc/$p8/status")"
+
+# ---- AttachPidfd --------------------------------------------------------------------------------
+sleep 60 &
+t2=$!
+pids+=("$t2")
+out=$("$probe" "$addr" attach-pidfd "$t2") || fail "AttachPidfd: $out"
+w9=${out#OK }
+wait_state "$w9" locked
+[[ $(wprop "$w9" Name) == '"by-pidfd"' ]] || fail "AttachPidfd name $(wprop "$w9" Name)"
+[[ $(wprop "$w9" Pid) == "$t2" ]] || fail "AttachPidfd pid $(wprop "$w9" Pid)"
+(($(vmlck "$t2") > 0)) || fail "VmLck after AttachPidfd"
+kill -KILL "$t2"
+wait_state "$w9" exited
+
+# ---- kill -9 of the daemon, restart: still running, locked, listed -----------------------------
+kill -9 "$dpid"
+wait "$dpid" 2>/dev/null || true
+dpid=
+lck_before=$(vmlck "$p1")
+start_daemon
+out=$(bctl call org.memlockd1 /org/memlockd1 org.memlockd1.Manager ListWorkloads)
+[[ $out == *"\"$w1\" $p1 "* ]] || fail "not re-adopted: $out"
+[[ $(wprop "$w1" State) == '"locked"' ]] || fail "re-adopted State $(wprop "$w1" State)"
+lck=$(vmlck "$p1")
+((lck > 0 && lck == lck_before)) || fail "VmLck after restart $lck (was $lck_before)"
+grep -q "Re-adopted workload ${w1##*/}" "$tmp/log" || fail "no re-adoption log line"
+check_state "$p1"
+# A non-child's end is seen through its pidfd too (exit status unknown: -1).
+kill -TERM "$p1"
+wait_state "$w1" exited
+check_state
+# A corrupt state file: the daemon starts anyway and says what was lost.
+kill -TERM "$dpid"
+wait "$dpid" || true
+dpid=
+echo '{"version":1,"next_id":' >"$tmp/state/state"
+start_daemon
+grep -q "State file .* corrupt" "$tmp/log" || fail "no log line for a corrupt state file"
+bctl get-property org.memlockd1 /org/memlockd1 org.memlockd1.Manager Version >/dev/null ||
+        fail "daemon does not serve after a corrupt state file"
+# A clean stop (under ASan this also runs the leak check).
+kill -TERM "$dpid"
+wait "$dpid" || fail "memlockd exited $? on SIGTERM"
+dpid=
+echo "OK: test-daemon-run"
