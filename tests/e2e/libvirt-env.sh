@@ -1,0 +1,273 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=bash
+# Sourced by tests/e2e/test-libvirt-*.sh: a private libvirtd (and memlockd) for one test.
+#
+# The test re-executes itself in a new mount namespace (unshare -m), where /run is a fresh
+# tmpfs and /etc/libvirt, /var/lib/libvirt and /var/log/libvirt are bind mounts of temporary
+# copies. So the test may change qemu.conf and the hook directory, and libvirtd, virtlogd,
+# memlockd and the hook all use their default paths (/run/libvirt/..., /run/memlockd/io.socket)
+# without touching the host's. Without systemd as PID 1, libvirtd needs by hand: the
+# libvirt-qemu user and the kvm/libvirt/libvirt-qemu groups, /var/log/libvirt/qemu, virtlogd, and
+# user/group = "root" in qemu.conf (for /dev/kvm access here). Everything started is killed on
+# exit. Tests that use libvirtd take a lock, so they run one at a time (2 cores).
+
+set -euo pipefail
+
+build=${MEMLOCKD_BUILD_DIR:?MEMLOCKD_BUILD_DIR is not set}
+memlockd=$build/daemon/memlockd
+memlockctl=$build/client/memlockctl
+hook=$build/libvirt/hooks/qemu.d/memlockd
+
+skip() {
+        echo "SKIP: $*"
+        exit 77
+}
+failures=0
+fail() {
+        echo "FAIL: $*" >&2
+        failures=$((failures + 1))
+}
+now_ms() {
+        echo $(($(date +%s%N) / 1000000))
+}
+
+# Prerequisites that hold for the whole test. Each case checks its own.
+libvirt_env_check() {
+        [[ $EUID -eq 0 ]] || skip "needs root (libvirtd, mount namespace)"
+        local c
+        for c in libvirtd virtlogd virsh qemu-system-x86_64 unshare busctl python3; do
+                command -v "$c" >/dev/null || skip "$c is not installed"
+        done
+        [[ -c /dev/kvm && -w /dev/kvm ]] || skip "/dev/kvm is not usable"
+        unshare -m true 2>/dev/null || skip "cannot create a mount namespace (no CAP_SYS_ADMIN)"
+}
+
+# Re-runs the calling script in a private mount namespace, once.
+libvirt_env_enter_namespace() {
+        if [[ ${MEMLOCKD_E2E_NAMESPACE:-} != 1 ]]; then
+                export MEMLOCKD_E2E_NAMESPACE=1
+                # One libvirt test at a time: two libvirtds and guests on 2 cores make the
+                # timings meaningless.
+                exec flock /tmp/memlockd-e2e-libvirt.lock unshare -m --propagation private \
+                        "$0" "$@"
+        fi
+}
+
+LIBVIRT_TMP=
+libvirt_pids=()
+memlockd_pid=
+
+libvirt_env_cleanup() {
+        local rc=$?
+        set +e
+        # Guests first (libvirt knows them), then whatever qemu is left by pid file.
+        if [[ -S /run/libvirt/libvirt-sock ]]; then
+                for d in $(virsh -q list --name 2>/dev/null); do
+                        virsh -q destroy "$d" >/dev/null 2>&1
+                done
+        fi
+        for f in /run/libvirt/qemu/*.pid; do
+                [[ -f $f ]] && kill -9 "$(cat "$f")" 2>/dev/null
+        done
+        [[ -n $memlockd_pid ]] && kill "$memlockd_pid" 2>/dev/null
+        for f in /run/libvirtd.pid /run/virtlogd.pid; do
+                [[ -f $f ]] && kill "$(cat "$f")" 2>/dev/null
+        done
+        for p in "${libvirt_pids[@]}"; do
+                kill "$p" 2>/dev/null
+        done
+        [[ -n $memlockd_pid ]] && wait "$memlockd_pid" 2>/dev/null
+        if ((rc != 0 && rc != 77)) && [[ -n $LIBVIRT_TMP ]]; then
+                echo "--- memlockd log"
+                tail -n 40 "$LIBVIRT_TMP/memlockd.log" 2>/dev/null
+                echo "--- libvirtd log"
+                tail -n 20 "$LIBVIRT_TMP/libvirtd.log" 2>/dev/null
+        fi
+        [[ -n $LIBVIRT_TMP ]] && rm -rf "$LIBVIRT_TMP"
+        exit "$rc"
+}
+
+# Sets up the private libvirt tree; with_hook=1 installs the memlockd hook. Does not start
+# libvirtd.
+libvirt_env_setup() {
+        local with_hook=$1
+
+        LIBVIRT_TMP=$(mktemp -d /tmp/memlockd-e2e-libvirt.XXXXXX)
+        trap libvirt_env_cleanup EXIT
+        umask 022
+
+        getent group kvm >/dev/null || groupadd -r kvm
+        getent group libvirt >/dev/null || groupadd -r libvirt
+        getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
+        id libvirt-qemu >/dev/null 2>&1 ||
+                useradd -r -g libvirt-qemu -G kvm -d /var/lib/libvirt -s /usr/sbin/nologin \
+                        libvirt-qemu
+
+        mount -t tmpfs -o mode=0755 tmpfs /run
+        mkdir -p "$LIBVIRT_TMP/etc" "$LIBVIRT_TMP/lib" "$LIBVIRT_TMP/log/qemu"
+        cp -a /etc/libvirt "$LIBVIRT_TMP/etc/libvirt"
+        mount --bind "$LIBVIRT_TMP/etc/libvirt" /etc/libvirt
+        mount --bind "$LIBVIRT_TMP/lib" /var/lib/libvirt
+        mount --bind "$LIBVIRT_TMP/log" /var/log/libvirt
+        # libvirtd probes qemu's capabilities at first start (~8 s here) and caches them; the
+        # cache is kept between test runs, apart from the host's.
+        mkdir -p /var/cache/libvirt /var/tmp/memlockd-e2e-libvirt-cache
+        mount --bind /var/tmp/memlockd-e2e-libvirt-cache /var/cache/libvirt
+        mkdir -p /var/lib/libvirt/qemu /var/lib/libvirt/images
+
+        # qemu as root: /dev/kvm is root-only without udev rules here. (On a normal host qemu
+        # runs as libvirt-qemu; memlockd then needs CAP_SYS_PTRACE to attach, which it has.)
+        printf 'user = "root"\ngroup = "root"\n' >>/etc/libvirt/qemu.conf
+        # No guest is autostarted; the test's networks are not needed (user networking).
+        rm -rf /etc/libvirt/qemu/autostart /etc/libvirt/qemu/networks/autostart
+
+        rm -rf /etc/libvirt/hooks/qemu.d /etc/libvirt/hooks/qemu
+        if [[ $with_hook == 1 ]]; then
+                [[ -x $hook ]] || skip "the hook was not built ($hook)"
+                mkdir -p /etc/libvirt/hooks/qemu.d
+                install -m 0755 "$hook" /etc/libvirt/hooks/qemu.d/memlockd
+        fi
+}
+
+# Starts virtlogd and libvirtd (again, if running: libvirt reads hooks at start).
+libvirtd_start() {
+        if [[ -f /run/libvirtd.pid ]]; then
+                libvirtd_stop
+        fi
+        if [[ ! -f /run/virtlogd.pid ]]; then
+                virtlogd -d
+        fi
+        # On one CPU: libvirt's qemu capability cache is keyed by the host CPUID, which differs
+        # between this VM's vCPUs; probing again costs ~8 s per start.
+        taskset -c 0 libvirtd -d
+        local i
+        for ((i = 0; i < 100; i++)); do
+                virsh -q version >/dev/null 2>&1 && return 0
+                sleep 0.1
+        done
+        echo "libvirtd did not answer within 10 s" >&2
+        return 1
+}
+
+libvirtd_stop() {
+        local pid
+        pid=$(cat /run/libvirtd.pid 2>/dev/null) || return 0
+        kill "$pid" 2>/dev/null || true
+        while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+}
+
+# Defines a KVM domain NAME with MIB of memory, no disks, a user network interface. Extra XML
+# (memoryBacking, memtune) goes into the third argument.
+define_domain() {
+        local name=$1 mib=$2 extra=${3:-}
+        cat >"$LIBVIRT_TMP/$name.xml" <<EOF
+<domain type='kvm'>
+  <name>$name</name>
+  <memory unit='MiB'>$mib</memory>
+  <vcpu>1</vcpu>
+  $extra
+  <os><type arch='x86_64'>hvm</type></os>
+  <devices>
+    <interface type='user'><model type='virtio'/></interface>
+  </devices>
+</domain>
+EOF
+        virsh -q define "$LIBVIRT_TMP/$name.xml" >/dev/null
+}
+
+qemu_pid() {
+        cat "/run/libvirt/qemu/$1.pid" 2>/dev/null
+}
+
+vmlck_kib() {
+        sed -n 's/^VmLck:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/dev/null
+}
+
+# Waits until pid's VmLck reaches KIB (prints the time it took in ms), or timeout seconds.
+wait_vmlck() {
+        local pid=$1 kib=$2 timeout=$3 start v
+        start=$(now_ms)
+        while (($(now_ms) - start < timeout * 1000)); do
+                v=$(vmlck_kib "$pid")
+                if [[ -n $v ]] && ((v >= kib)); then
+                        echo $(($(now_ms) - start))
+                        return 0
+                fi
+                sleep 0.1
+        done
+        return 1
+}
+
+# Starts memlockd on the default socket (/run/memlockd/io.socket, private here) with the
+# policies in $LIBVIRT_TMP/policy.d and the given memlockd.conf text.
+memlockd_start() {
+        local conf=$1
+        [[ -x $memlockd ]] || skip "memlockd was not built ($memlockd)"
+        [[ -x $memlockctl ]] || skip "memlockctl was not built ($memlockctl)"
+        mkdir -p "$LIBVIRT_TMP/policy.d" "$LIBVIRT_TMP/state"
+        printf '%s\n' "$conf" >"$LIBVIRT_TMP/memlockd.conf"
+        chmod 0644 "$LIBVIRT_TMP/memlockd.conf" "$LIBVIRT_TMP"/policy.d/*.policy
+        "$memlockd" --config "$LIBVIRT_TMP/memlockd.conf" --socket /run/memlockd/io.socket \
+                --policy-dir "$LIBVIRT_TMP/policy.d" --state-dir "$LIBVIRT_TMP/state" \
+                --log-level debug >"$LIBVIRT_TMP/memlockd.log" 2>&1 &
+        memlockd_pid=$!
+        local i
+        for ((i = 0; i < 100; i++)); do
+                [[ -S /run/memlockd/io.socket ]] && return 0
+                kill -0 "$memlockd_pid" 2>/dev/null || break
+                sleep 0.05
+        done
+        cat "$LIBVIRT_TMP/memlockd.log" >&2
+        echo "memlockd did not start" >&2
+        return 1
+}
+
+memlockd_stop() {
+        [[ -n $memlockd_pid ]] || return 0
+        kill "$memlockd_pid" 2>/dev/null || true
+        wait "$memlockd_pid" 2>/dev/null || true
+        memlockd_pid=
+}
+
+# Prints "STATE PID" of the workload named NAME that is not exited/detached, if any.
+workload_of() {
+        if [[ -n $memlockd_pid ]] && ! kill -0 "$memlockd_pid" 2>/dev/null; then
+                echo "FAIL: memlockd died; its log ends:" >&2
+                tail -n 5 "$LIBVIRT_TMP/memlockd.log" >&2
+                exit 1
+        fi
+        { "$memlockctl" --socket /run/memlockd/io.socket list --json=short 2>/dev/null ||
+                echo "[]"; } | python3 -c '
+import json, sys
+name = sys.argv[1]
+for w in json.load(sys.stdin):
+    if w["name"] == name and w["state"] not in ("exited", "detached"):
+        print(w["state"], w["pid"])
+        break
+' "$1"
+}
+
+# Waits until workload_of NAME prints something (or not, with absent=1), up to timeout s.
+wait_workload() {
+        local name=$1 absent=$2 timeout=$3 start out
+        start=$(now_ms)
+        while (($(now_ms) - start < timeout * 1000)); do
+                out=$(workload_of "$name")
+                if [[ $absent == 1 && -z $out ]] || [[ $absent == 0 && -n $out ]]; then
+                        return 0
+                fi
+                sleep 0.1
+        done
+        return 1
+}
+
+# Waits until workload_of NAME prints exactly WANT ("locked 1234"), up to timeout s.
+wait_workload_state() {
+        local name=$1 want=$2 timeout=$3 start
+        start=$(now_ms)
+        while (($(now_ms) - start < timeout * 1000)); do
+                [[ $(workload_of "$name") == "$want" ]] && return 0
+                sleep 0.1
+        done
+        return 1
+}
