@@ -129,7 +129,8 @@ static int read_options(sd_bus_message *msg, WorkloadOptions *o, sd_bus_error *e
                                                               "on-fault or current.",
                                                               s);
                         }
-                } else if (streq(key, "limit") || streq(key, "memory")) {
+                } else if (streq(key, "limit") || streq(key, "memory") ||
+                           streq(key, "hard_limit")) {
                         uint64_t v;
                         WANT("t");
                         r = sd_bus_message_read(msg, "v", "t", &v);
@@ -140,8 +141,10 @@ static int read_options(sd_bus_message *msg, WorkloadOptions *o, sd_bus_error *e
                                                       "Option '%s' must not be 0.", key);
                         if (streq(key, "limit"))
                                 o->limit = v;
-                        else
+                        else if (streq(key, "memory"))
                                 o->memory = v;
+                        else
+                                o->hard_limit = v;
                 } else if (streq(key, "prefault_threads")) {
                         int32_t v;
                         WANT("i");
@@ -186,10 +189,11 @@ static int read_options(sd_bus_message *msg, WorkloadOptions *o, sd_bus_error *e
                         return r;
         }
         if (unknown)
-                return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
-                                      "Unknown option '%s'; known: policy, name, mode, limit, "
-                                      "prefault_threads, detach, umask, libvirt_domain, memory.",
-                                      unknown);
+                return bus_error_setf(
+                        error, BUS_ERROR_INVALID_ARGUMENT,
+                        "Unknown option '%s'; known: policy, name, mode, limit, "
+                        "prefault_threads, detach, umask, libvirt_domain, memory, hard_limit.",
+                        unknown);
         return sd_bus_message_exit_container(msg);
 }
 

@@ -20,6 +20,7 @@
 #include "daemon/bus-error.h"
 #include "daemon/inject-job.h"
 #include "daemon/inject.h"
+#include "daemon/libvirt-events.h"
 #include "daemon/manager.h"
 #include "daemon/target.h"
 
@@ -191,6 +192,31 @@ static int caller_caps(const Caller *c, uint64_t *ret) {
         return 0;
 }
 
+/* A libvirt guest is sized, not asked for: <memtune><hard_limit> when set, otherwise guest
+ * memory plus LIBVIRT_GUEST_OVERHEAD, and the policy's Limit= caps it rather than denying it
+ * (an explicit `limit` option is a request, and one above Limit= is denied). So learn the
+ * limit of the policy that would apply, ignoring the budget, and ask for the smaller of the
+ * two: the budget is then checked against what is really reserved. *ret stays 0 (the policy's
+ * limit) when nothing is known about the guest or no policy would admit it. */
+static int size_guest_limit(Manager *m, const PolicyRequest *req, uint64_t wanted, uint64_t *ret) {
+        PolicyRequest probe = *req;
+        PolicyDecision d = {};
+        int r;
+
+        if (wanted == 0)
+                return 0;
+        probe.limit = 0;
+        probe.budget_total = SIZE_INFINITY;
+        probe.budget_reserved = 0;
+        r = policy_decide(m->policies, &probe, &d);
+        if (r < 0)
+                return r;
+        if (d.verdict == VERDICT_ALLOW)
+                *ret = MIN(wanted, d.settings.limit);
+        policy_decision_clear(&d);
+        return 0;
+}
+
 int manager_attach(Manager *m, const Caller *c, pid_t pid, int pidfd_in, const WorkloadOptions *o,
                    Workload **ret, sd_bus_error *error) {
         _cleanup_(workload_freep) Workload *w = NULL;
@@ -248,9 +274,16 @@ int manager_attach(Manager *m, const Caller *c, pid_t pid, int pidfd_in, const W
                 .unit = t.unit,
                 .policy_name = o->policy,
                 .mode = o->mode,
-                .limit = o->limit ?: o->memory,
+                .limit = o->limit,
                 .prefault_threads = o->prefault_threads,
         };
+        if (o->limit == 0) {
+                r = size_guest_limit(m, &req, libvirt_guest_limit(o->memory, o->hard_limit),
+                                     &req.limit);
+                if (r < 0)
+                        return bus_error_setf_errno(error, r, "Policy decision failed: %s",
+                                                    strerror(-r));
+        }
         r = manager_decide(m, &req, &d, error);
         if (r < 0)
                 return r;

@@ -758,7 +758,8 @@ static void on_domain_started(const char *name, pid_t pid, uint64_t limit_bytes,
         workload_options_init(&o);
         o.libvirt_domain = name;
         o.name = name;
-        o.memory = limit_bytes;
+        /* Already libvirt_guest_limit(): hard_limit, or memory plus overhead. */
+        o.hard_limit = limit_bytes;
         r = manager_attach_pid(m, pid, &o, &w, &e);
         if (r < 0)
                 log_full_errno(wants_locked ? LOG_WARNING : LOG_INFO, r,

@@ -101,7 +101,8 @@ typedef struct WorkloadOptions {
         bool detach; /* Run */
         mode_t umask; /* Run, default 022 */
         const char *libvirt_domain; /* Attach */
-        uint64_t memory; /* Attach: guest memory size, sizes the limit; 0 unknown */
+        uint64_t memory; /* Attach: guest memory size; sizes the limit (plus overhead); 0 unknown */
+        uint64_t hard_limit; /* Attach: libvirt's <memtune><hard_limit>; wins over memory */
 } WorkloadOptions;
 void workload_options_init(WorkloadOptions *o);
 

@@ -291,6 +291,14 @@ static int child_set_caps(bool grant_ipc_lock, SpawnStage *ret_stage) {
         return 0;
 }
 
+static void child_reset_oom_score_adj(void) {
+        int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        (void) !write(fd, "0", 1);
+        close(fd);
+}
+
 _noreturn_ static void child_run(const ChildArgs *a) {
         const SpawnRequest *req = a->req;
         bool keep_caps = !req->daemon_has_sys_resource && req->uid != 0;
@@ -303,6 +311,10 @@ _noreturn_ static void child_run(const ChildArgs *a) {
 
         if (setsid() < 0)
                 child_fail(errfd, SPAWN_STAGE_SETSID, errno);
+
+        /* The daemon runs with OOMScoreAdjust=-900 so that the OOM killer spares it; a
+         * workload must not inherit that protection. Best effort: raising is always allowed. */
+        child_reset_oom_score_adj();
 
         r = child_setup_fds(a, &errfd);
         if (r < 0)

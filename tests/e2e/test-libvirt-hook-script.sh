@@ -182,6 +182,12 @@ xml guest-hard 64 "<memtune><hard_limit unit='GiB'>16</hard_limit></memtune>" |
 w=$(workload guest-hard)
 [[ -n $w ]] || fail "guest-hard was not handed over"
 echo "guest-hard: $w"
+# Capped, not denied: the reservation is the policy's Limit=3G.
+[[ $(awk '{print $3}' <<<"$w") == $((3 << 30)) ]] || fail "guest-hard limit is not 3G: '$w'"
+# Without hard_limit, a guest's limit is its memory plus 512 MiB of overhead.
+w=$(workload guest-big)
+[[ $(awk '{print $3}' <<<"$w") == $(((1024 + 512) << 20)) ]] ||
+        fail "guest-big limit is not 1 GiB + 512 MiB: '$w'"
 
 section "a domain no policy matches is left alone"
 sleep 120 &

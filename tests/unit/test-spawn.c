@@ -243,6 +243,15 @@ static void test_environment(void **state) {
         run_done(&r);
 }
 
+static int write_oom_score_adj(const char *value) {
+        _cleanup_close_ int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, value, strlen(value)) < 0)
+                return -errno;
+        return 0;
+}
+
 static void test_identity(void **state) {
         static const char *const argv[] = {
                 "/bin/sh", "-c",
@@ -251,6 +260,7 @@ static void test_identity(void **state) {
                 "i=0; while [ $i -lt 64 ]; do [ -e /proc/$$/fd/$i ] && printf '%s ' $i; "
                 "i=$((i+1)); done; echo; "
                 "read -r pid comm st ppid pgrp sid rest < /proc/$$/stat; echo $$ $pgrp $sid; "
+                "cat /proc/$$/oom_score_adj; "
                 "exec grep -E '^(CapAmb|CapEff|SigBlk|SigIgn):' /proc/self/status",
                 NULL
         };
@@ -271,6 +281,10 @@ static void test_identity(void **state) {
         signal(SIGUSR2, SIG_IGN);
         leaked = open("/dev/null", O_RDONLY);
         assert_true(leaked >= 0);
+        /* The daemon runs with OOMScoreAdjust=-900; the workload must not inherit it. Lowering
+         * needs CAP_SYS_RESOURCE (absent here), so the test moves the other way: any value
+         * other than 0 shows whether the child reset it. */
+        assert_int_equal(write_oom_score_adj("500"), 0);
 
         run_init(&r, argv);
         r.cwd = dir;
@@ -282,6 +296,7 @@ static void test_identity(void **state) {
 
         signal(SIGUSR2, SIG_DFL);
         assert_int_equal(sigprocmask(SIG_SETMASK, &saved, NULL), 0);
+        assert_int_equal(write_oom_score_adj("0"), 0);
 
         assert_int_equal(r.r, 0);
         assert_int_equal(r.res.mechanism, MECHANISM_CAPABILITY);
@@ -290,6 +305,7 @@ static void test_identity(void **state) {
                              "65534\n65534 100\n%s\n0027\n"
                              "0 1 2 3 \n"
                              "%d %d %d\n"
+                             "0\n"
                              "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
                              "CapEff:\t0000000000004000\nCapAmb:\t0000000000004000\n",
                              dir, r.res.pid, r.res.pid, r.res.pid) > 0);
