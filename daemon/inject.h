@@ -24,6 +24,11 @@
  *     SA_RESTART runs), as if the process had never been stopped.
  *  A SIGSTOP that arrives during steps 3-5 is suppressed and re-sent after the detach.
  *
+ * aarch64 difference (compile-tested only): the kernel rewinds an interrupted syscall before the
+ * stop we inject from, so the saved state already re-executes it; but a syscall that would have
+ * continued through restart_syscall (a relative nanosleep(), poll() with a timeout) is restarted
+ * from the beginning, i.e. sleeps its full time again.
+ *
  * The calling thread becomes the tracer: it must not exit between seize and detach, and the
  * tracer process must not be killed during the injection (the kernel would detach the tracee
  * with its registers still pointing at the injected syscall, which usually crashes it). Hence

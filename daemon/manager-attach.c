@@ -319,7 +319,7 @@ int manager_attach(Manager *m, const Caller *c, pid_t pid, int pidfd_in, const W
                                       reason ?: "the target cannot lock its memory");
         if (plan == TARGET_LOCK_RAISE_LIMIT) {
                 ProcLimits old;
-                r = target_raise_memlock(pidfd, pid, needed, &old);
+                r = target_raise_memlock(pidfd, t.pid, needed, &old);
                 if (r < 0)
                         return bus_error_setf_errno(error, r,
                                                     "Failed to raise RLIMIT_MEMLOCK of pid %d: %s",
