@@ -270,6 +270,8 @@ int manager_attach(Manager *m, const Caller *c, pid_t pid, int pidfd_in, const W
                 .exe = t.exe,
                 .target_uid = t.uid,
                 .target_gid = t.gid,
+                .target_groups = t.groups,
+                .n_target_groups = t.n_groups,
                 .libvirt_domain = o->libvirt_domain,
                 .unit = t.unit,
                 .policy_name = o->policy,

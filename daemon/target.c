@@ -15,6 +15,7 @@
 #include "common/parse-util.h"
 #include "common/proc.h"
 #include "common/process-util.h"
+#include "daemon/caller.h"
 #include "daemon/target.h"
 
 /* The largest /proc/PID/status we accept (a few KiB in practice). */
@@ -81,11 +82,16 @@ void target_info_done(TargetInfo *t) {
         t->exe = NULL;
         free(t->unit);
         t->unit = NULL;
+        free(t->groups);
+        t->groups = NULL;
+        t->n_groups = 0;
 }
 
 int target_info_from_pidfd(int pidfd, TargetInfo *ret) {
         _cleanup_close_ int dfd = -EBADF;
         _cleanup_free_ char *status_buf = NULL, *exe = NULL, *unit = NULL;
+        _cleanup_free_ gid_t *groups = NULL;
+        size_t n_groups = 0;
         ProcStatus status;
         ProcStat stat;
         ProcLimits limits;
@@ -111,6 +117,10 @@ int target_info_from_pidfd(int pidfd, TargetInfo *ret) {
                 return r;
         r = proc_status_parse(status_buf, n, &status);
         if (r < 0)
+                return r;
+        /* Supplementary groups: policies' Group= matches them too. */
+        r = caller_groups_parse(status_buf, n, &groups, &n_groups);
+        if (r < 0 && r != -ENOENT)
                 return r;
         r = proc_limits_read(dfd, &limits);
         if (r < 0)
@@ -156,6 +166,8 @@ int target_info_from_pidfd(int pidfd, TargetInfo *ret) {
                 .seccomp = seccomp_parse(status_buf),
                 .exe = TAKE_PTR(exe),
                 .unit = TAKE_PTR(unit),
+                .groups = TAKE_PTR(groups),
+                .n_groups = n_groups,
                 .vm_size = status.vm_size,
                 .vm_rss = status.vm_rss,
                 .vm_lck = status.vm_lck,

@@ -26,6 +26,8 @@ typedef struct TargetInfo {
         int seccomp; /* Seccomp: 0 none, 1 strict, 2 filter (mlockall may be refused), -1 */
         char *exe; /* readlink of /proc/PID/exe, NULL if unreadable (kernel thread, gone) */
         char *unit; /* systemd unit from /proc/PID/cgroup, NULL if none */
+        gid_t *groups; /* supplementary groups (Groups: of /proc/PID/status) */
+        size_t n_groups;
         uint64_t vm_size, vm_rss, vm_lck; /* bytes; PROC_UNSET if absent */
         uint64_t memlock_soft, memlock_hard; /* RLIMIT_MEMLOCK, UINT64_MAX = unlimited */
 } TargetInfo;

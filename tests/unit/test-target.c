@@ -37,6 +37,7 @@ typedef enum ChildKind {
         CHILD_NOBODY_UNDUMPABLE, /* uid/gid 65534, not dumpable (the default after setuid) */
         CHILD_NOBODY_SAVED_ROOT, /* uid 65534 but saved uid 0: setuid-like */
         CHILD_LOW_MEMLOCK, /* root with a 64 KiB soft RLIMIT_MEMLOCK */
+        CHILD_GROUPS, /* root with supplementary groups 29 (audio) and 100 (users) */
 } ChildKind;
 
 /* Children of the running test, killed by the teardown even when an assertion failed. */
@@ -84,6 +85,9 @@ static pid_t spawn(ChildKind kind) {
                         /* Changing ids makes a process undumpable unless fs.suid_dumpable=1;
                          * set what we want explicitly. */
                         ok = ok && prctl(PR_SET_DUMPABLE, kind == CHILD_NOBODY, 0, 0, 0) == 0;
+                } else if (kind == CHILD_GROUPS) {
+                        static const gid_t groups[] = { 29, 100 };
+                        ok = setgroups(ELEMENTSOF(groups), groups) == 0;
                 } else if (kind == CHILD_LOW_MEMLOCK) {
                         struct rlimit rl;
                         ok = getrlimit(RLIMIT_MEMLOCK, &rl) == 0;
@@ -137,6 +141,22 @@ static void test_info(void **state) {
         assert_null(t.exe);
         target_info_done(&t); /* twice is fine */
         target_info_done(NULL);
+        kill_and_reap(pid);
+}
+
+/* Group= in a policy matches supplementary groups: the target's must be read. */
+static void test_groups(void **state) {
+        pid_t pid = spawn(CHILD_GROUPS);
+        _cleanup_close_ int pidfd = pidfd_open_checked(pid);
+        TargetInfo t = {};
+
+        assert_int_equal(target_info_from_pidfd(pidfd, &t), 0);
+        assert_int_equal(t.n_groups, 2);
+        assert_int_equal(t.groups[0], 29);
+        assert_int_equal(t.groups[1], 100);
+        target_info_done(&t);
+        assert_null(t.groups);
+        assert_int_equal(t.n_groups, 0);
         kill_and_reap(pid);
 }
 
@@ -413,6 +433,7 @@ static void test_raise_memlock(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_teardown(test_info, teardown),
+                cmocka_unit_test_teardown(test_groups, teardown),
                 cmocka_unit_test_teardown(test_kernel_thread, teardown),
                 cmocka_unit_test_teardown(test_dead, teardown),
                 cmocka_unit_test_teardown(test_reuse_guard_faked, teardown),
