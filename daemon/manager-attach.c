@@ -261,24 +261,9 @@ int manager_attach(Manager *m, const Caller *c, pid_t pid, int pidfd_in, const W
                 return r;
 
         /* Decide. */
-        PolicyRequest req = {
-                .kind = REQUEST_ATTACH,
-                .caller_uid = c->uid,
-                .caller_gid = c->gid,
-                .caller_groups = c->groups,
-                .n_caller_groups = c->n_groups,
-                .exe = t.exe,
-                .target_uid = t.uid,
-                .target_gid = t.gid,
-                .target_groups = t.groups,
-                .n_target_groups = t.n_groups,
-                .libvirt_domain = o->libvirt_domain,
-                .unit = t.unit,
-                .policy_name = o->policy,
-                .mode = o->mode,
-                .limit = o->limit,
-                .prefault_threads = o->prefault_threads,
-        };
+        PolicyRequest req;
+        manager_request_init(&req, REQUEST_ATTACH, c, o);
+        manager_request_set_target(&req, &t);
         if (o->limit == 0) {
                 r = size_guest_limit(m, &req, libvirt_guest_limit(o->memory, o->hard_limit),
                                      &req.limit);

@@ -139,23 +139,10 @@ int manager_run(Manager *m, const Caller *c, char **argv, char **env, const char
                 return r;
 
         /* Decide. */
-        PolicyRequest req = {
-                .kind = REQUEST_RUN,
-                .caller_uid = c->uid,
-                .caller_gid = c->gid,
-                .caller_groups = c->groups,
-                .n_caller_groups = c->n_groups,
-                .exe = ec.canonical, /* like /proc/PID/exe, as for Attach */
-                .target_uid = c->uid,
-                .target_gid = c->gid,
-                /* The workload takes the caller's groups: Group= matches them too. */
-                .target_groups = c->groups,
-                .n_target_groups = c->n_groups,
-                .policy_name = o->policy,
-                .mode = o->mode,
-                .limit = o->limit,
-                .prefault_threads = o->prefault_threads,
-        };
+        /* The workload is the caller's own program: the caller is the target. */
+        PolicyRequest req;
+        manager_request_init(&req, REQUEST_RUN, c, o);
+        req.exe = ec.canonical; /* like /proc/PID/exe, as for Attach */
         r = manager_decide(m, &req, &d, error);
         if (r < 0)
                 return r;
@@ -322,23 +309,10 @@ int manager_exec(Manager *m, const Caller *c, char **argv, const WorkloadOptions
         if (r < 0)
                 return r;
 
-        PolicyRequest req = {
-                .kind = REQUEST_EXEC,
-                .caller_uid = c->uid,
-                .caller_gid = c->gid,
-                .caller_groups = c->groups,
-                .n_caller_groups = c->n_groups,
-                .exe = ec.canonical, /* like /proc/PID/exe, as for Attach */
-                .target_uid = c->uid,
-                .target_gid = c->gid,
-                /* The workload takes the caller's groups: Group= matches them too. */
-                .target_groups = c->groups,
-                .n_target_groups = c->n_groups,
-                .policy_name = o->policy,
-                .mode = o->mode,
-                .limit = o->limit,
-                .prefault_threads = o->prefault_threads,
-        };
+        /* The workload is the caller's own program: the caller is the target. */
+        PolicyRequest req;
+        manager_request_init(&req, REQUEST_EXEC, c, o);
+        req.exe = ec.canonical; /* like /proc/PID/exe, as for Attach */
         r = manager_decide(m, &req, &d, error);
         if (r < 0)
                 return r;

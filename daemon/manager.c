@@ -540,6 +540,36 @@ int manager_check_workload_limit(Manager *m, const Caller *c, sd_bus_error *erro
         return 0;
 }
 
+void manager_request_init(PolicyRequest *req, RequestKind kind, const Caller *c,
+                          const WorkloadOptions *o) {
+        policy_request_init(req);
+        req->kind = kind;
+        req->caller_uid = c->uid;
+        req->caller_gid = c->gid;
+        req->caller_groups = c->groups;
+        req->n_caller_groups = c->n_groups;
+        req->target_uid = c->uid;
+        req->target_gid = c->gid;
+        req->target_groups = c->groups;
+        req->n_target_groups = c->n_groups;
+        if (o) {
+                req->policy_name = o->policy;
+                req->mode = o->mode;
+                req->limit = o->limit;
+                req->prefault_threads = o->prefault_threads;
+                req->libvirt_domain = o->libvirt_domain;
+        }
+}
+
+void manager_request_set_target(PolicyRequest *req, const TargetInfo *t) {
+        req->exe = t->exe;
+        req->target_uid = t->uid;
+        req->target_gid = t->gid;
+        req->target_groups = t->groups;
+        req->n_target_groups = t->n_groups;
+        req->unit = t->unit;
+}
+
 int manager_decide(Manager *m, const PolicyRequest *req, PolicyDecision *ret, sd_bus_error *error) {
         PolicyRequest r = *req;
         PolicyDecision d = {};
@@ -609,23 +639,10 @@ int manager_explain(Manager *m, const Caller *c, pid_t pid, PolicyDecision *ret,
                                       "processes.",
                                       (int) pid, (unsigned) t.uid);
         }
-        req = (PolicyRequest){
-                .kind = REQUEST_ATTACH,
-                .caller_uid = c->uid,
-                .caller_gid = c->gid,
-                .caller_groups = c->groups,
-                .n_caller_groups = c->n_groups,
-                .exe = t.exe,
-                .target_uid = t.uid,
-                .target_gid = t.gid,
-                .target_groups = t.groups,
-                .n_target_groups = t.n_groups,
-                .unit = t.unit,
-                .mode = _LOCK_MODE_INVALID,
-                .prefault_threads = -2,
-                .budget_total = m->config.budget,
-                .budget_reserved = manager_reserved_bytes(m),
-        };
+        manager_request_init(&req, REQUEST_ATTACH, c, NULL);
+        manager_request_set_target(&req, &t);
+        req.budget_total = m->config.budget;
+        req.budget_reserved = manager_reserved_bytes(m);
         r = policy_decide(m->policies, &req, ret);
         target_info_done(&t);
         if (r < 0)

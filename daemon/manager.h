@@ -145,6 +145,14 @@ int manager_get_workload(Manager *m, const Caller *c, const char *path, Workload
 /* Workloads per uid (MaxWorkloadsPerUser=); -EUSERS with a message if one more is too many. */
 int manager_check_workload_limit(Manager *m, const Caller *c, sd_bus_error *error);
 
+/* Starts a policy request: who asks (c), what they asked for (o, may be NULL), and the caller
+ * as the target with its groups (Run and Exec lock the caller's own program). Attach and
+ * Explain then set the target with manager_request_set_target(). */
+void manager_request_init(PolicyRequest *req, RequestKind kind, const Caller *c,
+                          const WorkloadOptions *o);
+typedef struct TargetInfo TargetInfo;
+void manager_request_set_target(PolicyRequest *req, const TargetInfo *t);
+
 /* Decides a request by policy; fills decision. Verdict denials are turned into errors
  * (AccessDenied says which rule and why, BudgetExceeded the numbers). */
 int manager_decide(Manager *m, const PolicyRequest *req, PolicyDecision *ret, sd_bus_error *error);
