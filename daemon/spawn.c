@@ -28,6 +28,7 @@
 
 #include "common/lock-mode.h"
 #include "common/macro.h"
+#include "common/string-table.h"
 #include "common/parse-util.h"
 #include "common/proc.h"
 #include "common/process-util.h"
@@ -45,20 +46,7 @@ static const char *const mechanism_table[_MECHANISM_MAX] = {
         [MECHANISM_PREEXISTING] = "preexisting",
 };
 
-const char *mechanism_to_string(Mechanism m) {
-        if (m < 0 || m >= _MECHANISM_MAX)
-                return NULL;
-        return mechanism_table[m];
-}
-
-Mechanism mechanism_from_string(const char *s) {
-        if (!s)
-                return _MECHANISM_INVALID;
-        for (Mechanism m = 0; m < _MECHANISM_MAX; m++)
-                if (streq(mechanism_table[m], s))
-                        return m;
-        return _MECHANISM_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(mechanism, Mechanism)
 
 void spawn_result_done(SpawnResult *r) {
         if (!r)

@@ -8,6 +8,7 @@
 
 #include "common/macro.h"
 #include "common/parse-util.h"
+#include "common/string-table.h"
 #include "daemon/workload.h"
 
 static const char *const workload_state_table[_WORKLOAD_STATE_MAX] = {
@@ -22,30 +23,8 @@ static const char *const workload_kind_table[_WORKLOAD_KIND_MAX] = {
         [WORKLOAD_KIND_ATTACH] = "attach",
 };
 
-static int table_lookup(const char *const *table, int n, const char *s) {
-        if (!s)
-                return -EINVAL;
-        for (int i = 0; i < n; i++)
-                if (table[i] && streq(table[i], s))
-                        return i;
-        return -EINVAL;
-}
-
-const char *workload_state_to_string(WorkloadState s) {
-        return s >= 0 && s < _WORKLOAD_STATE_MAX ? workload_state_table[s] : NULL;
-}
-
-WorkloadState workload_state_from_string(const char *s) {
-        return (WorkloadState) table_lookup(workload_state_table, _WORKLOAD_STATE_MAX, s);
-}
-
-const char *workload_kind_to_string(WorkloadKind k) {
-        return k >= 0 && k < _WORKLOAD_KIND_MAX ? workload_kind_table[k] : NULL;
-}
-
-WorkloadKind workload_kind_from_string(const char *s) {
-        return (WorkloadKind) table_lookup(workload_kind_table, _WORKLOAD_KIND_MAX, s);
-}
+DEFINE_STRING_TABLE_LOOKUP(workload_state, WorkloadState)
+DEFINE_STRING_TABLE_LOOKUP(workload_kind, WorkloadKind)
 
 int workload_new(uint64_t id, Workload **ret) {
         _cleanup_(workload_freep) Workload *w = NULL;

@@ -6,6 +6,7 @@
 
 #include "common/macro.h"
 #include "common/parse-util.h"
+#include "common/string-table.h"
 #include "policy/policy-internal.h"
 
 static const char *const request_kind_table[_REQUEST_KIND_MAX] = {
@@ -35,36 +36,10 @@ static const char *const verdict_table[_VERDICT_MAX] = {
         [VERDICT_DENY_INVALID] = "deny-invalid",
 };
 
-static int table_lookup(const char *const *table, int n, const char *s) {
-        if (!s)
-                return -EINVAL;
-        for (int i = 0; i < n; i++)
-                if (table[i] && streq(table[i], s))
-                        return i;
-        return -EINVAL;
-}
-
-const char *request_kind_to_string(RequestKind k) {
-        return k >= 0 && k < _REQUEST_KIND_MAX ? request_kind_table[k] : NULL;
-}
-RequestKind request_kind_from_string(const char *s) {
-        return (RequestKind) table_lookup(request_kind_table, _REQUEST_KIND_MAX, s);
-}
-const char *on_failure_to_string(OnFailure f) {
-        return f >= 0 && f < _ON_FAILURE_MAX ? on_failure_table[f] : NULL;
-}
-OnFailure on_failure_from_string(const char *s) {
-        return (OnFailure) table_lookup(on_failure_table, _ON_FAILURE_MAX, s);
-}
-const char *on_exceed_to_string(OnExceed e) {
-        return e >= 0 && e < _ON_EXCEED_MAX ? on_exceed_table[e] : NULL;
-}
-OnExceed on_exceed_from_string(const char *s) {
-        return (OnExceed) table_lookup(on_exceed_table, _ON_EXCEED_MAX, s);
-}
-const char *verdict_to_string(Verdict v) {
-        return v >= 0 && v < _VERDICT_MAX ? verdict_table[v] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP(request_kind, RequestKind)
+DEFINE_STRING_TABLE_LOOKUP(on_failure, OnFailure)
+DEFINE_STRING_TABLE_LOOKUP(on_exceed, OnExceed)
+DEFINE_STRING_TABLE_TO_STRING(verdict, Verdict)
 
 const char *policy_name(const Policy *p) {
         return p->name;

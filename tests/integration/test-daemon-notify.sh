@@ -96,6 +96,11 @@ done
 kill -TERM "$dpid"
 wait "$dpid" || fail "memlockd exited $? on SIGTERM"
 dpid=
+# The listener writes the datagram to the log on its own time: wait for it.
+for _ in $(seq 40); do
+        grep -q '^STOPPING=1$' "$tmp/notify.log" && break
+        sleep 0.05
+done
 grep -q '^STOPPING=1$' "$tmp/notify.log" || fail "no STOPPING=1"
 # A clean stop leaves the workload running and locked.
 kill -0 "$wpid" || fail "the workload did not survive the daemon's stop"
