@@ -50,7 +50,7 @@ static void handle_report(Manager *m, Workload *w, bool final) {
         } else if (r < 0) {
                 if (asprintf(&msg, "unreadable lock report from the shim: %s", strerror(-r)) < 0)
                         msg = NULL;
-        } else if (rep.error != 0) {
+        } else if (rep.error != 0 && rep.stage != SHIM_STAGE_PREFAULT) {
                 if (asprintf(&msg, "%s failed: %s (VmLck %s)%s",
                              rep.stage == SHIM_STAGE_MLOCKALL
                                      ? "mlockall"
@@ -61,6 +61,13 @@ static void handle_report(Manager *m, Workload *w, bool final) {
                                      : "; the workload runs unlocked (OnFailure=continue)") < 0)
                         msg = NULL;
         } else {
+                /* A prefault error is not a lock failure: mlockall ran and faulted in the rest
+                 * itself, only slower (shim/README.md). */
+                if (rep.error != 0)
+                        log_warning("Workload %s '%s' (pid %d): prefaulting failed (%s); locked "
+                                    "anyway.",
+                                    w->id_str, strempty(w->name), w->ident.pid,
+                                    strerror(rep.error));
                 manager_workload_locked(m, w, rep.vm_lck_bytes, rep.duration_usec);
                 return;
         }

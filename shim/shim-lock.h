@@ -18,8 +18,8 @@ typedef struct ShimLockResult {
 } ShimLockResult;
 
 /* Locks this process per mode: for on and current, first checks that the lock can succeed
- * (mlockall(MCL_CURRENT|MCL_ONFAULT), undone at once: the kernel's limit check before any memory
- * is populated), prefaults the private writable mappings with prefault_threads threads (0: no
+ * (mlockall(MCL_CURRENT|MCL_ONFAULT): the kernel's limit check before any memory is populated;
+ * kept while prefaulting 4 KiB pages, undone at once with THP), prefaults the private writable mappings with prefault_threads threads (0: no
  * prefault; PREFAULT_THREADS_AUTO), then calls mlockall(2) with lock_mode_to_mlockall_flags(mode).
  * On failure everything is unlocked again. *ret is always filled. Returns 0, or -errno of
  * mlockall (an old kernel's EINVAL for MCL_ONFAULT included). A prefault error alone is not a
