@@ -383,6 +383,9 @@ static int gc_timer_update(Manager *m) {
                         (void) sd_event_source_set_enabled(m->gc_timer, SD_EVENT_OFF);
                 return 0;
         }
+        /* Past due but kept (its injection helper still runs): look again in a second, not
+         * in a busy loop. */
+        next = MAX(next, now_usec(CLOCK_MONOTONIC) + 1000000);
         if (!m->gc_timer) {
                 r = sd_event_add_time(m->event, &m->gc_timer, CLOCK_MONOTONIC, next, 1000000,
                                       on_gc_timer, m);
@@ -468,6 +471,8 @@ static int on_budget_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                         w->over_limit_warned = true;
                 }
         }
+        /* A one-shot timer: armed again only while some workload needs watching. */
+        (void) budget_timer_update(m);
         return 0;
 }
 
@@ -487,8 +492,18 @@ static int budget_timer_update(Manager *m) {
                                                LIMIT_BUDGET_CHECK_USEC, 100000, on_budget_timer, m);
                 if (r < 0)
                         return log_warning_errno(r, "Failed to add budget timer: %m");
+                return sd_event_source_set_enabled(m->budget_timer, SD_EVENT_ONESHOT);
         }
-        return sd_event_source_set_enabled(m->budget_timer, SD_EVENT_ON);
+        /* Already armed: leave its time alone, or frequent changes would postpone the check
+         * forever. Disarmed (it just fired, or nothing needed watching): arm it again. An
+         * elapsed time source that stays enabled fires on every loop iteration. */
+        r = sd_event_source_get_enabled(m->budget_timer, NULL);
+        if (r > 0)
+                return 0;
+        r = sd_event_source_set_time_relative(m->budget_timer, LIMIT_BUDGET_CHECK_USEC);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(m->budget_timer, SD_EVENT_ONESHOT);
 }
 
 /* ---- queries -------------------------------------------------------------------------------- */

@@ -321,6 +321,17 @@ lck=$(vmlck "$p1")
 ((lck > 0 && lck == lck_before)) || fail "VmLck after restart $lck (was $lck_before)"
 grep -q "Re-adopted workload ${w1##*/}" "$tmp/log" || fail "no re-adoption log line"
 check_state "$p1"
+# An idle daemon stays idle: w1 (capability-locked, no kernel limit) is checked against its
+# limit every 2 s. Once that timer has fired, a timer left armed in the past would spin the
+# loop (a bug once: 100% CPU). CPU time, not wall time: a spinning loop burns ~2 s in 2 s.
+sleep 2.5
+ticks() { awk '{print $14 + $15}' "/proc/$dpid/stat"; }
+t0=$(ticks)
+sleep 2
+t1=$(ticks)
+hz=$(getconf CLK_TCK)
+echo "idle daemon: $((t1 - t0)) ticks of CPU in 2 s (CLK_TCK $hz)"
+((t1 - t0 < hz / 2)) || fail "the idle daemon used $((t1 - t0)) ticks of CPU in 2 s"
 # A non-child's end is seen through its pidfd too (exit status unknown: -1).
 kill -TERM "$p1"
 wait_state "$w1" exited
