@@ -18,7 +18,7 @@
 #include "common/process-util.h"
 #include "daemon/budget.h"
 #include "daemon/bus-error.h"
-#include "daemon/libvirt-events.h"
+#include "daemon/libvirt-module.h"
 #include "daemon/limits.h"
 #include "daemon/manager.h"
 #include "daemon/privileges.h"
@@ -120,9 +120,8 @@ Manager *manager_free(Manager *m) {
         /* Forget workloads without touching them: a stopping daemon never kills or unlocks. */
         workload_table_clear(&m->workloads);
         bus_server_done(m);
-#if defined(HAVE_LIBVIRT) && HAVE_LIBVIRT
-        libvirt_events_free(m->libvirt);
-#endif
+        if (m->libvirt)
+                m->libvirt_module.events_free(m->libvirt);
         sd_event_source_disable_unref(m->budget_timer);
         sd_event_source_disable_unref(m->gc_timer);
         sd_event_source_disable_unref(m->watchdog_timer);
@@ -778,7 +777,6 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         return 0;
 }
 
-#if defined(HAVE_LIBVIRT) && HAVE_LIBVIRT
 static void on_domain_started(const char *name, pid_t pid, uint64_t limit_bytes, bool wants_locked,
                               void *userdata) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -816,21 +814,17 @@ static int manager_libvirt_start(Manager *m) {
 
         if (!m->config.libvirt_uri)
                 return 0;
-        r = libvirt_events_new(m->event, m->config.libvirt_uri, NULL, &cb, m, &m->libvirt);
+        r = libvirt_module_open(&m->libvirt_module);
+        if (r < 0)
+                return r;
+        r = m->libvirt_module.events_new(m->event, m->config.libvirt_uri, NULL, &cb, m,
+                                         &m->libvirt);
         if (r < 0)
                 return log_error_errno(r, "Failed to follow libvirt at '%s': %m",
                                        m->config.libvirt_uri);
         log_info("Following libvirt guests at '%s'.", m->config.libvirt_uri);
         return 0;
 }
-#else
-static int manager_libvirt_start(Manager *m) {
-        if (m->config.libvirt_uri)
-                log_warning("[Libvirt] URI= is set, but memlockd was built without libvirt: "
-                            "only the hook hands guests over.");
-        return 0;
-}
-#endif
 
 int manager_startup(Manager *m) {
         sigset_t ss;

@@ -12,6 +12,7 @@
 #include <systemd/sd-event.h>
 
 #include "daemon/caller.h"
+#include "daemon/libvirt-module.h"
 #include "daemon/workload.h"
 #include "policy/config.h"
 #include "policy/policy.h"
@@ -89,6 +90,7 @@ struct Manager {
 
         /* [Libvirt] URI=: guests libvirt starts are attached as root, decided by policy. */
         struct LibvirtEvents *libvirt;
+        LibvirtModule libvirt_module; /* memlockd-libvirt.so, opened only for URI= */
 };
 
 /* Options of Run, Exec, Attach, AttachPidfd (docs/dbus-api.md). */

@@ -97,6 +97,15 @@ if [[ -e $src/shim/CMakeLists.txt ]] && grep -q 'add_library(memlock-shim SHARED
         grep -q "\"$shim\"" "$build/build-config.h" ||
                 fail "MEMLOCKD_SHIM_PATH in build-config.h is not $shim"
 fi
+# Event mode: the module the daemon dlopen()s for [Libvirt] URI=, where build-config.h says.
+if [[ -f $build/daemon/memlockd-libvirt.so ]]; then
+        module=$libdir/memlockd/memlockd-libvirt.so
+        [[ -f $dest$module ]] || fail "missing file $module"
+        grep -q "\"$module\"" "$build/build-config.h" ||
+                fail "MEMLOCKD_LIBVIRT_MODULE_PATH in build-config.h is not $module"
+        # The daemon itself links no libvirt: its idle footprint stays small.
+        ! ldd "$dest$sbindir/memlockd" | grep -q libvirt || fail "memlockd links libvirt"
+fi
 [[ -e $src/conf/memlockd.conf ]] && expect 644 "$sysconfdir/memlockd/memlockd.conf"
 for f in "$src"/conf/policy.d/*.policy; do
         [[ -e $f ]] && expect 644 "$sysconfdir/memlockd/policy.d/$(basename "$f")"
