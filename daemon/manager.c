@@ -136,13 +136,49 @@ Manager *manager_free(Manager *m) {
         free(m->state_dir);
         free(m->shim_path);
         strv_free(m->policy_dirs);
+        free(m->policy_dirs_present);
         free(m->rate_buckets);
         free(m);
         return NULL;
 }
 
+/* Which policy directories exist now. A missing directory is fine at start (packaging
+ * creates them lazily), but one that vanishes between loads is more likely a mistake (a
+ * deleted /etc/memlockd, an unmounted file system) than a wish to drop every policy: that
+ * reload fails and keeps the previous set. An empty directory removes the policies. */
+static int policy_dirs_check(Manager *m, bool **ret_present, PolicyDiagnostics *diags) {
+        size_t n = 0;
+        bool *present;
+        int r = 0;
+
+        while (m->policy_dirs && m->policy_dirs[n])
+                n++;
+        present = calloc(n + 1, sizeof(bool));
+        if (!present)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                struct stat st;
+                present[i] = stat(m->policy_dirs[i], &st) >= 0;
+                if (!present[i] && m->policy_dirs_present && m->policy_dirs_present[i]) {
+                        (void) policy_diagnostics_add(
+                                diags,
+                                "%s: the policy directory has disappeared since the last load; "
+                                "create it (empty, to remove every policy) and reload",
+                                m->policy_dirs[i]);
+                        r = -ENOENT;
+                }
+        }
+        if (r < 0) {
+                free(present);
+                return r;
+        }
+        *ret_present = present;
+        return 0;
+}
+
 int manager_load_config(Manager *m, PolicyDiagnostics *diags) {
         _cleanup_(policy_set_freep) PolicySet *set = NULL;
+        _cleanup_free_ bool *present = NULL;
         DaemonConfig c = {};
         bool missing_ok = streq(m->config_path, MEMLOCKD_CONFIG_FILE);
         int r, k;
@@ -153,10 +189,14 @@ int manager_load_config(Manager *m, PolicyDiagnostics *diags) {
         r = daemon_config_load(m->config_path, missing_ok, m->mem_total, &c, diags);
         /* Policies are loaded even when the config is broken, so every error is reported. */
         k = policy_set_load(m->policy_dirs, &set, diags);
+        if (k >= 0)
+                k = policy_dirs_check(m, &present, diags);
         if (r < 0 || k < 0) {
                 daemon_config_done(&c);
                 return r < 0 ? r : k;
         }
+        free(m->policy_dirs_present);
+        m->policy_dirs_present = TAKE_PTR(present);
 
         daemon_config_done(&m->config);
         m->config = c;

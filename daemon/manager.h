@@ -55,6 +55,7 @@ struct Manager {
         char *config_path;
         char *socket_path; /* effective: --socket, else Socket=, else the default */
         char **policy_dirs;
+        bool *policy_dirs_present; /* at the last successful load; NULL before the first */
         char *state_dir;
         char *shim_path;
         bool socket_from_cmdline, state_dir_from_cmdline;
