@@ -42,6 +42,7 @@ static Connection *connection_free(Connection *c) {
                 m->n_connections--;
         }
         sd_event_source_disable_unref(c->free_source);
+        sd_event_source_disable_unref(c->auth_source);
         if (c->bus) {
                 (void) sd_bus_detach_event(c->bus);
                 sd_bus_flush_close_unref(c->bus);
@@ -217,6 +218,24 @@ int bus_add_objects(Manager *m, sd_bus *bus) {
         return sd_bus_add_object_manager(bus, NULL, MANAGER_PATH);
 }
 
+/* sd-bus (252) can read a client's BEGIN and its first message with one recvmsg() and leave
+ * the message unparsed in its buffer until more bytes arrive; a client that authenticates
+ * lock-step (dbus-send --peer) sends nothing more and waits forever. So while a connection
+ * authenticates, a post source (run only after other events, never a busy loop) watches
+ * for the end of authentication and then processes whatever is buffered, once. */
+static int on_connection_authenticated(sd_event_source *s, void *userdata) {
+        Connection *c = userdata;
+        int r;
+
+        if (sd_bus_is_ready(c->bus) <= 0)
+                return 0;
+        do
+                r = sd_bus_process(c->bus, NULL);
+        while (r > 0);
+        c->auth_source = sd_event_source_disable_unref(c->auth_source);
+        return 0;
+}
+
 int bus_server_add_connection(Manager *m, int fd) {
         Connection *c;
         sd_id128_t id;
@@ -294,6 +313,8 @@ int bus_server_add_connection(Manager *m, int fd) {
                 r = sd_bus_start(c->bus);
         if (r >= 0)
                 r = sd_bus_attach_event(c->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r >= 0)
+                r = sd_event_add_post(m->event, &c->auth_source, on_connection_authenticated, c);
         if (r < 0)
                 goto fail;
         log_debug("Connection %s from uid %u pid %d.", c->unique_name, (unsigned) c->caller.uid,

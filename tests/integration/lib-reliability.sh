@@ -32,6 +32,7 @@ rel_require() { # FILE...: skip unless built
         done
         [[ -x $python ]] || rel_skip "$python missing"
         command -v setpriv >/dev/null || rel_skip "setpriv missing"
+        command -v dbus-send >/dev/null || rel_skip "dbus-send (dbus-bin) missing"
 }
 
 dpid=

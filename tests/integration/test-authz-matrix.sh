@@ -326,23 +326,20 @@ call "Run with 250 extra fds (denied)" "$stranger" "$E.AccessDenied" Run "asassh
 call "Run whose fd index is out of range" "$allowed" "$B" Run "asasshhha{sv}" \
         "[['/bin/true'], [], '/', 0, 1, 7, {}]" --stdio
 
-# ---- known bugs -------------------------------------------------------------------------------
-# BUG (known, MEMLOCKD_TEST_KNOWN_BUGS=1): a client that authenticates lock-step (waits for
-# AGREE_UNIX_FD, then sends BEGIN and Hello back to back: libdbus' dbus-send --peer, gdbus,
-# dbus-next) hangs in about 1 of 5 connections: sd-bus 252's server reads "BEGIN\r\n" and the
-# Hello in one recvmsg(), starts running, and never parses the Hello already in its buffer until
-# more bytes arrive.
-if [[ -n ${MEMLOCKD_TEST_KNOWN_BUGS:-} ]] && command -v dbus-send >/dev/null; then
-        hung=0
-        for _ in $(seq 20); do
-                timeout 3 dbus-send --peer="$addr" --print-reply --dest=org.memlockd1 \
-                        /org/memlockd1 org.memlockd1.Manager.ListWorkloads >/dev/null 2>&1 ||
-                        hung=$((hung + 1))
-        done
-        n_cases=$((n_cases + 1))
-        ((hung == 0)) || fail "[KNOWN BUG lock-step auth] $hung of 20 dbus-send --peer calls hung"
-        echo "ok $n_cases lock-step auth (dbus-send --peer) x20"
-fi
+# ---- lock-step authentication -----------------------------------------------------------------
+# A client that authenticates lock-step (waits for AGREE_UNIX_FD, then sends BEGIN and Hello
+# back to back: libdbus' dbus-send --peer, gdbus, dbus-next) once hung in about 1 of 5
+# connections: sd-bus 252 read "BEGIN\r\n" and the Hello in one recvmsg() and left the Hello
+# unparsed (daemon/bus-server.c on_connection_authenticated).
+hung=0
+for _ in $(seq 20); do
+        timeout 3 dbus-send --peer="$addr" --print-reply --dest=org.memlockd1 \
+                /org/memlockd1 org.memlockd1.Manager.ListWorkloads >/dev/null 2>&1 ||
+                hung=$((hung + 1))
+done
+n_cases=$((n_cases + 1))
+((hung == 0)) || fail "[lock-step auth] $hung of 20 dbus-send --peer calls hung"
+echo "ok $n_cases lock-step auth (dbus-send --peer) x20"
 
 # ---- afterwards: every workload can be stopped, and the fd count returns -------------------
 for p in $(bctl call org.memlockd1 /org/memlockd1 org.memlockd1.Manager ListWorkloads |
