@@ -139,22 +139,13 @@ int verb_attach(int argc, char *argv[]) {
 }
 
 int verb_detach(int argc, char *argv[]) {
-        static const struct option options[] = { GLOBAL_OPTIONS, {} };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *path = NULL;
-        int c, r;
+        int r;
 
-        while ((c = getopt_long(argc, argv, GLOBAL_SHORTOPTS, options, NULL)) >= 0) {
-                r = global_option(c, optarg);
-                if (r < 0)
-                        return -r;
-                if (r > 0)
-                        continue;
-                if (c == 'h')
-                        return help_detach();
-                return option_error(argv[0], argv);
-        }
+        if (!parse_global_options_only(argc, argv, help_detach, &r))
+                return r;
         if (optind + 1 != argc)
                 return usage_error(argv[0], "Expected exactly one workload id or pid.");
 

@@ -81,7 +81,6 @@ static int help_check(void) {
 }
 
 int verb_check(int argc, char *argv[]) {
-        static const struct option options[] = { GLOBAL_OPTIONS, {} };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_free_ char *thp = NULL;
         CheckResult results[10] = {};
@@ -92,18 +91,10 @@ int verb_check(int argc, char *argv[]) {
         bool reachable = false;
         pid_t daemon_pid = 0;
         size_t n = 0, n_fail = 0;
-        int c, r;
+        int r;
 
-        while ((c = getopt_long(argc, argv, GLOBAL_SHORTOPTS, options, NULL)) >= 0) {
-                r = global_option(c, optarg);
-                if (r < 0)
-                        return -r;
-                if (r > 0)
-                        continue;
-                if (c == 'h')
-                        return help_check();
-                return option_error(argv[0], argv);
-        }
+        if (!parse_global_options_only(argc, argv, help_check, &r))
+                return r;
         if (optind < argc)
                 return usage_error(argv[0], "Unexpected argument '%s'.", argv[optind]);
 

@@ -18,24 +18,15 @@ static int help_metrics(void) {
 }
 
 int verb_metrics(int argc, char *argv[]) {
-        static const struct option options[] = { GLOBAL_OPTIONS, {} };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         WorkloadInfo *infos = NULL;
         DaemonInfo d = {};
         size_t n = 0;
-        int c, r, ret = CTL_EXIT_OK;
+        int r, ret = CTL_EXIT_OK;
 
-        while ((c = getopt_long(argc, argv, GLOBAL_SHORTOPTS, options, NULL)) >= 0) {
-                r = global_option(c, optarg);
-                if (r < 0)
-                        return -r;
-                if (r > 0)
-                        continue;
-                if (c == 'h')
-                        return help_metrics();
-                return option_error(argv[0], argv);
-        }
+        if (!parse_global_options_only(argc, argv, help_metrics, &r))
+                return r;
         if (optind < argc)
                 return usage_error(argv[0], "Unexpected argument '%s'.", argv[optind]);
 

@@ -123,7 +123,6 @@ static int help_explain(void) {
 }
 
 int verb_explain(int argc, char *argv[]) {
-        static const struct option options[] = { GLOBAL_OPTIONS, {} };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -131,18 +130,10 @@ int verb_explain(int argc, char *argv[]) {
         const char *verdict, *policy, *message;
         json_object *skipped, *settings;
         uint32_t pid;
-        int c, r;
+        int r;
 
-        while ((c = getopt_long(argc, argv, GLOBAL_SHORTOPTS, options, NULL)) >= 0) {
-                r = global_option(c, optarg);
-                if (r < 0)
-                        return -r;
-                if (r > 0)
-                        continue;
-                if (c == 'h')
-                        return help_explain();
-                return option_error(argv[0], argv);
-        }
+        if (!parse_global_options_only(argc, argv, help_explain, &r))
+                return r;
         if (optind + 1 != argc)
                 return usage_error(argv[0], "Expected exactly one PID.");
         if (parse_uint32(argv[optind], &pid) < 0 || pid == 0)
@@ -222,21 +213,12 @@ static int help_reload(void) {
 }
 
 int verb_reload(int argc, char *argv[]) {
-        static const struct option options[] = { GLOBAL_OPTIONS, {} };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        int c, r;
+        int r;
 
-        while ((c = getopt_long(argc, argv, GLOBAL_SHORTOPTS, options, NULL)) >= 0) {
-                r = global_option(c, optarg);
-                if (r < 0)
-                        return -r;
-                if (r > 0)
-                        continue;
-                if (c == 'h')
-                        return help_reload();
-                return option_error(argv[0], argv);
-        }
+        if (!parse_global_options_only(argc, argv, help_reload, &r))
+                return r;
         if (optind < argc)
                 return usage_error(argv[0], "Unexpected argument '%s'.", argv[optind]);
         r = bus_connect_or_log(&bus);

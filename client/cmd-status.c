@@ -49,28 +49,6 @@ static int help_list(void) {
         return CTL_EXIT_OK;
 }
 
-static int parse_simple(int argc, char *argv[], int (*help)(void), int *ret) {
-        static const struct option options[] = { GLOBAL_OPTIONS, {} };
-        int c, r;
-
-        while ((c = getopt_long(argc, argv, GLOBAL_SHORTOPTS, options, NULL)) >= 0) {
-                r = global_option(c, optarg);
-                if (r < 0) {
-                        *ret = -r;
-                        return 0;
-                }
-                if (r > 0)
-                        continue;
-                if (c == 'h') {
-                        *ret = help();
-                        return 0;
-                }
-                *ret = option_error(argv[0], argv);
-                return 0;
-        }
-        return 1;
-}
-
 static int status_daemon(sd_bus *bus) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         DaemonInfo d = {};
@@ -100,7 +78,7 @@ int verb_status(int argc, char *argv[]) {
         size_t n;
         int r, ret = CTL_EXIT_OK;
 
-        if (!parse_simple(argc, argv, help_status, &r))
+        if (!parse_global_options_only(argc, argv, help_status, &r))
                 return r;
         r = bus_connect_or_log(&bus);
         if (r != CTL_EXIT_OK)
@@ -172,7 +150,7 @@ int verb_list(int argc, char *argv[]) {
         size_t n = 0;
         int r;
 
-        if (!parse_simple(argc, argv, help_list, &r))
+        if (!parse_global_options_only(argc, argv, help_list, &r))
                 return r;
         if (optind < argc)
                 return usage_error(argv[0], "Unexpected argument '%s'.", argv[optind]);

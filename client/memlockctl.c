@@ -215,6 +215,28 @@ static int dispatch(int argc, char *argv[]) {
         return usage_error(NULL, "Unknown command '%s'.", argv[0]);
 }
 
+int parse_global_options_only(int argc, char *argv[], int (*show_help)(void), int *ret) {
+        static const struct option options[] = { GLOBAL_OPTIONS, {} };
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, GLOBAL_SHORTOPTS, options, NULL)) >= 0) {
+                r = global_option(c, optarg);
+                if (r < 0) {
+                        *ret = -r;
+                        return 0;
+                }
+                if (r > 0)
+                        continue;
+                if (c == 'h') {
+                        *ret = show_help();
+                        return 0;
+                }
+                *ret = option_error(argv[0], argv);
+                return 0;
+        }
+        return 1;
+}
+
 int main(int argc, char *argv[]) {
         static const struct option options[] = { GLOBAL_OPTIONS, {} };
         int c, r;

@@ -53,6 +53,11 @@ enum {
  * prints and exits. */
 int global_option(int c, const char *optarg);
 
+/* For a verb that takes only the global options: parses them. Returns 1 to go on (optind is
+ * the first argument), or 0 when the verb must return *ret (help was shown, or a usage error
+ * was printed). */
+int parse_global_options_only(int argc, char *argv[], int (*help)(void), int *ret);
+
 /* After getopt_long returned '?' or ':' in a verb: prints which option was wrong; returns
  * CTL_EXIT_USAGE. */
 int option_error(const char *verb, char *argv[]);
