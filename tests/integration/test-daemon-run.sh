@@ -126,6 +126,17 @@ wait_state() { # PATH STATE
 start_daemon
 check_state
 
+# A background sleep whose exec has happened: attaching to the forked shell before it execs
+# /bin/sleep would lock a process image that exec then replaces (locks do not survive exec).
+start_sleeper() { # SECONDS: sets $sleeper
+        sleep "$1" &
+        sleeper=$!
+        for _ in $(seq 200); do
+                [[ $(readlink "/proc/$sleeper/exe" 2>/dev/null) == */sleep ]] && return 0
+                sleep 0.01
+        done
+}
+
 # ---- Run, foreground, exit status and WorkloadExited -----------------------------------------
 set +e
 out=$("$probe" "$addr" run --wait-exit -- /bin/sh -c 'exit 3')
@@ -208,8 +219,8 @@ wait_state "$w3" exited
 [[ $(wprop "$w3" ExitStatus) == 129 ]] || fail "foreground workload not hung up: $(wprop "$w3" ExitStatus)"
 
 # ---- Attach and Detach --------------------------------------------------------------------------
-sleep 60 &
-t=$!
+start_sleeper 60
+t=$sleeper
 pids+=("$t")
 out=$("$probe" "$addr" attach "$t") || fail "Attach: $out"
 w4=${out#OK }
@@ -296,8 +307,8 @@ done
 [[ ! -e /proc/$p8 ]] || fail "detached child not reaped: $(awk '/^State:/ {print $2}' "/proc/$p8/status")"
 
 # ---- AttachPidfd --------------------------------------------------------------------------------
-sleep 60 &
-t2=$!
+start_sleeper 60
+t2=$sleeper
 pids+=("$t2")
 out=$("$probe" "$addr" attach-pidfd "$t2") || fail "AttachPidfd: $out"
 w9=${out#OK }

@@ -447,9 +447,20 @@ done
 python3 -c 'import json,sys; w=json.load(open(sys.argv[1])); assert w["state"] == "exited" and w["exit_status"] == 129, w' \
         "$tmp/out" || fail "client killed: the workload did not die of SIGHUP: $(cat "$tmp/out")"
 
+# A background sleep whose exec has happened: attaching to the forked shell before it execs
+# /bin/sleep would lock a process image that exec then replaces (locks do not survive exec).
+start_sleeper() { # SECONDS: sets $sleeper
+        sleep "$1" &
+        sleeper=$!
+        for _ in $(seq 200); do
+                [[ $(readlink "/proc/$sleeper/exe" 2>/dev/null) == */sleep ]] && return 0
+                sleep 0.01
+        done
+}
+
 echo "== attach, detach, kill"
-sleep 300 &
-target=$!
+start_sleeper 300
+target=$sleeper
 bg_pids+=("$target")
 expect_rc 0 "$ctl" attach --wait "$target"
 aid=$(head -1 "$tmp/out")
