@@ -43,30 +43,38 @@ int bus_workload_enumerate(sd_bus *bus, const char *path, void *userdata, char *
 }
 
 /* Status of a live workload, read through /proc/PID and checked against the pidfd afterwards
- * (a pid reused after the exit must not lend its numbers). Zeroes when gone. */
+ * (a pid reused after the exit must not lend its numbers). Zeroes when gone. Read once per
+ * loop iteration: the properties of one GetAll (or of many calls answered together) share it. */
 static void workload_read_proc(Workload *w, ProcStatus *ret_status, ProcStat *ret_stat) {
         _cleanup_close_ int dfd = -EBADF;
+        uint64_t now = 0;
         pid_t pid;
 
-        if (ret_status)
-                *ret_status = (ProcStatus){ .vm_lck = 0, .vm_rss = 0, .vm_swap = 0, .vm_pin = 0 };
-        if (ret_stat)
-                *ret_stat = (ProcStat){};
+        if (w->manager && sd_event_now(w->manager->event, CLOCK_MONOTONIC, &now) >= 0 && now != 0 &&
+            now == w->proc_read_at)
+                goto done;
+
+        w->proc_status = (ProcStatus){ .vm_lck = 0, .vm_rss = 0, .vm_swap = 0, .vm_pin = 0 };
+        w->proc_stat = (ProcStat){};
+        w->proc_read_at = now;
         if (!workload_is_live(w) || w->pidfd < 0)
-                return;
+                goto done;
         dfd = proc_open(w->ident.pid);
         if (dfd < 0)
-                return;
-        if (ret_status && proc_status_read(dfd, ret_status) < 0)
-                *ret_status = (ProcStatus){};
-        if (ret_stat && proc_stat_read(dfd, ret_stat) < 0)
-                *ret_stat = (ProcStat){};
+                goto done;
+        if (proc_status_read(dfd, &w->proc_status) < 0)
+                w->proc_status = (ProcStatus){};
+        if (proc_stat_read(dfd, &w->proc_stat) < 0)
+                w->proc_stat = (ProcStat){};
         if (pidfd_get_pid(w->pidfd, &pid) < 0 || pid != w->ident.pid) {
-                if (ret_status)
-                        *ret_status = (ProcStatus){};
-                if (ret_stat)
-                        *ret_stat = (ProcStat){};
+                w->proc_status = (ProcStatus){};
+                w->proc_stat = (ProcStat){};
         }
+done:
+        if (ret_status)
+                *ret_status = w->proc_status;
+        if (ret_stat)
+                *ret_stat = w->proc_stat;
 }
 
 static uint64_t unset0(uint64_t v) {

@@ -8,6 +8,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "common/proc.h"
 #include "common/process-util.h"
 #include "daemon/shim-report-reader.h"
 #include "daemon/spawn.h" /* Mechanism */
@@ -52,6 +53,11 @@ struct Workload {
         char *name;
         char *policy;
         LockSettings settings; /* settings.limit is the reservation */
+        /* /proc/PID/status and stat, read at most once per event loop iteration: GetAll asks for
+         * six numbers from two files (bus-workload.c). proc_read_at is the loop's timestamp. */
+        uint64_t proc_read_at;
+        ProcStatus proc_status;
+        ProcStat proc_stat;
         Mechanism mechanism;
         WorkloadState state;
         char *error; /* last error, NULL if none */

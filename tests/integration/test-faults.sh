@@ -174,6 +174,11 @@ for _ in $(seq $((100 * slow))); do
 done
 # Whether a call whose client is already gone is still carried out depends on when the daemon
 # sees the hang-up; either way there is no half state: locked and listed, or untouched.
+# The target is in a ptrace stop while the helper injects; "left stopped" means it stays so.
+for _ in $(seq $((100 * slow))); do
+        [[ $(proc_state "$target") != [tT] ]] && break
+        sleep 0.05
+done
 [[ $(proc_state "$target") != [tT] ]] || fail "attach target left stopped"
 if (($(vmlck "$target") > 0)); then
         wl=$(bctl call org.memlockd1 "${M[@]}" GetWorkloadByPid u "$target" | cut -d' ' -f2 | tr -d '"')
