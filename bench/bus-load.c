@@ -31,6 +31,7 @@
 
 #include "common/macro.h"
 #include "common/parse-util.h"
+#include "bench/bench-stats.h"
 
 #define MANAGER_PATH "/org/memlockd1"
 #define MANAGER_IFACE "org.memlockd1.Manager"
@@ -49,32 +50,6 @@ static unsigned arg_count = 0;
 static uint64_t arg_limit = 0;
 static const char *arg_mode = NULL;
 static const char *arg_data = NULL; /* compare: calls/s medians for a plot */
-
-static uint64_t now_ns(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b) {
-        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-        return x < y ? -1 : x > y;
-}
-
-static int cmp_double(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-        return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of n sorted values. */
-static uint64_t percentile(const uint64_t *sorted, size_t n, double p) {
-        if (n == 0)
-                return 0;
-        size_t i = (size_t) (p / 100.0 * (double) n + 0.5);
-        if (i > 0)
-                i--;
-        return sorted[MIN(i, n - 1)];
-}
 
 static int bus_open(const char *socket_path, sd_bus **ret) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;

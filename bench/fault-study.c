@@ -29,6 +29,7 @@
 
 #include "common/macro.h"
 #include "common/parse-util.h"
+#include "bench/bench-stats.h"
 
 #ifndef MCL_ONFAULT
 #define MCL_ONFAULT 4
@@ -48,35 +49,9 @@ static unsigned arg_duration_ms = 300;
 static const char *arg_dir = "/var/tmp";
 static const char *arg_data = NULL;
 
-static uint64_t now_ns(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b) {
-        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-        return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of n sorted values. */
-static uint64_t percentile(const uint64_t *sorted, size_t n, double p) {
-        if (n == 0)
-                return 0;
-        size_t i = (size_t) (p / 100.0 * (double) n + 0.5);
-        if (i > 0)
-                i--;
-        return sorted[MIN(i, n - 1)];
-}
-
 typedef struct Stat {
         double median, min, max;
 } Stat;
-
-static int cmp_double(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-        return x < y ? -1 : x > y;
-}
 
 static Stat stat_of(const double *v, size_t n) {
         double s[RUNS_MAX];

@@ -22,6 +22,7 @@
 
 #include "common/macro.h"
 #include "common/parse-util.h"
+#include "bench/bench-stats.h"
 
 #define COMMANDS_MAX 8
 #define ARGS_MAX 64
@@ -43,27 +44,6 @@ typedef struct Command {
         unsigned failures;
         int last_status;
 } Command;
-
-static uint64_t now_ns(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b) {
-        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-        return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of n sorted values. */
-static uint64_t percentile(const uint64_t *sorted, size_t n, double p) {
-        if (n == 0)
-                return 0;
-        size_t i = (size_t) (p / 100.0 * (double) n + 0.5);
-        if (i > 0)
-                i--;
-        return sorted[MIN(i, n - 1)];
-}
 
 static int parse_command(char *spec, Command *ret) {
         char *eq = strchr(spec, '='), *save = NULL;
