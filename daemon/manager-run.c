@@ -119,6 +119,39 @@ static int spawn_error(sd_bus_error *error, int r, const char *msg, const char *
         return bus_error_setf(error, name, "Cannot run '%s': %s", argv0, strerror(-r));
 }
 
+/* Run and Exec lock the caller's own program: the caller is the target. Decides by policy
+ * and makes the workload entry with the decided settings (not yet in the table). */
+static int new_own_workload(Manager *m, const Caller *c, RequestKind kind, const ExecCheck *ec,
+                            const char *argv0, const WorkloadOptions *o, Workload **ret,
+                            sd_bus_error *error) {
+        _cleanup_(workload_freep) Workload *w = NULL;
+        PolicyDecision d = {};
+        PolicyRequest req;
+        int r;
+
+        r = manager_check_workload_limit(m, c, error);
+        if (r < 0)
+                return r;
+        manager_request_init(&req, kind, c, o);
+        req.exe = ec->canonical; /* like /proc/PID/exe, as for Attach */
+        r = manager_decide(m, &req, &d, error);
+        if (r < 0)
+                return r;
+
+        r = workload_new(m->next_id, &w);
+        if (r >= 0) {
+                w->kind = kind == REQUEST_EXEC ? WORKLOAD_KIND_EXEC : WORKLOAD_KIND_RUN;
+                w->settings = d.settings;
+                w->policy = strdup(policy_name(d.policy));
+                r = w->policy ? set_name(w, o->name, name_from_argv0(argv0)) : -ENOMEM;
+        }
+        policy_decision_clear(&d);
+        if (r < 0)
+                return bus_error_setf_errno(error, r, "Out of memory.");
+        *ret = TAKE_PTR(w);
+        return 0;
+}
+
 int manager_run(Manager *m, const Caller *c, char **argv, char **env, const char *cwd,
                 const int fds[3], const WorkloadOptions *o, sd_bus *owner, Workload **ret,
                 sd_bus_error *error) {
@@ -126,7 +159,6 @@ int manager_run(Manager *m, const Caller *c, char **argv, char **env, const char
         _cleanup_(exec_check_done) ExecCheck ec = {};
         _cleanup_(spawn_result_done) SpawnResult res = {};
         _cleanup_free_ char *err = NULL;
-        PolicyDecision d = {};
         ExecCaller ecaller = {
                 .uid = c->uid,
                 .gid = c->gid,
@@ -141,30 +173,11 @@ int manager_run(Manager *m, const Caller *c, char **argv, char **env, const char
         r = exec_check(argv[0], &ecaller, &ec, &err);
         if (r < 0)
                 return spawn_error(error, r, err, argv[0]);
-        r = manager_check_workload_limit(m, c, error);
-        if (r < 0)
-                return r;
 
         /* Decide. */
-        /* The workload is the caller's own program: the caller is the target. */
-        PolicyRequest req;
-        manager_request_init(&req, REQUEST_RUN, c, o);
-        req.exe = ec.canonical; /* like /proc/PID/exe, as for Attach */
-        r = manager_decide(m, &req, &d, error);
+        r = new_own_workload(m, c, REQUEST_RUN, &ec, argv[0], o, &w, error);
         if (r < 0)
                 return r;
-
-        r = workload_new(m->next_id, &w);
-        if (r < 0)
-                goto finish;
-        w->kind = WORKLOAD_KIND_RUN;
-        w->settings = d.settings;
-        w->policy = strdup(policy_name(d.policy));
-        r = set_name(w, o->name, name_from_argv0(argv[0]));
-        if (r < 0 || !w->policy) {
-                r = -ENOMEM;
-                goto finish;
-        }
 
         /* Act. */
         SpawnRequest sreq = {
@@ -188,8 +201,7 @@ int manager_run(Manager *m, const Caller *c, char **argv, char **env, const char
         err = NULL;
         r = spawn_workload(&sreq, &res, &err);
         if (r < 0) {
-                r = spawn_error(error, r, err, argv[0]);
-                goto finish_logged;
+                return spawn_error(error, r, err, argv[0]);
         }
 
         /* Record. */
@@ -216,9 +228,8 @@ int manager_run(Manager *m, const Caller *c, char **argv, char **env, const char
                 /* We cannot follow it: do not leave an unaccounted locked process behind. */
                 (void) pidfd_send_signal_checked(w->pidfd, SIGKILL);
                 (void) waitid(P_PIDFD, (id_t) w->pidfd, &si, WEXITED);
-                r = bus_error_setf_errno(error, r, "Failed to watch the workload: %s",
-                                         strerror(-r));
-                goto finish_logged;
+                return bus_error_setf_errno(error, r, "Failed to watch the workload: %s",
+                                            strerror(-r));
         }
         log_info("Workload %s '%s': pid %d for uid %u, policy '%s', %s, limit %s, mechanism %s.",
                  w->id_str, w->name, w->ident.pid, (unsigned) c->uid, w->policy,
@@ -226,40 +237,6 @@ int manager_run(Manager *m, const Caller *c, char **argv, char **env, const char
                  strna(mechanism_to_string(w->mechanism)));
         *ret = w;
         manager_workload_add(m, TAKE_PTR(w));
-        r = 0;
-        goto finish_logged;
-finish:
-        if (r < 0)
-                r = bus_error_setf_errno(error, r, "Failed to start the workload: %s",
-                                         strerror(-r));
-finish_logged:
-        policy_decision_clear(&d);
-        return r;
-}
-
-/* The entries memlockctl exec adds to its environment before exec'ing the command. */
-static int exec_env(const Manager *m, const LockSettings *s, char ***ret) {
-        char **l = calloc(7, sizeof(char *));
-        char threads[16];
-        int k = 0;
-
-        if (!l)
-                return -ENOMEM;
-        if (s->prefault_threads < 0)
-                strcpy(threads, "auto");
-        else
-                snprintf(threads, sizeof(threads), "%d", s->prefault_threads);
-        if (asprintf(&l[k++], "LD_PRELOAD=%s", m->shim_path) < 0 ||
-            asprintf(&l[k++], "MEMLOCK_MODE=%s", lock_mode_to_string(s->mode)) < 0 ||
-            asprintf(&l[k++], "MEMLOCK_PREFAULT_THREADS=%s", threads) < 0 ||
-            asprintf(&l[k++], "MEMLOCK_THP=%d", s->transparent_hugepages) < 0 ||
-            asprintf(&l[k++], "MEMLOCK_INHERIT=%d", s->inherit) < 0 ||
-            asprintf(&l[k++], "MEMLOCK_ON_FAILURE=%s", on_failure_to_string(s->on_failure)) < 0) {
-                l[k - 1] = NULL;
-                strv_free(l);
-                return -ENOMEM;
-        }
-        *ret = l;
         return 0;
 }
 
@@ -270,7 +247,6 @@ int manager_exec(Manager *m, const Caller *c, char **argv, const WorkloadOptions
         _cleanup_strv_free_ char **env = NULL;
         _cleanup_free_ char *err = NULL, *cwd = NULL;
         _cleanup_close_ int dfd = -EBADF;
-        PolicyDecision d = {};
         ProcStatus st;
         ProcLimits old;
         int r;
@@ -312,53 +288,32 @@ int manager_exec(Manager *m, const Caller *c, char **argv, const WorkloadOptions
                                       "'%s' is %s: the shim cannot reach it through exec; use "
                                       "'memlockctl run', which locks such programs by injection.",
                                       ec.path, exec_kind_to_string(ec.kind));
-        r = manager_check_workload_limit(m, c, error);
+        r = new_own_workload(m, c, REQUEST_EXEC, &ec, argv[0], o, &w, error);
         if (r < 0)
                 return r;
-
-        /* The workload is the caller's own program: the caller is the target. */
-        PolicyRequest req;
-        manager_request_init(&req, REQUEST_EXEC, c, o);
-        req.exe = ec.canonical; /* like /proc/PID/exe, as for Attach */
-        r = manager_decide(m, &req, &d, error);
-        if (r < 0)
-                return r;
-
-        r = workload_new(m->next_id, &w);
-        if (r < 0)
-                goto oom;
-        w->kind = WORKLOAD_KIND_EXEC;
-        w->settings = d.settings;
-        w->policy = strdup(policy_name(d.policy));
-        if (!w->policy || set_name(w, o->name, name_from_argv0(argv[0])) < 0)
-                goto oom;
 
         if (st.cap_eff != PROC_UNSET && (st.cap_eff & (UINT64_C(1) << CAP_IPC_LOCK)))
                 w->mechanism = MECHANISM_PREEXISTING;
         else if (m->has_sys_resource) {
                 r = target_raise_memlock(c->pidfd, c->pid, w->settings.limit, &old);
-                if (r < 0) {
-                        policy_decision_clear(&d);
+                if (r < 0)
                         return bus_error_setf_errno(error, r,
                                                     "Failed to raise RLIMIT_MEMLOCK of pid %d: %s",
                                                     c->pid, strerror(-r));
-                }
                 w->mechanism = MECHANISM_RLIMIT;
                 w->limit_raised = true;
                 w->orig_memlock_soft = old.memlock_soft;
                 w->orig_memlock_hard = old.memlock_hard;
-        } else {
-                policy_decision_clear(&d);
+        } else
                 return bus_error_setf(
                         error, BUS_ERROR_UNSUPPORTED,
                         "pid %d (uid %u) lacks CAP_IPC_LOCK, and memlockd lacks CAP_SYS_RESOURCE "
                         "to raise its RLIMIT_MEMLOCK: 'memlockctl exec' cannot work here. Use "
                         "'memlockctl run', which gives the new process CAP_IPC_LOCK.",
                         c->pid, (unsigned) c->uid);
-        }
-        policy_decision_clear(&d);
 
-        r = exec_env(m, &w->settings, &env);
+        /* The entries memlockctl exec adds to its own environment before exec'ing. */
+        r = spawn_build_env(NULL, m->shim_path, &w->settings, -1, &env);
         if (r < 0)
                 goto oom;
         w->state = WORKLOAD_LOCKING;
@@ -384,6 +339,5 @@ int manager_exec(Manager *m, const Caller *c, char **argv, const WorkloadOptions
         manager_workload_add(m, TAKE_PTR(w));
         return 0;
 oom:
-        policy_decision_clear(&d);
         return bus_error_setf_errno(error, -ENOMEM, "Out of memory.");
 }

@@ -142,7 +142,7 @@ int spawn_build_env(char *const *caller_env, const char *shim_path, const LockSe
                 r = strv_push_printf(l, &n, "MEMLOCK_ON_FAILURE=%s",
                                      lock->on_failure == ON_FAILURE_CONTINUE ? "continue"
                                                                              : "abort");
-        if (r >= 0)
+        if (r >= 0 && report_fd >= 0)
                 r = strv_push_printf(l, &n, "MEMLOCK_REPORT_FD=%d", report_fd);
         if (r < 0)
                 return r;

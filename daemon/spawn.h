@@ -118,7 +118,8 @@ void spawn_result_done(SpawnResult *r);
 int spawn_workload(const SpawnRequest *req, SpawnResult *ret, char **ret_error);
 
 /* The environment a workload gets: env_filter(caller_env), then, when shim_path is non-NULL,
- * LD_PRELOAD=shim_path and the MEMLOCK_* settings of lock with MEMLOCK_REPORT_FD=report_fd.
- * Pure; exposed for tests. Returns 0 and a malloc'd NULL-terminated list, or -ENOMEM. */
+ * LD_PRELOAD=shim_path and the MEMLOCK_* settings of lock with MEMLOCK_REPORT_FD=report_fd
+ * (none when report_fd < 0: memlockctl exec). The one place that writes the shim's contract.
+ * Pure. Returns 0 and a malloc'd NULL-terminated list, or -ENOMEM. */
 int spawn_build_env(char *const *caller_env, const char *shim_path, const LockSettings *lock,
                     int report_fd, char ***ret);

@@ -140,6 +140,14 @@ static void test_build_env(void **state) {
         assert_string_equal(env_get(out2, "MEMLOCK_REPORT_FD"), "7");
         assert_int_equal(strv_length(out2), 7);
 
+        /* memlockctl exec: the settings without a report fd (nobody reads one). */
+        _cleanup_strv_free_ char **exec_env = NULL;
+        assert_int_equal(spawn_build_env(NULL, "/shim.so", &lock, -1, &exec_env), 0);
+        assert_string_equal(env_get(exec_env, "LD_PRELOAD"), "/shim.so");
+        assert_string_equal(env_get(exec_env, "MEMLOCK_MODE"), "current");
+        assert_null(env_get(exec_env, "MEMLOCK_REPORT_FD"));
+        assert_int_equal(strv_length(exec_env), 6);
+
         /* Without a shim (injection at the exec stop): no LD_PRELOAD, no MEMLOCK_*. */
         assert_int_equal(spawn_build_env((char *const *) env, NULL, &lock, 3, &bare), 0);
         assert_int_equal(strv_length(bare), 1);
