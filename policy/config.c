@@ -133,21 +133,14 @@ static bool uri_is_valid(const char *u) {
 static int config_handle(IniContext *ctx, size_t key, const char *value, void *userdata) {
         ConfigState *st = userdata;
         DaemonConfig *c = st->c;
-        const char *reason = NULL;
         int r;
 
         switch (key) {
         case CKEY_BUDGET: {
                 uint64_t v;
-                if (!*value)
-                        return ini_error(ctx, "empty value; expected a size (16G), a percentage "
-                                              "of memory (80%%) or infinity");
-                if (value[strlen(value) - 1] == '%' && st->mem_total == 0)
-                        return ini_error(ctx, "cannot resolve a percentage: the size of memory "
-                                              "(MemTotal) is unknown");
-                r = parse_size(value, st->mem_total, &v, &reason);
-                if (r < 0)
-                        return ini_error(ctx, "%s", reason ?: "invalid size");
+                r = ini_parse_memory_size(ctx, value, st->mem_total, "16G", "80%", &v);
+                if (r <= 0)
+                        return r;
                 if (v == 0)
                         return ini_error(ctx, "a budget of 0 bytes admits no workload");
                 c->budget = v;

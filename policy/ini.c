@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/macro.h"
+#include "common/parse-util.h"
 #include "policy/ini.h"
 #include "policy/suggest.h"
 
@@ -66,6 +67,27 @@ int ini_error(IniContext *ctx, const char *format, ...) {
         r = ini_report(ctx, prefix, format, ap);
         va_end(ap);
         return r;
+}
+
+int ini_parse_memory_size(IniContext *ctx, const char *value, uint64_t mem_total,
+                          const char *example_size, const char *example_percent, uint64_t *ret) {
+        const char *reason = NULL;
+        uint64_t v;
+        int r;
+
+        if (!*value)
+                return ini_error(ctx,
+                                 "empty value; expected a size (%s), a percentage of memory (%s) "
+                                 "or infinity",
+                                 example_size, example_percent);
+        if (value[strlen(value) - 1] == '%' && mem_total == 0)
+                return ini_error(ctx, "cannot resolve a percentage: the size of memory "
+                                      "(MemTotal) is unknown");
+        r = parse_size(value, mem_total, &v, &reason);
+        if (r < 0)
+                return ini_error(ctx, "%s", reason ?: "invalid size");
+        *ret = v;
+        return 1;
 }
 
 /* A message about the line itself, not about a key. */

@@ -43,6 +43,13 @@ int ini_parse(const char *path, const char *buf, size_t n, const char *const *se
 /* Reports "path:line: Key=value: why" (the value shortened if long). Returns 0, or -ENOMEM. */
 int ini_error(IniContext *ctx, const char *format, ...) __attribute__((format(printf, 2, 3)));
 
+/* Parses a size that may also be a percentage of memory (Budget=, Limit=): "16G", "80%",
+ * "infinity". Returns 1 with *ret set; 0 when the problem was reported with ini_error() (the
+ * handler then returns 0 as well); or -ENOMEM. mem_total resolves percentages (0: unknown);
+ * example_size and example_percent go into the message for an empty value. */
+int ini_parse_memory_size(IniContext *ctx, const char *value, uint64_t mem_total,
+                          const char *example_size, const char *example_percent, uint64_t *ret);
+
 /* Splits a value at spaces and tabs into a NULL-terminated list (empty for an empty value).
  * Returns 0 or -ENOMEM. */
 int ini_split(const char *value, char ***ret, size_t *ret_n);

@@ -259,7 +259,6 @@ static int policy_handle(IniContext *ctx, size_t key, const char *value, void *u
         ParseState *st = userdata;
         Policy *p = st->policy;
         LockSettings *l = &p->lock;
-        const char *reason = NULL;
         int r;
 
         switch (key) {
@@ -286,15 +285,9 @@ static int policy_handle(IniContext *ctx, size_t key, const char *value, void *u
 
         case KEY_LIMIT: {
                 uint64_t v;
-                if (!*value)
-                        return ini_error(ctx, "empty value; expected a size (4G), a percentage "
-                                              "of memory (25%%) or infinity");
-                if (value[strlen(value) - 1] == '%' && st->mem_total == 0)
-                        return ini_error(ctx, "cannot resolve a percentage: the size of memory "
-                                              "(MemTotal) is unknown");
-                r = parse_size(value, st->mem_total, &v, &reason);
-                if (r < 0)
-                        return ini_error(ctx, "%s", reason ?: "invalid size");
+                r = ini_parse_memory_size(ctx, value, st->mem_total, "4G", "25%", &v);
+                if (r <= 0)
+                        return r;
                 if (v == 0)
                         return ini_error(ctx, "a limit of 0 bytes locks nothing; to forbid "
                                               "locking, write AllowRun=no and AllowAttach=no");
