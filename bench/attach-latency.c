@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Attach latency: how long memlockd takes to lock an idle, already running process by ptrace
+/* Attach latency: how long mlockd takes to lock an idle, already running process by ptrace
  * injection of mlockall(MCL_CURRENT) (inject_job_run(): fork the helper, seize, inject, restore,
  * detach, report), against the same mlockall() called by the process itself. Interleaved
  * run by run, a fresh target with SIZE of resident anonymous memory for every measurement;

@@ -4,26 +4,26 @@
 # between the <!-- attach-latency:begin/end --> markers (the rest of the file is left alone)
 # and is printed on stdout with its markers.
 #
-#   bench/attach-latency.sh [SIZES [RUNS]]   defaults: 1G,2G,4G 9 (1G,2G 3 with MEMLOCKD_BENCH_QUICK=1)
+#   bench/attach-latency.sh [SIZES [RUNS]]   defaults: 1G,2G,4G 9 (1G,2G 3 with MLOCKD_BENCH_QUICK=1)
 #
-# Uses $MEMLOCKD_BUILD_DIR if set (scripts/bench sets it), else builds the benchmark in
-# build/bench-attach-latency; writes $MEMLOCKD_BENCH_DOC if set. Needs root-like privileges
+# Uses $MLOCKD_BUILD_DIR if set (scripts/bench sets it), else builds the benchmark in
+# build/bench-attach-latency; writes $MLOCKD_BENCH_DOC if set. Needs root-like privileges
 # (CAP_IPC_LOCK, CAP_SYS_PTRACE) and the largest size of free memory (exit 77 otherwise).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-if [[ ${MEMLOCKD_BENCH_QUICK:-0} == 1 ]]; then
+if [[ ${MLOCKD_BENCH_QUICK:-0} == 1 ]]; then
         sizes=${1:-1G,2G}
         runs=${2:-3}
 else
         sizes=${1:-1G,2G,4G}
         runs=${2:-9}
 fi
-build=${MEMLOCKD_BUILD_DIR:-$top/build/bench-attach-latency}
+build=${MLOCKD_BUILD_DIR:-$top/build/bench-attach-latency}
 bin=$build/bench/attach-latency
-doc=${MEMLOCKD_BENCH_DOC:-$top/docs/benchmarks.md}
+doc=${MLOCKD_BENCH_DOC:-$top/docs/benchmarks.md}
 
-if [[ -z ${MEMLOCKD_BUILD_DIR:-} ]]; then
+if [[ -z ${MLOCKD_BUILD_DIR:-} ]]; then
         cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
         cmake --build "$build" --target bench-attach-latency -j "$(nproc)" >/dev/null
 fi
@@ -43,12 +43,12 @@ fi
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
 thp=$(sed 's/.*\[\(.*\)\].*/\1/' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo unknown)
 quick_note=""
-[[ ${MEMLOCKD_BENCH_QUICK:-0} == 1 ]] && quick_note=" (--quick: fewer runs and sizes, rough numbers)"
+[[ ${MLOCKD_BENCH_QUICK:-0} == 1 ]] && quick_note=" (--quick: fewer runs and sizes, rough numbers)"
 {
         echo "<!-- attach-latency:begin -->"
         echo "## Attach latency (bench/attach-latency)"
         echo
-        echo "How long attaching to an idle, running process takes: memlockd's path"
+        echo "How long attaching to an idle, running process takes: mlockd's path"
         echo "(\`inject_job_run()\` in \`daemon/inject-job.c\`: fork the helper, \`PTRACE_SEIZE\` and"
         echo "interrupt the target's main thread, inject \`mlockall(MCL_CURRENT)\` through a \`syscall\`"
         echo "instruction of its vDSO, restore, detach, report), timed end to end from outside, against"

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The ceiling for the bus benchmark: a minimal sd-bus server on a private unix socket that
- * serves memlockd's shape (Manager.ListWorkloads, the Workload properties, Peer.Ping, Hello)
- * from constant data. It does no work per call beyond what sd-bus itself does, so memlockd's
- * calls/s divided by this server's is the share of the cost that is memlockd's own.
+ * serves mlockd's shape (Manager.ListWorkloads, the Workload properties, Peer.Ping, Hello)
+ * from constant data. It does no work per call beyond what sd-bus itself does, so mlockd's
+ * calls/s divided by this server's is the share of the cost that is mlockd's own.
  *
  *   bus-echo-server --socket PATH [--workloads N]
  *
@@ -24,7 +24,7 @@
 #include "common/macro.h"
 #include "common/parse-util.h"
 
-#define WORKLOAD_PREFIX "/org/memlockd1/workload"
+#define WORKLOAD_PREFIX "/org/mlockd1/workload"
 #define WORKLOADS_MAX 100000U
 
 static const char *arg_socket = NULL;
@@ -196,15 +196,15 @@ static int connection_setup(Server *s, int fd) {
                 r = sd_bus_add_object_vtable(bus, NULL, "/org/freedesktop/DBus",
                                              "org.freedesktop.DBus", dbus_vtable, s);
         if (r >= 0)
-                r = sd_bus_add_object_vtable(bus, NULL, "/org/memlockd1", "org.memlockd1.Manager",
+                r = sd_bus_add_object_vtable(bus, NULL, "/org/mlockd1", "org.mlockd1.Manager",
                                              manager_vtable, s);
         if (r >= 0)
-                r = sd_bus_add_fallback_vtable(bus, NULL, WORKLOAD_PREFIX, "org.memlockd1.Workload",
+                r = sd_bus_add_fallback_vtable(bus, NULL, WORKLOAD_PREFIX, "org.mlockd1.Workload",
                                                workload_vtable, find_workload, s);
         if (r >= 0)
                 r = sd_bus_add_node_enumerator(bus, NULL, WORKLOAD_PREFIX, enumerate_workloads, s);
         if (r >= 0)
-                r = sd_bus_add_object_manager(bus, NULL, "/org/memlockd1");
+                r = sd_bus_add_object_manager(bus, NULL, "/org/mlockd1");
         if (r >= 0)
                 r = sd_bus_match_signal(bus, NULL, "org.freedesktop.DBus.Local",
                                         "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
@@ -256,7 +256,7 @@ static int listen_unix(const char *path) {
 
 static int help(void) {
         printf("Usage: bus-echo-server --socket PATH [--workloads N]\n"
-               "Serves memlockd's bus shape from constant data: the ceiling for bus-load.\n");
+               "Serves mlockd's bus shape from constant data: the ceiling for bus-load.\n");
         return 0;
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Bus load: latency and throughput of memlockd's read calls, against any server that serves
- * the same shape (memlockd itself, or bench/bus-echo-server as the ceiling).
+/* Bus load: latency and throughput of mlockd's read calls, against any server that serves
+ * the same shape (mlockd itself, or bench/bus-echo-server as the ceiling).
  *
  *   bus-load compare [--rounds 3] [--calls 2000] [--duration-ms 500] [--data FILE]
  *                    NAME=SOCKET...
@@ -33,9 +33,9 @@
 #include "common/parse-util.h"
 #include "bench/bench-stats.h"
 
-#define MANAGER_PATH "/org/memlockd1"
-#define MANAGER_IFACE "org.memlockd1.Manager"
-#define WORKLOAD_IFACE "org.memlockd1.Workload"
+#define MANAGER_PATH "/org/mlockd1"
+#define MANAGER_IFACE "org.mlockd1.Manager"
+#define WORKLOAD_IFACE "org.mlockd1.Workload"
 #define TARGETS_MAX 4
 #define ROUNDS_MAX 50
 #define CLIENTS_MAX 64

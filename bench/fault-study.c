@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The three tables of the study that motivated memlockd, reproduced: page faults and access
+/* The three tables of the study that motivated mlockd, reproduced: page faults and access
  * latency while touching 1 GiB (locked or not, under reclaim pressure), thread creation rate
  * under no lock / MCL_FUTURE / MCL_FUTURE|MCL_ONFAULT, and page faults while dynamically
  * allocating 4 GiB. Every measurement runs in a fresh child process (a lock is per process);
@@ -278,7 +278,7 @@ static int drop_file_cache(const char *path) {
 static int study_touch(void) {
         unsigned runs = arg_runs ?: 3;
         char path[4096];
-        snprintf(path, sizeof path, "%s/memlockd-fault-study.%d", arg_dir, (int) getpid());
+        snprintf(path, sizeof path, "%s/mlockd-fault-study.%d", arg_dir, (int) getpid());
         int r = make_file(path, arg_touch_size);
         if (r < 0) {
                 fprintf(stderr, "fault-study: cannot write %s: %s\n", path, strerror(-r));
@@ -517,7 +517,7 @@ static int study_threads(void) {
         printf("Each creator thread creates %d threads, joins them, and repeats for %u ms; "
                "default stacks (%s). Threads/s over all creators, median (min–max) of %u "
                "interleaved runs, each in a fresh process; the locked modes are "
-               "`mlockall(MCL_CURRENT|MCL_FUTURE[|MCL_ONFAULT])` as memlockd's `on` and "
+               "`mlockall(MCL_CURRENT|MCL_FUTURE[|MCL_ONFAULT])` as mlockd's `on` and "
                "`on-fault` modes call it. \"faults/thread\" is minor faults per created thread "
                "(median run).\n\n",
                THREAD_BATCH, arg_duration_ms, FORMAT_BYTES(stack), runs);

@@ -4,29 +4,29 @@
 # between the <!-- lock-throughput:begin/end --> markers (the rest of the file is left alone)
 # and the plot into docs/lock-throughput.png.
 #
-#   bench/lock-throughput.sh [SIZES [RUNS]]    defaults: 4G,1G 7 (1G 3 with MEMLOCKD_BENCH_QUICK=1)
+#   bench/lock-throughput.sh [SIZES [RUNS]]    defaults: 4G,1G 7 (1G 3 with MLOCKD_BENCH_QUICK=1)
 #
 # SIZES is a comma-separated list of region sizes, one table each; the plot shows all of them.
-# Uses $MEMLOCKD_BUILD_DIR if set (scripts/bench sets it), else builds the benchmark in
-# build/bench-lock-throughput; writes $MEMLOCKD_BENCH_DOC if set. Prints the section on stdout.
+# Uses $MLOCKD_BUILD_DIR if set (scripts/bench sets it), else builds the benchmark in
+# build/bench-lock-throughput; writes $MLOCKD_BENCH_DOC if set. Prints the section on stdout.
 # Needs CAP_IPC_LOCK (or RLIMIT_MEMLOCK above the size) and the size in free memory (exit 77
 # otherwise); gnuplot for the plot.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-if [[ ${MEMLOCKD_BENCH_QUICK:-0} == 1 ]]; then
+if [[ ${MLOCKD_BENCH_QUICK:-0} == 1 ]]; then
         sizes=${1:-1G}
         runs=${2:-3}
 else
         sizes=${1:-4G,1G}
         runs=${2:-7}
 fi
-build=${MEMLOCKD_BUILD_DIR:-$top/build/bench-lock-throughput}
+build=${MLOCKD_BUILD_DIR:-$top/build/bench-lock-throughput}
 bin=$build/bench/lock-throughput
-doc=${MEMLOCKD_BENCH_DOC:-$top/docs/benchmarks.md}
+doc=${MLOCKD_BENCH_DOC:-$top/docs/benchmarks.md}
 png=$(dirname "$doc")/lock-throughput.png
 
-if [[ -z ${MEMLOCKD_BUILD_DIR:-} ]]; then
+if [[ -z ${MLOCKD_BUILD_DIR:-} ]]; then
         cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
         cmake --build "$build" --target bench-lock-throughput -j "$(nproc)" >/dev/null
 fi

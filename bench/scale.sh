@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# The cost of memlockd's whole-table calls at the daemon's current size, as one tab-separated
+# The cost of mlockd's whole-table calls at the daemon's current size, as one tab-separated
 # line:
 #   workloads list_p50_ms list_p99_ms getall_p50_ms getall_p99_ms metrics_median_ms
 #   metrics_p99_ms metrics_min_ms metrics_max_ms list_cli_median_ms metrics_runs

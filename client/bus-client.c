@@ -15,10 +15,14 @@ const char *bus_socket_path(void) {
 
         if (arg_socket)
                 return arg_socket;
-        e = getenv("MEMLOCKD_SOCKET");
+        /* MEMLOCKD_SOCKET is the name before the rename to mlockd; it keeps working for one
+         * release (see memlockctl(1)). */
+        e = getenv("MLOCKD_SOCKET");
+        if (!e || e[0] == '\0')
+                e = getenv("MEMLOCKD_SOCKET");
         if (e && e[0] != '\0')
                 return e;
-        return MEMLOCKD_SOCKET_PATH;
+        return MLOCKD_SOCKET_PATH;
 }
 
 /* D-Bus addresses escape every byte outside [-0-9A-Za-z_/.\*] as %XX. */
@@ -70,8 +74,8 @@ int bus_connect(sd_bus **ret) {
                 return r;
         /* Complete authentication now so that "nobody listens" shows up here, not in the first
          * call with a confusing message. */
-        r = sd_bus_call_method(bus, NULL, MEMLOCKD_MANAGER_PATH, "org.freedesktop.DBus.Peer",
-                               "Ping", NULL, NULL, NULL);
+        r = sd_bus_call_method(bus, NULL, MLOCKD_MANAGER_PATH, "org.freedesktop.DBus.Peer", "Ping",
+                               NULL, NULL, NULL);
         if (bus_is_connection_error(r))
                 return r;
 
@@ -85,8 +89,8 @@ int bus_connect_or_log(sd_bus **ret) {
         r = bus_connect(ret);
         if (r < 0) {
                 log_error_errno(r,
-                                "Failed to connect to memlockd at '%s': %m. Is memlockd running? "
-                                "(--socket PATH or $MEMLOCKD_SOCKET choose the socket)",
+                                "Failed to connect to mlockd at '%s': %m. Is mlockd running? "
+                                "(--socket PATH or $MLOCKD_SOCKET choose the socket)",
                                 bus_socket_path());
                 return CTL_EXIT_UNREACHABLE;
         }
@@ -98,15 +102,15 @@ int bus_error_to_exit(const char *name) {
                 const char *name;
                 int exit;
         } table[] = {
-                { MEMLOCKD_ERROR_PREFIX "AccessDenied", CTL_EXIT_DENIED },
-                { MEMLOCKD_ERROR_PREFIX "NoMatchingPolicy", CTL_EXIT_DENIED },
+                { MLOCKD_ERROR_PREFIX "AccessDenied", CTL_EXIT_DENIED },
+                { MLOCKD_ERROR_PREFIX "NoMatchingPolicy", CTL_EXIT_DENIED },
                 { "org.freedesktop.DBus.Error.AccessDenied", CTL_EXIT_DENIED },
                 { "org.freedesktop.DBus.Error.AuthFailed", CTL_EXIT_DENIED },
-                { MEMLOCKD_ERROR_PREFIX "NoSuchWorkload", CTL_EXIT_NOT_FOUND },
-                { MEMLOCKD_ERROR_PREFIX "NoSuchProcess", CTL_EXIT_NOT_FOUND },
+                { MLOCKD_ERROR_PREFIX "NoSuchWorkload", CTL_EXIT_NOT_FOUND },
+                { MLOCKD_ERROR_PREFIX "NoSuchProcess", CTL_EXIT_NOT_FOUND },
                 { "org.freedesktop.DBus.Error.UnknownObject", CTL_EXIT_NOT_FOUND },
                 { "org.freedesktop.DBus.Error.FileNotFound", CTL_EXIT_NOT_FOUND },
-                { MEMLOCKD_ERROR_PREFIX "InvalidArgument", CTL_EXIT_USAGE },
+                { MLOCKD_ERROR_PREFIX "InvalidArgument", CTL_EXIT_USAGE },
                 { "org.freedesktop.DBus.Error.InvalidArgs", CTL_EXIT_USAGE },
                 { "org.freedesktop.DBus.Error.Disconnected", CTL_EXIT_UNREACHABLE },
                 { "org.freedesktop.DBus.Error.NoReply", CTL_EXIT_UNREACHABLE },
@@ -123,10 +127,10 @@ int bus_error_to_exit(const char *name) {
 int bus_log_error(const sd_bus_error *error, int r, const char *what) {
         if (error && sd_bus_error_is_set(error)) {
                 int e = bus_error_to_exit(error->name);
-                const char *short_name = startswith(error->name, MEMLOCKD_ERROR_PREFIX);
+                const char *short_name = startswith(error->name, MLOCKD_ERROR_PREFIX);
 
                 if (e == CTL_EXIT_UNREACHABLE)
-                        log_error("%s: memlockd at '%s' went away: %s", what, bus_socket_path(),
+                        log_error("%s: mlockd at '%s' went away: %s", what, bus_socket_path(),
                                   strna(error->message));
                 else if (short_name)
                         log_error("%s: %s (%s)", what, strna(error->message), short_name);
@@ -135,7 +139,7 @@ int bus_log_error(const sd_bus_error *error, int r, const char *what) {
                 return e;
         }
         if (bus_is_connection_error(r)) {
-                log_error_errno(r, "%s: lost the connection to memlockd at '%s': %m", what,
+                log_error_errno(r, "%s: lost the connection to mlockd at '%s': %m", what,
                                 bus_socket_path());
                 return CTL_EXIT_UNREACHABLE;
         }
@@ -259,7 +263,7 @@ int bus_get_daemon_info(sd_bus *bus, DaemonInfo *ret, sd_bus_error *error) {
         DaemonInfo d = {};
         int r;
 
-        r = get_all(bus, MEMLOCKD_MANAGER_PATH, MEMLOCKD_MANAGER_IFACE, map, &d, error);
+        r = get_all(bus, MLOCKD_MANAGER_PATH, MLOCKD_MANAGER_IFACE, map, &d, error);
         if (r < 0) {
                 daemon_info_done(&d);
                 return r;
@@ -299,7 +303,7 @@ int bus_get_workload_info(sd_bus *bus, const char *path, WorkloadInfo *ret, sd_b
         w.path = strdup(path);
         if (!w.path)
                 return -ENOMEM;
-        r = get_all(bus, path, MEMLOCKD_WORKLOAD_IFACE, map, &w, error);
+        r = get_all(bus, path, MLOCKD_WORKLOAD_IFACE, map, &w, error);
         if (r < 0) {
                 workload_info_done(&w);
                 return r;
@@ -314,7 +318,7 @@ int bus_list_workloads(sd_bus *bus, WorkloadInfo **ret, size_t *ret_n, sd_bus_er
         size_t n = 0;
         int r;
 
-        r = sd_bus_call_method(bus, NULL, MEMLOCKD_MANAGER_PATH, MEMLOCKD_MANAGER_IFACE,
+        r = sd_bus_call_method(bus, NULL, MLOCKD_MANAGER_PATH, MLOCKD_MANAGER_IFACE,
                                "ListWorkloads", error, &reply, NULL);
         if (r < 0)
                 return r;
@@ -368,12 +372,12 @@ fail:
 }
 
 int bus_get_workload_u64(sd_bus *bus, const char *path, const char *property, uint64_t *ret) {
-        return sd_bus_get_property_trivial(bus, NULL, path, MEMLOCKD_WORKLOAD_IFACE, property, NULL,
+        return sd_bus_get_property_trivial(bus, NULL, path, MLOCKD_WORKLOAD_IFACE, property, NULL,
                                            't', ret);
 }
 
 const char *workload_path_to_id(const char *path) {
-        const char *id = startswith(path, MEMLOCKD_MANAGER_PATH "/workload/");
+        const char *id = startswith(path, MLOCKD_MANAGER_PATH "/workload/");
         return id ?: path;
 }
 
@@ -397,7 +401,7 @@ int bus_resolve_workload(sd_bus *bus, const char *spec, char **ret_path, sd_bus_
                 v = spec;
         if (want_pid && parse_uint32(v, &pid) < 0) {
                 if (!want_id && !want_name)
-                        return sd_bus_error_setf(error, MEMLOCKD_ERROR_PREFIX "InvalidArgument",
+                        return sd_bus_error_setf(error, MLOCKD_ERROR_PREFIX "InvalidArgument",
                                                  "Invalid pid '%s'.", v);
                 want_pid = false;
         }
@@ -429,11 +433,11 @@ int bus_resolve_workload(sd_bus *bus, const char *spec, char **ret_path, sd_bus_
         workload_info_array_free(list, n);
 
         if (ambiguous_name)
-                return sd_bus_error_setf(error, MEMLOCKD_ERROR_PREFIX "InvalidArgument",
+                return sd_bus_error_setf(error, MLOCKD_ERROR_PREFIX "InvalidArgument",
                                          "More than one workload is named '%s'; use its id.", spec);
         if (want_pid && pid > 0) {
                 /* Not in the list (or the list is being rebuilt): ask the daemon directly. */
-                r = sd_bus_call_method(bus, NULL, MEMLOCKD_MANAGER_PATH, MEMLOCKD_MANAGER_IFACE,
+                r = sd_bus_call_method(bus, NULL, MLOCKD_MANAGER_PATH, MLOCKD_MANAGER_IFACE,
                                        "GetWorkloadByPid", NULL, &reply, "u", pid);
                 if (r >= 0) {
                         const char *p;
@@ -449,7 +453,7 @@ int bus_resolve_workload(sd_bus *bus, const char *spec, char **ret_path, sd_bus_
                 if (bus_is_connection_error(r))
                         return r;
         }
-        sd_bus_error_setf(error, MEMLOCKD_ERROR_PREFIX "NoSuchWorkload",
+        sd_bus_error_setf(error, MLOCKD_ERROR_PREFIX "NoSuchWorkload",
                           "No workload with id, pid or name '%s'. 'memlockctl list' shows them.",
                           spec);
         return -ENXIO;

@@ -10,13 +10,13 @@
 
 #include "client/workload-info.h"
 
-#define MEMLOCKD_BUS_NAME "org.memlockd1"
-#define MEMLOCKD_MANAGER_PATH "/org/memlockd1"
-#define MEMLOCKD_MANAGER_IFACE "org.memlockd1.Manager"
-#define MEMLOCKD_WORKLOAD_IFACE "org.memlockd1.Workload"
-#define MEMLOCKD_ERROR_PREFIX "org.memlockd1.Error."
+#define MLOCKD_BUS_NAME "org.mlockd1"
+#define MLOCKD_MANAGER_PATH "/org/mlockd1"
+#define MLOCKD_MANAGER_IFACE "org.mlockd1.Manager"
+#define MLOCKD_WORKLOAD_IFACE "org.mlockd1.Workload"
+#define MLOCKD_ERROR_PREFIX "org.mlockd1.Error."
 
-/* The socket memlockctl talks to: --socket, else $MEMLOCKD_SOCKET, else the built-in path. */
+/* The socket memlockctl talks to: --socket, else $MLOCKD_SOCKET, else the built-in path. */
 const char *bus_socket_path(void);
 
 /* Connects peer-to-peer to the daemon's socket (no Hello, unix fds negotiated) and checks that
@@ -48,7 +48,7 @@ int bus_get_workload_u64(sd_bus *bus, const char *path, const char *property, ui
 /* Resolves "ID" or "PID" (a workload id is tried first; "pid:N" and "id:N" force one) to a
  * workload object path. Returns -ENXIO with a message in error when nothing matches. */
 int bus_resolve_workload(sd_bus *bus, const char *spec, char **ret_path, sd_bus_error *error);
-/* The id part of a workload path ("/org/memlockd1/workload/7" → "7"), or the path itself. */
+/* The id part of a workload path ("/org/mlockd1/workload/7" → "7"), or the path itself. */
 const char *workload_path_to_id(const char *path);
 
 /* Appends the a{sv} options of Run/Exec/Attach; unset values (NULL, 0, -2) are skipped. */

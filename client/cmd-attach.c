@@ -15,7 +15,7 @@ enum {
 
 static int help_attach(void) {
         printf("memlockctl attach [OPTIONS] PID\n\n"
-               "Lock the memory of a running process: memlockd makes it call mlockall() by ptrace\n"
+               "Lock the memory of a running process: mlockd makes it call mlockall() by ptrace\n"
                "injection. Prints the workload id.\n\n"
                "  -h --help                 Show this help\n"
                "     --policy P             Ask for policy P\n"
@@ -96,8 +96,8 @@ int verb_attach(int argc, char *argv[]) {
         }
 
         if (pidfd >= 0) {
-                r = sd_bus_message_new_method_call(bus, &m, NULL, MEMLOCKD_MANAGER_PATH,
-                                                   MEMLOCKD_MANAGER_IFACE, "AttachPidfd");
+                r = sd_bus_message_new_method_call(bus, &m, NULL, MLOCKD_MANAGER_PATH,
+                                                   MLOCKD_MANAGER_IFACE, "AttachPidfd");
                 if (r >= 0)
                         r = sd_bus_message_append(m, "h", pidfd);
                 if (r >= 0)
@@ -115,8 +115,8 @@ int verb_attach(int argc, char *argv[]) {
         }
         if (pidfd < 0) {
                 m = sd_bus_message_unref(m);
-                r = sd_bus_message_new_method_call(bus, &m, NULL, MEMLOCKD_MANAGER_PATH,
-                                                   MEMLOCKD_MANAGER_IFACE, "Attach");
+                r = sd_bus_message_new_method_call(bus, &m, NULL, MLOCKD_MANAGER_PATH,
+                                                   MLOCKD_MANAGER_IFACE, "Attach");
                 if (r >= 0)
                         r = sd_bus_message_append(m, "u", pid);
                 if (r >= 0)
@@ -155,7 +155,7 @@ int verb_detach(int argc, char *argv[]) {
         r = bus_resolve_workload(bus, argv[optind], &path, &error);
         if (r < 0)
                 return bus_log_error(&error, r, "Failed to find the workload");
-        r = sd_bus_call_method(bus, NULL, MEMLOCKD_MANAGER_PATH, MEMLOCKD_MANAGER_IFACE, "Detach",
+        r = sd_bus_call_method(bus, NULL, MLOCKD_MANAGER_PATH, MLOCKD_MANAGER_IFACE, "Detach",
                                &error, NULL, "o", path);
         if (r < 0)
                 return bus_log_error(&error, r, "Failed to detach");

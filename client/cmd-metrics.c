@@ -10,9 +10,9 @@ static int help_metrics(void) {
         printf("memlockctl metrics [OPTIONS]\n\n"
                "Print the daemon's and every workload's numbers in the Prometheus text\n"
                "exposition format, for node_exporter's textfile collector:\n"
-               "  memlockctl metrics > /var/lib/node_exporter/memlockd.prom.$$ &&\n"
-               "  mv /var/lib/node_exporter/memlockd.prom.$$ "
-               "/var/lib/node_exporter/memlockd.prom\n\n"
+               "  memlockctl metrics > /var/lib/node_exporter/mlockd.prom.$$ &&\n"
+               "  mv /var/lib/node_exporter/mlockd.prom.$$ "
+               "/var/lib/node_exporter/mlockd.prom\n\n"
                "  -h --help        Show this help\n");
         return CTL_EXIT_OK;
 }
@@ -49,7 +49,7 @@ int verb_metrics(int argc, char *argv[]) {
                         /* It went away between the two calls: not an error for a scrape. */
                         if (sd_bus_error_has_name(&error,
                                                   "org.freedesktop.DBus.Error.UnknownObject") ||
-                            sd_bus_error_has_name(&error, MEMLOCKD_ERROR_PREFIX "NoSuchWorkload"))
+                            sd_bus_error_has_name(&error, MLOCKD_ERROR_PREFIX "NoSuchWorkload"))
                                 continue;
                         ret = bus_log_error(&error, r, "Failed to read a workload's properties");
                         goto finish;

@@ -142,7 +142,7 @@ int verb_explain(int argc, char *argv[]) {
         r = bus_connect_or_log(&bus);
         if (r != CTL_EXIT_OK)
                 return r;
-        r = sd_bus_call_method(bus, NULL, MEMLOCKD_MANAGER_PATH, MEMLOCKD_MANAGER_IFACE, "Explain",
+        r = sd_bus_call_method(bus, NULL, MLOCKD_MANAGER_PATH, MLOCKD_MANAGER_IFACE, "Explain",
                                &error, &reply, "u", pid);
         if (r < 0)
                 return bus_log_error(&error, r, "Failed to explain");
@@ -207,7 +207,7 @@ int verb_explain(int argc, char *argv[]) {
 
 static int help_reload(void) {
         printf("memlockctl reload\n\n"
-               "Ask the daemon to re-read memlockd.conf and its policies. A broken file keeps the\n"
+               "Ask the daemon to re-read mlockd.conf and its policies. A broken file keeps the\n"
                "previous set in force; every error is printed and the exit status is 1.\n");
         return CTL_EXIT_OK;
 }
@@ -224,7 +224,7 @@ int verb_reload(int argc, char *argv[]) {
         r = bus_connect_or_log(&bus);
         if (r != CTL_EXIT_OK)
                 return r;
-        r = sd_bus_call_method(bus, NULL, MEMLOCKD_MANAGER_PATH, MEMLOCKD_MANAGER_IFACE, "Reload",
+        r = sd_bus_call_method(bus, NULL, MLOCKD_MANAGER_PATH, MLOCKD_MANAGER_IFACE, "Reload",
                                &error, NULL, NULL);
         if (r < 0)
                 return bus_log_error(&error, r,

@@ -21,7 +21,7 @@ enum {
 
 static int help_run(void) {
         printf("memlockctl run [OPTIONS] -- CMD [ARG...]\n\n"
-               "Start CMD through memlockd with its memory locked, as yourself, with this\n"
+               "Start CMD through mlockd with its memory locked, as yourself, with this\n"
                "terminal's stdin, stdout and stderr, environment and working directory. In the\n"
                "foreground (default) SIGINT, SIGTERM, SIGHUP and SIGQUIT are forwarded to CMD and\n"
                "memlockctl exits with its status (128+N after signal N).\n\n"
@@ -38,7 +38,7 @@ static int help_run(void) {
 
 static int help_exec(void) {
         printf("memlockctl exec [OPTIONS] -- CMD [ARG...]\n\n"
-               "Register this process with memlockd, then exec CMD in its place with the lock\n"
+               "Register this process with mlockd, then exec CMD in its place with the lock\n"
                "settings the daemon returns (same pid and cgroup: for systemd ExecStart= "
                "lines).\n\n"
                "  -h --help        Show this help\n"
@@ -198,8 +198,8 @@ int verb_run(int argc, char *argv[]) {
                         return log_error_errno(r, "Failed to block signals: %m"), CTL_EXIT_FAILED;
         }
 
-        r = sd_bus_message_new_method_call(bus, &m, NULL, MEMLOCKD_MANAGER_PATH,
-                                           MEMLOCKD_MANAGER_IFACE, "Run");
+        r = sd_bus_message_new_method_call(bus, &m, NULL, MLOCKD_MANAGER_PATH, MLOCKD_MANAGER_IFACE,
+                                           "Run");
         if (r >= 0)
                 r = sd_bus_message_append_strv(m, argv + optind);
         if (r >= 0)
@@ -253,8 +253,8 @@ int verb_exec(int argc, char *argv[]) {
         r = bus_connect_or_log(&bus);
         if (r != CTL_EXIT_OK)
                 return r;
-        r = sd_bus_message_new_method_call(bus, &m, NULL, MEMLOCKD_MANAGER_PATH,
-                                           MEMLOCKD_MANAGER_IFACE, "Exec");
+        r = sd_bus_message_new_method_call(bus, &m, NULL, MLOCKD_MANAGER_PATH, MLOCKD_MANAGER_IFACE,
+                                           "Exec");
         if (r >= 0)
                 r = sd_bus_message_append_strv(m, argv + optind);
         if (r >= 0)
@@ -263,7 +263,7 @@ int verb_exec(int argc, char *argv[]) {
                 return log_error_errno(r, "Failed to build the request: %m"), CTL_EXIT_FAILED;
         r = sd_bus_call(bus, m, 0, &error, &reply);
         if (r < 0)
-                return bus_log_error(&error, r, "Failed to register with memlockd");
+                return bus_log_error(&error, r, "Failed to register with mlockd");
         r = sd_bus_message_read(reply, "o", &p);
         if (r >= 0)
                 r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "s");
@@ -280,7 +280,7 @@ int verb_exec(int argc, char *argv[]) {
                         break;
                 eq = strchr(e, '=');
                 if (!eq || eq == e) {
-                        log_warning("Ignoring malformed environment entry '%s' from memlockd.", e);
+                        log_warning("Ignoring malformed environment entry '%s' from mlockd.", e);
                         continue;
                 }
                 key = strndup(e, (size_t) (eq - e));
@@ -339,8 +339,8 @@ int verb_kill(int argc, char *argv[]) {
         r = bus_resolve_workload(bus, argv[optind], &path, &error);
         if (r < 0)
                 return bus_log_error(&error, r, "Failed to find the workload");
-        r = sd_bus_call_method(bus, NULL, MEMLOCKD_MANAGER_PATH, MEMLOCKD_MANAGER_IFACE, "Kill",
-                               &error, NULL, "oi", path, (int32_t) sig);
+        r = sd_bus_call_method(bus, NULL, MLOCKD_MANAGER_PATH, MLOCKD_MANAGER_IFACE, "Kill", &error,
+                               NULL, "oi", path, (int32_t) sig);
         if (r < 0)
                 return bus_log_error(&error, r, "Failed to kill the workload");
         return CTL_EXIT_OK;

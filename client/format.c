@@ -313,7 +313,7 @@ void workload_format_status(FILE *f, const WorkloadInfo *w, const char *user, ui
 void daemon_format_status(FILE *f, const DaemonInfo *d, const char *socket_path, bool color) {
         char pct[FORMAT_PERCENT_MAX];
 
-        fprintf(f, "%s●%s memlockd %s\n", color ? ANSI_GREEN : "", color ? ANSI_NORMAL : "",
+        fprintf(f, "%s●%s mlockd %s\n", color ? ANSI_GREEN : "", color ? ANSI_NORMAL : "",
                 strna(d->version));
         field(f, "Socket", strna(socket_path));
         field(f, "Budget", FORMAT_BYTES(d->budget_bytes));

@@ -104,13 +104,13 @@ int check_daemon_caps(bool reachable, const char *socket_path, pid_t pid, uint64
 
         if (!reachable)
                 return result(ret, "daemon-capabilities", CHECK_WARN,
-                              "start memlockd (or point --socket at it) to check the daemon too",
-                              "memlockd: not reachable at '%s'; daemon checks skipped",
+                              "start mlockd (or point --socket at it) to check the daemon too",
+                              "mlockd: not reachable at '%s'; daemon checks skipped",
                               strna(socket_path));
         if (pid <= 0 || cap_eff == UINT64_MAX)
                 return result(ret, "daemon-capabilities", CHECK_WARN,
                               "run 'memlockctl check' as root in the daemon's pid namespace",
-                              "memlockd: running, but its capabilities cannot be read");
+                              "mlockd: running, but its capabilities cannot be read");
 
         ipc = has_cap(cap_eff, CAP_NUM_IPC_LOCK);
         res = has_cap(cap_eff, CAP_NUM_SYS_RESOURCE);
@@ -120,24 +120,24 @@ int check_daemon_caps(bool reachable, const char *socket_path, pid_t pid, uint64
 
         if (!ipc && !res)
                 return result(ret, "daemon-capabilities", CHECK_FAIL,
-                              "give memlockd CAP_IPC_LOCK and CAP_SYS_RESOURCE "
+                              "give mlockd CAP_IPC_LOCK and CAP_SYS_RESOURCE "
                               "(CapabilityBoundingSet=, AmbientCapabilities= or run it as root)",
-                              "memlockd (pid %d) lacks%s: it can neither raise limits nor grant "
+                              "mlockd (pid %d) lacks%s: it can neither raise limits nor grant "
                               "CAP_IPC_LOCK, so nothing can be locked",
                               (int) pid, missing);
         if (!res || !ptr)
                 return result(ret, "daemon-capabilities", CHECK_WARN,
-                              !res ? "grant CAP_SYS_RESOURCE to memlockd to raise RLIMIT_MEMLOCK "
+                              !res ? "grant CAP_SYS_RESOURCE to mlockd to raise RLIMIT_MEMLOCK "
                                      "instead of handing out CAP_IPC_LOCK"
-                                   : "grant CAP_SYS_PTRACE to memlockd to attach to running "
+                                   : "grant CAP_SYS_PTRACE to mlockd to attach to running "
                                      "processes",
-                              "memlockd (pid %d) lacks%s%s%s", (int) pid, missing,
+                              "mlockd (pid %d) lacks%s%s%s", (int) pid, missing,
                               !res ? ": workloads are locked through an ambient CAP_IPC_LOCK "
                                      "(no kernel limit; the daemon watches them)"
                                    : "",
                               !ptr ? "; attach is unavailable" : "");
         return result(ret, "daemon-capabilities", CHECK_OK, NULL,
-                      "memlockd (pid %d) holds CAP_IPC_LOCK, CAP_SYS_RESOURCE and CAP_SYS_PTRACE",
+                      "mlockd (pid %d) holds CAP_IPC_LOCK, CAP_SYS_RESOURCE and CAP_SYS_PTRACE",
                       (int) pid);
 }
 
@@ -150,7 +150,7 @@ int check_yama(int ptrace_scope, CheckResult *ret) {
         case 1:
         case 2:
                 return result(ret, "yama-ptrace-scope", CHECK_OK, NULL,
-                              "Yama ptrace_scope: %d; memlockd attaches with CAP_SYS_PTRACE",
+                              "Yama ptrace_scope: %d; mlockd attaches with CAP_SYS_PTRACE",
                               ptrace_scope);
         case 3:
                 return result(ret, "yama-ptrace-scope", CHECK_FAIL,
@@ -230,7 +230,7 @@ int check_budget(uint64_t mem_total, uint64_t budget, uint64_t reserved, CheckRe
                               FORMAT_BYTES(mem_total));
         if (budget == UINT64_MAX)
                 return result(ret, "budget", CHECK_WARN,
-                              "set Budget= in memlockd.conf, e.g. Budget=80%",
+                              "set Budget= in mlockd.conf, e.g. Budget=80%",
                               "Budget: infinity of MemTotal %s: workloads may lock all memory "
                               "and leave the kernel nothing to reclaim",
                               FORMAT_BYTES(mem_total));
@@ -238,7 +238,7 @@ int check_budget(uint64_t mem_total, uint64_t budget, uint64_t reserved, CheckRe
                  (uint64_t) ((unsigned __int128) budget * 100 / mem_total));
         if (budget > mem_total / 10 * 9)
                 return result(ret, "budget", CHECK_WARN,
-                              "lower Budget= in memlockd.conf below 90% of MemTotal",
+                              "lower Budget= in mlockd.conf below 90% of MemTotal",
                               "Budget: %s is %s of MemTotal %s; little is left for the kernel "
                               "and unlocked programs",
                               FORMAT_BYTES(budget), pct, FORMAT_BYTES(mem_total));

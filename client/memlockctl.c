@@ -49,14 +49,14 @@ static const char *const verb_names[] = {
 
 static void help(void) {
         printf("memlockctl [OPTIONS] COMMAND ...\n\n"
-               "Control memlockd, the daemon that keeps workloads' memory locked in RAM.\n\n"
+               "Control mlockd, the daemon that keeps workloads' memory locked in RAM.\n\n"
                "Commands:\n");
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 printf("  %-8s %-26s %s\n", verbs[i].name, verbs[i].args, verbs[i].description);
         printf("\nOptions:\n"
                "  -h --help           Show this help (also after a command)\n"
                "     --version        Show the version\n"
-               "     --socket PATH    The daemon's socket (default $MEMLOCKD_SOCKET, else %s)\n"
+               "     --socket PATH    The daemon's socket (default $MLOCKD_SOCKET, else %s)\n"
                "     --json[=MODE]    JSON output on read commands: short or pretty\n"
                "     --no-pager       Do not pipe output into a pager\n"
                "     --no-legend      Do not print column headers and the total line\n"
@@ -64,7 +64,7 @@ static void help(void) {
                "\nExit status: 0 ok, 1 failed, 2 usage, 3 denied, 4 not found, 5 daemon "
                "unreachable.\n"
                "See memlockctl(1) for details.\n",
-               MEMLOCKD_SOCKET_PATH);
+               MLOCKD_SOCKET_PATH);
 }
 
 int usage_error(const char *verb, const char *fmt, ...) {
@@ -115,7 +115,7 @@ int global_option(int c, const char *optarg_) {
                 return 1;
         case ARG_VERSION:
                 /* Nothing to clean up while options are parsed: done. */
-                printf("memlockctl %s\n", MEMLOCKD_VERSION);
+                printf("memlockctl %s\n", MLOCKD_VERSION);
                 fflush(stdout);
                 exit(CTL_EXIT_OK);
         default:

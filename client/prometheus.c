@@ -63,25 +63,25 @@ static const struct {
         const char *type;
         const char *help;
 } workload_metrics[_FIELD_MAX] = {
-        [FIELD_LOCKED] = { "memlockd_workload_locked_bytes", "gauge",
+        [FIELD_LOCKED] = { "mlockd_workload_locked_bytes", "gauge",
                            "Locked memory of the workload (VmLck)." },
-        [FIELD_LIMIT] = { "memlockd_workload_limit_bytes", "gauge",
+        [FIELD_LIMIT] = { "mlockd_workload_limit_bytes", "gauge",
                           "Memory reserved for the workload against the budget." },
-        [FIELD_RESIDENT] = { "memlockd_workload_resident_bytes", "gauge",
+        [FIELD_RESIDENT] = { "mlockd_workload_resident_bytes", "gauge",
                              "Resident memory of the workload (VmRSS)." },
-        [FIELD_SWAP] = { "memlockd_workload_swap_bytes", "gauge",
+        [FIELD_SWAP] = { "mlockd_workload_swap_bytes", "gauge",
                          "Swapped-out memory of the workload (VmSwap)." },
-        [FIELD_PINNED] = { "memlockd_workload_pinned_bytes", "gauge",
+        [FIELD_PINNED] = { "mlockd_workload_pinned_bytes", "gauge",
                            "Pinned memory of the workload (VmPin)." },
-        [FIELD_MAJOR] = { "memlockd_workload_major_faults_total", "counter",
+        [FIELD_MAJOR] = { "mlockd_workload_major_faults_total", "counter",
                           "Major page faults of the workload since it started." },
-        [FIELD_MINOR] = { "memlockd_workload_minor_faults_total", "counter",
+        [FIELD_MINOR] = { "mlockd_workload_minor_faults_total", "counter",
                           "Minor page faults of the workload since it started." },
-        [FIELD_LOCK_SECONDS] = { "memlockd_workload_lock_duration_seconds", "gauge",
+        [FIELD_LOCK_SECONDS] = { "mlockd_workload_lock_duration_seconds", "gauge",
                                  "Time the lock (with prefault) took." },
-        [FIELD_STARTED] = { "memlockd_workload_start_time_seconds", "gauge",
+        [FIELD_STARTED] = { "mlockd_workload_start_time_seconds", "gauge",
                             "Start time of the workload since the Unix epoch." },
-        [FIELD_INFO] = { "memlockd_workload_info", "gauge",
+        [FIELD_INFO] = { "mlockd_workload_info", "gauge",
                          "Constant 1, labelled with the workload's settings and state." },
 };
 
@@ -104,16 +104,16 @@ static void write_labels(FILE *f, const WorkloadInfo *w, bool info) {
 }
 
 int prometheus_render(FILE *f, const DaemonInfo *d, const WorkloadInfo *workloads, size_t n) {
-        write_gauge(f, "memlockd_budget_bytes",
+        write_gauge(f, "mlockd_budget_bytes",
                     "Budget= of the daemon in bytes (+Inf when unlimited).", d->budget_bytes, true);
-        write_gauge(f, "memlockd_reserved_bytes", "Sum of the limits of live workloads.",
+        write_gauge(f, "mlockd_reserved_bytes", "Sum of the limits of live workloads.",
                     d->reserved_bytes, false);
-        write_gauge(f, "memlockd_locked_bytes", "Sum of VmLck of live workloads.", d->locked_bytes,
+        write_gauge(f, "mlockd_locked_bytes", "Sum of VmLck of live workloads.", d->locked_bytes,
                     false);
-        write_gauge(f, "memlockd_system_mlocked_bytes", "Mlocked of /proc/meminfo.",
+        write_gauge(f, "mlockd_system_mlocked_bytes", "Mlocked of /proc/meminfo.",
                     d->system_mlocked_bytes, false);
-        write_gauge(f, "memlockd_workloads", "Workloads in the daemon's table.", n, false);
-        write_gauge(f, "memlockd_policies", "Loaded policies.", d->n_policies, false);
+        write_gauge(f, "mlockd_workloads", "Workloads in the daemon's table.", n, false);
+        write_gauge(f, "mlockd_policies", "Loaded policies.", d->n_policies, false);
 
         for (WorkloadField m = 0; m < _FIELD_MAX; m++) {
                 if (n == 0)

@@ -28,7 +28,7 @@ typedef struct WorkloadInfo {
         uint64_t lock_duration_usec;
         uint64_t started_at_usec; /* CLOCK_REALTIME µs, 0 if unknown */
         int32_t exit_status; /* -1 while running */
-        bool full; /* all org.memlockd1.Workload properties were read, not just a list row */
+        bool full; /* all org.mlockd1.Workload properties were read, not just a list row */
 } WorkloadInfo;
 
 typedef struct DaemonInfo {

@@ -152,7 +152,7 @@ static int on_removed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
                 return 0;
         /* WorkloadExited comes first for an exit; a removal alone is a detach from elsewhere. */
         progress_clear(w);
-        log_error("Workload '%s' was removed from memlockd (detached).", strna(w->name));
+        log_error("Workload '%s' was removed from mlockd (detached).", strna(w->name));
         finish(w, CTL_EXIT_FAILED);
         return 0;
 }
@@ -164,12 +164,12 @@ static void check_state(WorkloadWait *w) {
         int32_t status = -1;
         int r;
 
-        r = sd_bus_get_property_string(w->bus, NULL, w->path, MEMLOCKD_WORKLOAD_IFACE, "State",
+        r = sd_bus_get_property_string(w->bus, NULL, w->path, MLOCKD_WORKLOAD_IFACE, "State",
                                        &error, &state);
         if (r < 0) {
                 if (sd_bus_error_has_name(&error, "org.freedesktop.DBus.Error.UnknownObject") ||
-                    sd_bus_error_has_name(&error, MEMLOCKD_ERROR_PREFIX "NoSuchWorkload")) {
-                        log_error("Workload '%s' is gone from memlockd.", strna(w->name));
+                    sd_bus_error_has_name(&error, MLOCKD_ERROR_PREFIX "NoSuchWorkload")) {
+                        log_error("Workload '%s' is gone from mlockd.", strna(w->name));
                         finish(w, CTL_EXIT_FAILED);
                 }
                 return;
@@ -181,9 +181,8 @@ static void check_state(WorkloadWait *w) {
                 } else if (streq(state, "failed") || streq(state, "exited") ||
                            streq(state, "detached")) {
                         _cleanup_free_ char *err = NULL;
-                        (void) sd_bus_get_property_string(w->bus, NULL, w->path,
-                                                          MEMLOCKD_WORKLOAD_IFACE, "Error", NULL,
-                                                          &err);
+                        (void) sd_bus_get_property_string(
+                                w->bus, NULL, w->path, MLOCKD_WORKLOAD_IFACE, "Error", NULL, &err);
                         progress_clear(w);
                         log_error("Failed to lock '%s': %s", strna(w->name),
                                   err && err[0] ? err : state);
@@ -194,7 +193,7 @@ static void check_state(WorkloadWait *w) {
         if (streq(state, "locked") || streq(state, "failed"))
                 w->lock_done = true;
         if (streq(state, "exited")) {
-                (void) sd_bus_get_property_trivial(w->bus, NULL, w->path, MEMLOCKD_WORKLOAD_IFACE,
+                (void) sd_bus_get_property_trivial(w->bus, NULL, w->path, MLOCKD_WORKLOAD_IFACE,
                                                    "ExitStatus", NULL, 'i', &status);
                 /* ExitStatus is the shell-style status (128+N for a signal) when known. */
                 finish(w, status >= 0 && status <= 255 ? status : CTL_EXIT_FAILED);
@@ -248,9 +247,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         WorkloadWait *w = userdata;
         int r;
 
-        r = sd_bus_call_method_async(w->bus, NULL, NULL, MEMLOCKD_MANAGER_PATH,
-                                     MEMLOCKD_MANAGER_IFACE, "Kill", NULL, NULL, "oi", w->path,
-                                     (int32_t) si->ssi_signo);
+        r = sd_bus_call_method_async(w->bus, NULL, NULL, MLOCKD_MANAGER_PATH, MLOCKD_MANAGER_IFACE,
+                                     "Kill", NULL, NULL, "oi", w->path, (int32_t) si->ssi_signo);
         if (r < 0)
                 log_warning_errno(r, "Failed to forward signal %u to the workload: %m",
                                   si->ssi_signo);
@@ -295,9 +293,9 @@ int workload_wait_new(sd_bus *bus, WaitFor what, WorkloadWait **ret) {
         /* On a peer-to-peer connection these matches are local filters: the daemon sends every
          * signal to every peer. */
         for (size_t i = 0; i < ELEMENTSOF(signals); i++) {
-                r = sd_bus_match_signal(bus, &w->slots[i], NULL, MEMLOCKD_MANAGER_PATH,
-                                        MEMLOCKD_MANAGER_IFACE, signals[i].member,
-                                        signals[i].handler, w);
+                r = sd_bus_match_signal(bus, &w->slots[i], NULL, MLOCKD_MANAGER_PATH,
+                                        MLOCKD_MANAGER_IFACE, signals[i].member, signals[i].handler,
+                                        w);
                 if (r < 0)
                         return r;
         }
@@ -313,8 +311,8 @@ int workload_wait_run(WorkloadWait *w, const char *path, const char *name, bool 
                 return log_oom(), CTL_EXIT_FAILED;
         if (name)
                 w->name = strdup(name);
-        else if (sd_bus_get_property_string(w->bus, NULL, path, MEMLOCKD_WORKLOAD_IFACE, "Name",
-                                            NULL, &w->name) < 0)
+        else if (sd_bus_get_property_string(w->bus, NULL, path, MLOCKD_WORKLOAD_IFACE, "Name", NULL,
+                                            &w->name) < 0)
                 w->name = strdup(workload_path_to_id(path));
         if (!w->name)
                 return log_oom(), CTL_EXIT_FAILED;
@@ -349,7 +347,7 @@ int workload_wait_run(WorkloadWait *w, const char *path, const char *name, bool 
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m"), CTL_EXIT_FAILED;
         if (!w->done) {
-                log_error("Lost the connection to memlockd at '%s'; the workload keeps running.",
+                log_error("Lost the connection to mlockd at '%s'; the workload keeps running.",
                           bus_socket_path());
                 return CTL_EXIT_UNREACHABLE;
         }

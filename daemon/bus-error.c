@@ -6,7 +6,7 @@
 
 #include "daemon/bus-error.h"
 
-static const sd_bus_error_map memlockd_errors[] = {
+static const sd_bus_error_map mlockd_errors[] = {
         SD_BUS_ERROR_MAP(BUS_ERROR_ACCESS_DENIED, EACCES),
         SD_BUS_ERROR_MAP(BUS_ERROR_BUDGET_EXCEEDED, ENOSPC),
         SD_BUS_ERROR_MAP(BUS_ERROR_NO_SUCH_WORKLOAD, ENOENT),
@@ -21,7 +21,7 @@ static const sd_bus_error_map memlockd_errors[] = {
 };
 
 void bus_error_register(void) {
-        (void) sd_bus_error_add_map(memlockd_errors);
+        (void) sd_bus_error_add_map(mlockd_errors);
 }
 
 const char *bus_error_name_from_errno(int error) {
@@ -58,7 +58,7 @@ const char *bus_error_name_from_errno(int error) {
 }
 
 static int errno_from_name(const char *name) {
-        for (const sd_bus_error_map *m = memlockd_errors; m->name; m++)
+        for (const sd_bus_error_map *m = mlockd_errors; m->name; m++)
                 if (streq(m->name, name))
                         return -m->code;
         return -EIO;

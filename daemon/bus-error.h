@@ -1,22 +1,22 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
-/* The one place that maps errno values and policy verdicts to org.memlockd1.Error.* names. */
+/* The one place that maps errno values and policy verdicts to org.mlockd1.Error.* names. */
 
 #include <systemd/sd-bus.h>
 
 #include "common/macro.h"
 #include "policy/policy.h"
 
-#define BUS_ERROR_ACCESS_DENIED "org.memlockd1.Error.AccessDenied"
-#define BUS_ERROR_BUDGET_EXCEEDED "org.memlockd1.Error.BudgetExceeded"
-#define BUS_ERROR_NO_SUCH_WORKLOAD "org.memlockd1.Error.NoSuchWorkload"
-#define BUS_ERROR_NO_SUCH_PROCESS "org.memlockd1.Error.NoSuchProcess"
-#define BUS_ERROR_NO_MATCHING_POLICY "org.memlockd1.Error.NoMatchingPolicy"
-#define BUS_ERROR_LOCK_FAILED "org.memlockd1.Error.LockFailed"
-#define BUS_ERROR_INVALID_POLICY "org.memlockd1.Error.InvalidPolicy"
-#define BUS_ERROR_INVALID_ARGUMENT "org.memlockd1.Error.InvalidArgument"
-#define BUS_ERROR_LIMIT_EXCEEDED "org.memlockd1.Error.LimitExceeded"
-#define BUS_ERROR_UNSUPPORTED "org.memlockd1.Error.Unsupported"
+#define BUS_ERROR_ACCESS_DENIED "org.mlockd1.Error.AccessDenied"
+#define BUS_ERROR_BUDGET_EXCEEDED "org.mlockd1.Error.BudgetExceeded"
+#define BUS_ERROR_NO_SUCH_WORKLOAD "org.mlockd1.Error.NoSuchWorkload"
+#define BUS_ERROR_NO_SUCH_PROCESS "org.mlockd1.Error.NoSuchProcess"
+#define BUS_ERROR_NO_MATCHING_POLICY "org.mlockd1.Error.NoMatchingPolicy"
+#define BUS_ERROR_LOCK_FAILED "org.mlockd1.Error.LockFailed"
+#define BUS_ERROR_INVALID_POLICY "org.mlockd1.Error.InvalidPolicy"
+#define BUS_ERROR_INVALID_ARGUMENT "org.mlockd1.Error.InvalidArgument"
+#define BUS_ERROR_LIMIT_EXCEEDED "org.mlockd1.Error.LimitExceeded"
+#define BUS_ERROR_UNSUPPORTED "org.mlockd1.Error.Unsupported"
 
 /* Registers the names with sd-bus so sd_bus_error_get_errno() gives sensible values. */
 void bus_error_register(void);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* org.memlockd1.Manager at /org/memlockd1. Each handler: read → validate → identify caller →
+/* org.mlockd1.Manager at /org/mlockd1. Each handler: read → validate → identify caller →
  * delegate to manager_*() (decide, act, record, emit) → reply. */
 #include <errno.h>
 #include <fcntl.h>
@@ -441,7 +441,7 @@ static int method_get_workload_by_pid(sd_bus_message *msg, void *userdata, sd_bu
                                         : NULL;
         if (!w)
                 return bus_error_setf(error, BUS_ERROR_NO_SUCH_WORKLOAD,
-                                      "pid %u is not a workload of memlockd; 'memlockctl list' "
+                                      "pid %u is not a workload of mlockd; 'memlockctl list' "
                                       "shows the current ones.",
                                       pid);
         return reply_path(msg, w);
@@ -506,7 +506,7 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *erro
                 return r;
         if (!caller_is_root(&c))
                 return bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
-                                      "Only root may reload memlockd's configuration (you are "
+                                      "Only root may reload mlockd's configuration (you are "
                                       "uid %u).",
                                       (unsigned) c.uid);
         r = manager_reload(m, &d);
@@ -536,7 +536,7 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *erro
 static int property_version(sd_bus *bus, const char *path, const char *interface,
                             const char *property, sd_bus_message *reply, void *userdata,
                             sd_bus_error *error) {
-        return sd_bus_message_append(reply, "s", MEMLOCKD_VERSION);
+        return sd_bus_message_append(reply, "s", MLOCKD_VERSION);
 }
 
 static int property_bytes(sd_bus *bus, const char *path, const char *interface,

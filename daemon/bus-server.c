@@ -155,7 +155,7 @@ static int on_filter(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         if (c->over_limit) {
                 (void) sd_bus_reply_method_errorf(
                         msg, BUS_ERROR_LIMIT_EXCEEDED,
-                        "uid %u already has %u connections to memlockd, the most allowed; close "
+                        "uid %u already has %u connections to mlockd, the most allowed; close "
                         "some first.",
                         (unsigned) c->caller.uid, LIMIT_CONNECTIONS_PER_UID);
                 return 1;

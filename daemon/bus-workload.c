@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* org.memlockd1.Workload objects at /org/memlockd1/workload/<id>. Status properties are read
+/* org.mlockd1.Workload objects at /org/mlockd1/workload/<id>. Status properties are read
  * from /proc when asked; nothing polls. */
 #include <errno.h>
 #include <stdlib.h>

@@ -12,7 +12,7 @@
 #include "common/macro.h"
 #include "daemon/libvirt-module.h"
 
-#define LIBVIRT_MODULE_NAME "memlockd-libvirt.so"
+#define LIBVIRT_MODULE_NAME "mlockd-libvirt.so"
 
 static void *open_candidate(const char *path) {
         if (access(path, R_OK) < 0)
@@ -40,13 +40,13 @@ int libvirt_module_open(LibvirtModule *ret) {
                 h = open_candidate(path);
         }
         if (!h)
-                h = open_candidate(MEMLOCKD_LIBVIRT_MODULE_PATH);
+                h = open_candidate(MLOCKD_LIBVIRT_MODULE_PATH);
         if (!h)
                 return log_error_errno(ENOENT,
                                        "[Libvirt] URI= is set, but event mode is not installed "
-                                       "('%s' is missing: memlockd was built without libvirt?). "
+                                       "('%s' is missing: mlockd was built without libvirt?). "
                                        "The libvirt hook works without it.",
-                                       MEMLOCKD_LIBVIRT_MODULE_PATH);
+                                       MLOCKD_LIBVIRT_MODULE_PATH);
 
         LibvirtModule m = { .handle = h };
         *(void **) &m.events_new = dlsym(h, "libvirt_events_new");

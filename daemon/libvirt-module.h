@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
-/* Loads event mode (daemon/libvirt-events.c, built as memlockd-libvirt.so) at run time.
+/* Loads event mode (daemon/libvirt-events.c, built as mlockd-libvirt.so) at run time.
  *
  * libvirt pulls in ~60 libraries (glib, gnutls, curl, ICU, Kerberos ...): linked into the
  * daemon they cost ~11 MiB of locked, resident memory on every host, most of which never set
@@ -16,7 +16,7 @@ typedef struct LibvirtModule {
 } LibvirtModule;
 
 /* Opens the module: next to the daemon's executable (a build tree), else the installed
- * MEMLOCKD_LIBVIRT_MODULE_PATH. -ENOENT with a log line when it is not there (memlockd was
+ * MLOCKD_LIBVIRT_MODULE_PATH. -ENOENT with a log line when it is not there (mlockd was
  * built or packaged without libvirt). The module is never unloaded: libvirt keeps
  * process-global state. */
 int libvirt_module_open(LibvirtModule *ret);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 /* Every limit on a resource a caller controls, with its default and why. Exceeding one gives
- * org.memlockd1.Error.LimitExceeded (or InvalidArgument for a malformed value). Root (uid 0) is
+ * org.mlockd1.Error.LimitExceeded (or InvalidArgument for a malformed value). Root (uid 0) is
  * exempt from the per-uid connection and rate limits: it could stop the daemon anyway, and
  * tooling such as the libvirt hook runs as root and must not be throttled. */
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* memlockd: command line, then the Manager's loop. */
+/* mlockd: command line, then the Manager's loop. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -26,20 +26,19 @@ static const char *arg_shim = NULL;
 static bool arg_check_config = false;
 
 static void help(void) {
-        printf("memlockd [OPTIONS...]\n\n"
+        printf("mlockd [OPTIONS...]\n\n"
                "Keeps workloads' memory locked in RAM, by policy, over a D-Bus API.\n\n"
                "  -h --help              Show this help\n"
                "     --version           Show the version\n"
-               "     --config FILE       Daemon settings (default " MEMLOCKD_CONFIG_FILE ")\n"
-               "     --socket PATH       Listen here (default " MEMLOCKD_SOCKET_PATH ")\n"
+               "     --config FILE       Daemon settings (default " MLOCKD_CONFIG_FILE ")\n"
+               "     --socket PATH       Listen here (default " MLOCKD_SOCKET_PATH ")\n"
                "     --policy-dir DIR    Read policies from DIR instead of the default\n"
                "                         directories (repeatable; earlier masks later)\n"
-               "     --state-dir DIR     Keep the state file here (default " MEMLOCKD_STATE_DIR
-               ")\n"
-               "     --shim PATH         The LD_PRELOAD shim (default " MEMLOCKD_SHIM_PATH ")\n"
+               "     --state-dir DIR     Keep the state file here (default " MLOCKD_STATE_DIR ")\n"
+               "     --shim PATH         The LD_PRELOAD shim (default " MLOCKD_SHIM_PATH ")\n"
                "     --check-config      Validate configuration and policies, then exit\n"
                "     --log-level LEVEL   debug, info, notice, warning, err (default info)\n"
-               "\nSee memlockd(8).\n");
+               "\nSee mlockd(8).\n");
 }
 
 static int parse_log_level(const char *s) {
@@ -92,7 +91,7 @@ static int parse_argv(int argc, char *argv[]) {
                         help();
                         return 0;
                 case ARG_VERSION:
-                        printf("memlockd %s\n", MEMLOCKD_VERSION);
+                        printf("mlockd %s\n", MLOCKD_VERSION);
                         return 0;
                 case ARG_CONFIG:
                         arg_config = optarg;
@@ -131,7 +130,7 @@ static int parse_argv(int argc, char *argv[]) {
                         return log_error_errno(EINVAL, "Unhandled option.");
                 }
         if (optind < argc)
-                return log_error_errno(EINVAL, "memlockd takes no arguments ('%s').", argv[optind]);
+                return log_error_errno(EINVAL, "mlockd takes no arguments ('%s').", argv[optind]);
         return 1;
 }
 

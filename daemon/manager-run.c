@@ -307,7 +307,7 @@ int manager_exec(Manager *m, const Caller *c, char **argv, const WorkloadOptions
         } else
                 return bus_error_setf(
                         error, BUS_ERROR_UNSUPPORTED,
-                        "pid %d (uid %u) lacks CAP_IPC_LOCK, and memlockd lacks CAP_SYS_RESOURCE "
+                        "pid %d (uid %u) lacks CAP_IPC_LOCK, and mlockd lacks CAP_SYS_RESOURCE "
                         "to raise its RLIMIT_MEMLOCK: 'memlockctl exec' cannot work here. Use "
                         "'memlockctl run', which gives the new process CAP_IPC_LOCK.",
                         c->pid, (unsigned) c->uid);

@@ -26,7 +26,7 @@
 #include "daemon/state.h"
 #include "daemon/target.h"
 
-static const char *const default_policy_dirs[] = { MEMLOCKD_POLICY_DIRS, NULL };
+static const char *const default_policy_dirs[] = { MLOCKD_POLICY_DIRS, NULL };
 
 static uint64_t now_usec(clockid_t clock) {
         struct timespec ts;
@@ -84,16 +84,16 @@ int manager_new(const ManagerSettings *s, Manager **ret) {
         r = daemon_config_init(&m->config, 0);
         if (r < 0)
                 return r;
-        r = strdup_or_default(s->config_path, MEMLOCKD_CONFIG_FILE, &m->config_path);
+        r = strdup_or_default(s->config_path, MLOCKD_CONFIG_FILE, &m->config_path);
         if (r < 0)
                 return r;
-        r = strdup_or_default(s->socket_path, MEMLOCKD_SOCKET_PATH, &m->socket_path);
+        r = strdup_or_default(s->socket_path, MLOCKD_SOCKET_PATH, &m->socket_path);
         if (r < 0)
                 return r;
-        r = strdup_or_default(s->state_dir, MEMLOCKD_STATE_DIR, &m->state_dir);
+        r = strdup_or_default(s->state_dir, MLOCKD_STATE_DIR, &m->state_dir);
         if (r < 0)
                 return r;
-        r = strdup_or_default(s->shim_path, MEMLOCKD_SHIM_PATH, &m->shim_path);
+        r = strdup_or_default(s->shim_path, MLOCKD_SHIM_PATH, &m->shim_path);
         if (r < 0)
                 return r;
         m->socket_from_cmdline = s->socket_path;
@@ -144,7 +144,7 @@ Manager *manager_free(Manager *m) {
 
 /* Which policy directories exist now. A missing directory is fine at start (packaging
  * creates them lazily), but one that vanishes between loads is more likely a mistake (a
- * deleted /etc/memlockd, an unmounted file system) than a wish to drop every policy: that
+ * deleted /etc/mlockd, an unmounted file system) than a wish to drop every policy: that
  * reload fails and keeps the previous set. An empty directory removes the policies. */
 static int policy_dirs_check(Manager *m, bool **ret_present, PolicyDiagnostics *diags) {
         size_t n = 0;
@@ -180,7 +180,7 @@ int manager_load_config(Manager *m, PolicyDiagnostics *diags) {
         _cleanup_(policy_set_freep) PolicySet *set = NULL;
         _cleanup_free_ bool *present = NULL;
         DaemonConfig c = {};
-        bool missing_ok = streq(m->config_path, MEMLOCKD_CONFIG_FILE);
+        bool missing_ok = streq(m->config_path, MLOCKD_CONFIG_FILE);
         int r, k;
 
         r = daemon_config_init(&c, m->mem_total);
@@ -918,7 +918,7 @@ int manager_startup(Manager *m) {
         r = manager_notify_setup(m);
         if (r < 0)
                 return r;
-        log_info("memlockd " MEMLOCKD_VERSION " serving on %s: %zu policies, budget %s, %zu "
+        log_info("mlockd " MLOCKD_VERSION " serving on %s: %zu policies, budget %s, %zu "
                  "workloads re-adopted.",
                  m->socket_path, policy_set_size(m->policies), FORMAT_BYTES(m->config.budget),
                  m->workloads.n);

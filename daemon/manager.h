@@ -92,7 +92,7 @@ struct Manager {
 
         /* [Libvirt] URI=: guests libvirt starts are attached as root, decided by policy. */
         struct LibvirtEvents *libvirt;
-        LibvirtModule libvirt_module; /* memlockd-libvirt.so, opened only for URI= */
+        LibvirtModule libvirt_module; /* mlockd-libvirt.so, opened only for URI= */
 };
 
 /* Options of Run, Exec, Attach, AttachPidfd (docs/dbus-api.md). */
@@ -114,7 +114,7 @@ void workload_options_init(WorkloadOptions *o);
 int manager_new(const ManagerSettings *s, Manager **ret);
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
-/* Loads memlockd.conf and policies into fresh objects; on success replaces the old ones; on
+/* Loads mlockd.conf and policies into fresh objects; on success replaces the old ones; on
  * failure everything stays as it was and diags lists every problem. */
 int manager_load_config(Manager *m, PolicyDiagnostics *diags);
 /* Reload(): manager_load_config() plus a log line; -EBADMSG with diags on error. */
@@ -235,7 +235,7 @@ int manager_notify_setup(Manager *m); /* READY=1 and the watchdog timer */
 void manager_notify_status(Manager *m);
 void manager_notify_stopping(Manager *m);
 
-#define MANAGER_PATH "/org/memlockd1"
-#define MANAGER_INTERFACE "org.memlockd1.Manager"
-#define WORKLOAD_INTERFACE "org.memlockd1.Workload"
-#define MANAGER_BUS_NAME "org.memlockd1"
+#define MANAGER_PATH "/org/mlockd1"
+#define MANAGER_INTERFACE "org.mlockd1.Manager"
+#define WORKLOAD_INTERFACE "org.mlockd1.Workload"
+#define MANAGER_BUS_NAME "org.mlockd1"

@@ -16,10 +16,10 @@
 int self_check_privileged(void) {
         if (geteuid() != 0)
                 return log_error_errno(EPERM,
-                                       "memlockd must run as root (it runs as uid %u): it starts "
+                                       "mlockd must run as root (it runs as uid %u): it starts "
                                        "workloads as their callers, raises their limits and "
                                        "injects mlockall() into running processes. Start it "
-                                       "from memlockd.service, or with sudo for a test.",
+                                       "from mlockd.service, or with sudo for a test.",
                                        (unsigned) geteuid());
         return 0;
 }
@@ -36,7 +36,7 @@ int self_lock_memory(void) {
         return 0;
 }
 
-/* The capabilities memlockd keeps, and why. Everything else goes. */
+/* The capabilities mlockd keeps, and why. Everything else goes. */
 static const struct {
         unsigned cap;
         const char *name;
@@ -65,7 +65,7 @@ static const struct {
  * CAP_DAC_OVERRIDE (we write only our own root-owned directories), CAP_CHOWN/CAP_FOWNER,
  * CAP_SETPCAP (raising an ambient capability needs it only in permitted+inheritable),
  * CAP_NET_*. The bounding set is left alone: it is inherited by workloads, and a workload
- * running e.g. sudo must get what it would get without memlockd. */
+ * running e.g. sudo must get what it would get without mlockd. */
 
 int self_drop_capabilities(void) {
         bool held[ELEMENTSOF(kept_caps)];
@@ -84,7 +84,7 @@ int self_drop_capabilities(void) {
                                 log_info("Not holding %s: cannot %s.", kept_caps[i].name,
                                          kept_caps[i].why);
                         else
-                                log_warning("Not holding %s, which memlockd needs to %s.",
+                                log_warning("Not holding %s, which mlockd needs to %s.",
                                             kept_caps[i].name, kept_caps[i].why);
                         continue;
                 }

@@ -776,7 +776,7 @@ static int spawn_trace_exec(const SpawnRequest *req, const char *path, pid_t pid
                         _cleanup_free_ char *msg = NULL;
 
                         if (asprintf(&msg,
-                                     "memlockd: could not lock the memory of '%s' (mlockall: "
+                                     "mlockd: could not lock the memory of '%s' (mlockall: "
                                      "%s); stopping it.\n",
                                      path, strerror(error)) >= 0 &&
                             req->stderr_fd >= 0)

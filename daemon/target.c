@@ -225,7 +225,7 @@ int target_check_attach(const TargetInfo *t, uid_t caller_uid, uint64_t caller_c
         if (t->pid == 1)
                 return refuse(ret_reason, -EPERM, "refusing to attach to PID 1");
         if (t->pid == self_pid)
-                return refuse(ret_reason, -EPERM, "refusing to attach to memlockd itself (pid %d)",
+                return refuse(ret_reason, -EPERM, "refusing to attach to mlockd itself (pid %d)",
                               (int) t->pid);
         if (t->kernel_thread)
                 return refuse(ret_reason, -EPERM, "pid %d is a kernel thread or a zombie",
@@ -287,7 +287,7 @@ int target_ptrace_scope_check(int scope, bool have_cap_sys_ptrace, char **ret_re
                               "running processes");
         if ((scope == 1 || scope == 2) && !have_cap_sys_ptrace)
                 return refuse(ret_reason, -EOPNOTSUPP,
-                              "kernel.yama.ptrace_scope=%d and memlockd lacks CAP_SYS_PTRACE: "
+                              "kernel.yama.ptrace_scope=%d and mlockd lacks CAP_SYS_PTRACE: "
                               "cannot attach to running processes",
                               scope);
         if (scope < 0 || scope > 3)
@@ -309,7 +309,7 @@ int target_lock_plan(const TargetInfo *t, bool daemon_has_sys_resource, uint64_t
         if (daemon_has_sys_resource)
                 return TARGET_LOCK_RAISE_LIMIT;
         return refuse(ret_reason, -EOPNOTSUPP,
-                      "pid %d runs as uid %u without CAP_IPC_LOCK, and memlockd lacks "
+                      "pid %d runs as uid %u without CAP_IPC_LOCK, and mlockd lacks "
                       "CAP_SYS_RESOURCE to raise its limit (RLIMIT_MEMLOCK %s, %s needed)",
                       (int) t->pid, (unsigned) t->euid, FORMAT_BYTES(t->memlock_soft),
                       FORMAT_BYTES(needed));

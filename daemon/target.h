@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
-/* Identifying and vetting a process memlockd is asked to attach to: who it is (read through a
+/* Identifying and vetting a process mlockd is asked to attach to: who it is (read through a
  * pidfd and a /proc/PID dirfd, guarded against pid reuse), whether the caller may attach to
  * it, whether a lock can work, and raising/restoring its RLIMIT_MEMLOCK. */
 
@@ -47,8 +47,8 @@ int target_verify_identity(const TargetInfo *t, int pidfd);
 void target_info_done(TargetInfo *t);
 
 /* Whether a caller (uid, effective capability bitmask) may attach to t. self_pid is
- * memlockd's own pid. Returns 0, or -EPERM with a message in *ret_reason (malloc'd, if
- * non-NULL) for: PID 1, memlockd itself, a kernel thread, and for non-root callers a target
+ * mlockd's own pid. Returns 0, or -EPERM with a message in *ret_reason (malloc'd, if
+ * non-NULL) for: PID 1, mlockd itself, a kernel thread, and for non-root callers a target
  * with more privilege: another uid (any of real/effective/saved/fs), capabilities (permitted
  * or effective) the caller lacks, setuid/setgid-like ids, or not dumpable.
  * Policy (AllowAttach, exe/user/unit rules) is checked separately by the caller. */
@@ -57,7 +57,7 @@ int target_check_attach(const TargetInfo *t, uid_t caller_uid, uint64_t caller_c
 
 /* Yama: kernel.yama.ptrace_scope; *ret = 0 if Yama is absent. Returns 0 or -errno. */
 int target_ptrace_scope_read(int *ret);
-/* 0 if memlockd (with or without CAP_SYS_PTRACE) can attach to a process that is not its
+/* 0 if mlockd (with or without CAP_SYS_PTRACE) can attach to a process that is not its
  * descendant under this scope; -EOPNOTSUPP with a message in *ret_reason (malloc'd, if
  * non-NULL) for scope 3 ("ptrace is disabled ... until reboot"), and for scopes 1 and 2
  * without CAP_SYS_PTRACE. */
@@ -66,7 +66,7 @@ int target_ptrace_scope_check(int scope, bool have_cap_sys_ptrace, char **ret_re
 typedef enum TargetLockPlan {
         TARGET_LOCK_HAS_CAP_IPC_LOCK, /* the target holds CAP_IPC_LOCK: no limit applies */
         TARGET_LOCK_LIMIT_SUFFICES, /* its soft RLIMIT_MEMLOCK already covers the need */
-        TARGET_LOCK_RAISE_LIMIT, /* memlockd must raise it first (target_raise_memlock) */
+        TARGET_LOCK_RAISE_LIMIT, /* mlockd must raise it first (target_raise_memlock) */
         _TARGET_LOCK_PLAN_MAX,
         _TARGET_LOCK_PLAN_INVALID = -1,
 } TargetLockPlan;
@@ -78,7 +78,7 @@ const char *target_lock_plan_to_string(TargetLockPlan p);
  * every later mmap() beyond the limit fails (EAGAIN): pass at least t->vm_size, and raise to
  * a generous value (or infinity) when raising. UINT64_MAX means "unlimited needed".
  * Returns a TargetLockPlan (>= 0), or -EOPNOTSUPP with a message like "pid 1234 runs as
- * uid 64055 without CAP_IPC_LOCK, and memlockd lacks CAP_SYS_RESOURCE to raise its limit". */
+ * uid 64055 without CAP_IPC_LOCK, and mlockd lacks CAP_SYS_RESOURCE to raise its limit". */
 int target_lock_plan(const TargetInfo *t, bool daemon_has_sys_resource, uint64_t needed,
                      char **ret_reason);
 

@@ -48,7 +48,7 @@ struct Workload {
 
         uint64_t id;
         char id_str[24];
-        char *path; /* /org/memlockd1/workload/<id> */
+        char *path; /* /org/mlockd1/workload/<id> */
         WorkloadKind kind;
         char *name;
         char *policy;
@@ -119,11 +119,11 @@ void workload_table_clear(WorkloadTable *t); /* frees every workload */
 Workload *workload_table_find_id(const WorkloadTable *t, uint64_t id);
 /* Only live workloads match by pid: an exited one's pid may have been reused. */
 Workload *workload_table_find_pid(const WorkloadTable *t, pid_t pid);
-/* Accepts "/org/memlockd1/workload/<id>". */
+/* Accepts "/org/mlockd1/workload/<id>". */
 Workload *workload_table_find_path(const WorkloadTable *t, const char *path);
 size_t workload_table_count_live_uid(const WorkloadTable *t, uid_t uid);
 size_t workload_table_count_live(const WorkloadTable *t);
 /* Sum of the limits of live workloads, saturating at UINT64_MAX. */
 uint64_t workload_table_reserved(const WorkloadTable *t);
 
-#define WORKLOAD_PATH_PREFIX "/org/memlockd1/workload"
+#define WORKLOAD_PATH_PREFIX "/org/mlockd1/workload"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* memlockd.conf: parsing and validating the daemon's settings. */
+/* mlockd.conf: parsing and validating the daemon's settings. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,9 +71,9 @@ int daemon_config_init(DaemonConfig *c, uint64_t mem_total) {
                 .budget = budget,
                 .budget_spec = strdup(mem_total > 0 ? DAEMON_CONFIG_BUDGET_DEFAULT : "infinity"),
                 .max_workloads_per_user = DAEMON_CONFIG_MAX_WORKLOADS_PER_USER_DEFAULT,
-                .socket_path = strdup(MEMLOCKD_SOCKET_PATH),
+                .socket_path = strdup(MLOCKD_SOCKET_PATH),
                 .system_bus = false,
-                .state_directory = strdup(MEMLOCKD_STATE_DIR),
+                .state_directory = strdup(MLOCKD_STATE_DIR),
                 .libvirt_uri = NULL,
         };
         if (!c->budget_spec || !c->socket_path || !c->state_directory)

@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
-/* The daemon's settings file, memlockd.conf: [Daemon] and [Libvirt]. */
+/* The daemon's settings file, mlockd.conf: [Daemon] and [Libvirt]. */
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "policy/policy.h"
 
-/* Bound on memlockd.conf's size; a bigger file is refused. */
+/* Bound on mlockd.conf's size; a bigger file is refused. */
 #define DAEMON_CONFIG_FILE_SIZE_MAX (64U * 1024U)
-/* Defaults of the keys (documented in memlockd.policy(5) and conf/memlockd.conf). */
+/* Defaults of the keys (documented in mlockd.policy(5) and conf/mlockd.conf). */
 #define DAEMON_CONFIG_BUDGET_DEFAULT "80%"
 #define DAEMON_CONFIG_MAX_WORKLOADS_PER_USER_DEFAULT 64U
 #define DAEMON_CONFIG_MAX_WORKLOADS_PER_USER_MAX 65536U
@@ -19,9 +19,9 @@ typedef struct DaemonConfig {
         uint64_t budget; /* bytes, resolved against MemTotal; SIZE_INFINITY */
         char *budget_spec; /* as written, e.g. "80%" */
         unsigned max_workloads_per_user; /* default 64 */
-        char *socket_path; /* default MEMLOCKD_SOCKET_PATH */
+        char *socket_path; /* default MLOCKD_SOCKET_PATH */
         bool system_bus; /* default no */
-        char *state_directory; /* default MEMLOCKD_STATE_DIR */
+        char *state_directory; /* default MLOCKD_STATE_DIR */
         /* [Libvirt] */
         char *libvirt_uri; /* NULL: event mode off */
 } DaemonConfig;
@@ -40,5 +40,5 @@ int daemon_config_load(const char *path, bool missing_ok, uint64_t mem_total, Da
  * in messages. */
 int daemon_config_parse(const char *path, const char *buf, size_t n, uint64_t mem_total,
                         DaemonConfig *c, PolicyDiagnostics *diags);
-/* "budget 19.2G (80%), 64 workloads per user, socket /run/memlockd/io.socket, ...". malloc'd. */
+/* "budget 19.2G (80%), 64 workloads per user, socket /run/mlockd/io.socket, ...". malloc'd. */
 char *daemon_config_summary(const DaemonConfig *c);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The INI tokenizer shared by policy files and memlockd.conf. */
+/* The INI tokenizer shared by policy files and mlockd.conf. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* policy_check(): the work behind `memlockd --check-config` and `memlockctl policy check`. */
+/* policy_check(): the work behind `mlockd --check-config` and `memlockctl policy check`. */
 #include <stdio.h>
 #include <stdlib.h>
 

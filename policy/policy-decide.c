@@ -228,7 +228,7 @@ int policy_decide(const PolicySet *set, const PolicyRequest *req, PolicyDecision
                 if (!p) {
                         r = verdict(&d, VERDICT_DENY_NO_MATCH, NULL,
                                     "No policy matches %s; %zu %s checked. Add a policy that "
-                                    "matches it (see memlockd.policy(5)), or run `memlockctl "
+                                    "matches it (see mlockd.policy(5)), or run `memlockctl "
                                     "explain` to see why each one did not match.",
                                     target, policy_set_size(set),
                                     policy_set_size(set) == 1 ? "policy was" : "policies were");
@@ -298,7 +298,7 @@ int policy_decide(const PolicySet *set, const PolicyRequest *req, PolicyDecision
                         r = verdict(&d, VERDICT_DENY_BUDGET, p,
                                     "An unlimited lock (Limit=infinity in policy '%s') cannot be "
                                     "reserved against the %s budget: ask for a limit (at most %s "
-                                    "is free), or set Budget=infinity in memlockd.conf.",
+                                    "is free), or set Budget=infinity in mlockd.conf.",
                                     p->name, FORMAT_BYTES(req->budget_total),
                                     FORMAT_BYTES(free_bytes));
                         goto done_check;

@@ -50,7 +50,7 @@ struct PolicySet {
         size_t n;
 };
 
-/* Defaults of a policy's settings (documented in memlockd.policy(5)). */
+/* Defaults of a policy's settings (documented in mlockd.policy(5)). */
 #define POLICY_DEFAULT_MODE LOCK_MODE_ON
 #define POLICY_DEFAULT_PREFAULT_THREADS (-1) /* auto */
 #define POLICY_DEFAULT_THP true

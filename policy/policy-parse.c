@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Parsing and validating one policy file (memlockd.policy(5)) from memory. */
+/* Parsing and validating one policy file (mlockd.policy(5)) from memory. */
 #include <grp.h>
 #include <inttypes.h>
 #include <pwd.h>

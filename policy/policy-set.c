@@ -52,7 +52,7 @@ static int string_compare(const void *a, const void *b) {
 }
 
 char *const *policy_default_dirs(void) {
-        static const char *const dirs[] = { MEMLOCKD_POLICY_DIRS, NULL };
+        static const char *const dirs[] = { MLOCKD_POLICY_DIRS, NULL };
         return (char *const *) dirs;
 }
 

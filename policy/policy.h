@@ -92,8 +92,8 @@ typedef enum PolicyLoadFlags {
  * Files must be owned by root and not writable by group or others. */
 int policy_set_load_paths(char *const *paths, uint64_t mem_total, PolicyLoadFlags flags,
                           PolicySet **ret, PolicyDiagnostics *diags);
-/* The built-in search path: /etc/memlockd/policy.d, /run/memlockd/policy.d,
- * /usr/lib/memlockd/policy.d (from build-config.h). NULL-terminated, static. */
+/* The built-in search path: /etc/mlockd/policy.d, /run/mlockd/policy.d,
+ * /usr/lib/mlockd/policy.d (from build-config.h). NULL-terminated, static. */
 char *const *policy_default_dirs(void);
 
 /* Parses one policy from memory: the entry point of file loading and of the fuzzer; no
@@ -108,7 +108,7 @@ Policy *policy_free(Policy *p);
 int policy_set_new(PolicySet **ret);
 int policy_set_add(PolicySet *s, Policy *p);
 
-/* For `memlockd --check-config` and `memlockctl policy check [PATH...]`: loads paths (NULL or
+/* For `mlockd --check-config` and `memlockctl policy check [PATH...]`: loads paths (NULL or
  * empty: the default directories; a missing path is an error unless it is a default directory),
  * then prints to out either "NAME: summary" for each policy in match order, or every error.
  * Returns 0 when valid, -EINVAL when not (the errors were printed), other -errno on failure. */

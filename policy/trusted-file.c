@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Checked reads of policy files and memlockd.conf. */
+/* Checked reads of policy files and mlockd.conf. */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,11 +1,11 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # shellcheck shell=bash
-# Sourced by tests/e2e/test-libvirt-*.sh: a private libvirtd (and memlockd) for one test.
+# Sourced by tests/e2e/test-libvirt-*.sh: a private libvirtd (and mlockd) for one test.
 #
 # The test re-executes itself in a new mount namespace (unshare -m), where /run is a fresh
 # tmpfs and /etc/libvirt, /var/lib/libvirt and /var/log/libvirt are bind mounts of temporary
 # copies. So the test may change qemu.conf and the hook directory, and libvirtd, virtlogd,
-# memlockd and the hook all use their default paths (/run/libvirt/..., /run/memlockd/io.socket)
+# mlockd and the hook all use their default paths (/run/libvirt/..., /run/mlockd/io.socket)
 # without touching the host's. Without systemd as PID 1, libvirtd needs by hand: the
 # libvirt-qemu user and the kvm/libvirt/libvirt-qemu groups, /var/log/libvirt/qemu, virtlogd, and
 # user/group = "root" in qemu.conf (for /dev/kvm access here). Everything started is killed on
@@ -13,10 +13,10 @@
 
 set -euo pipefail
 
-build=${MEMLOCKD_BUILD_DIR:?MEMLOCKD_BUILD_DIR is not set}
-memlockd=$build/daemon/memlockd
+build=${MLOCKD_BUILD_DIR:?MLOCKD_BUILD_DIR is not set}
+mlockd=$build/daemon/mlockd
 memlockctl=$build/client/memlockctl
-hook=$build/libvirt/hooks/qemu.d/memlockd
+hook=$build/libvirt/hooks/qemu.d/mlockd
 
 skip() {
         echo "SKIP: $*"
@@ -44,18 +44,18 @@ libvirt_env_check() {
 
 # Re-runs the calling script in a private mount namespace, once.
 libvirt_env_enter_namespace() {
-        if [[ ${MEMLOCKD_E2E_NAMESPACE:-} != 1 ]]; then
-                export MEMLOCKD_E2E_NAMESPACE=1
+        if [[ ${MLOCKD_E2E_NAMESPACE:-} != 1 ]]; then
+                export MLOCKD_E2E_NAMESPACE=1
                 # One libvirt test at a time: two libvirtds and guests on 2 cores make the
                 # timings meaningless.
-                exec flock /tmp/memlockd-e2e-libvirt.lock unshare -m --propagation private \
+                exec flock /tmp/mlockd-e2e-libvirt.lock unshare -m --propagation private \
                         "$0" "$@"
         fi
 }
 
 LIBVIRT_TMP=
 libvirt_pids=()
-memlockd_pid=
+mlockd_pid=
 
 libvirt_env_cleanup() {
         local rc=$?
@@ -69,17 +69,17 @@ libvirt_env_cleanup() {
         for f in /run/libvirt/qemu/*.pid; do
                 [[ -f $f ]] && kill -9 "$(cat "$f")" 2>/dev/null
         done
-        [[ -n $memlockd_pid ]] && kill "$memlockd_pid" 2>/dev/null
+        [[ -n $mlockd_pid ]] && kill "$mlockd_pid" 2>/dev/null
         for f in /run/libvirtd.pid /run/virtlogd.pid; do
                 [[ -f $f ]] && kill "$(cat "$f")" 2>/dev/null
         done
         for p in "${libvirt_pids[@]}"; do
                 kill "$p" 2>/dev/null
         done
-        [[ -n $memlockd_pid ]] && wait "$memlockd_pid" 2>/dev/null
+        [[ -n $mlockd_pid ]] && wait "$mlockd_pid" 2>/dev/null
         if ((rc != 0 && rc != 77)) && [[ -n $LIBVIRT_TMP ]]; then
-                echo "--- memlockd log"
-                tail -n 40 "$LIBVIRT_TMP/memlockd.log" 2>/dev/null
+                echo "--- mlockd log"
+                tail -n 40 "$LIBVIRT_TMP/mlockd.log" 2>/dev/null
                 echo "--- libvirtd log"
                 tail -n 20 "$LIBVIRT_TMP/libvirtd.log" 2>/dev/null
         fi
@@ -87,12 +87,12 @@ libvirt_env_cleanup() {
         exit "$rc"
 }
 
-# Sets up the private libvirt tree; with_hook=1 installs the memlockd hook. Does not start
+# Sets up the private libvirt tree; with_hook=1 installs the mlockd hook. Does not start
 # libvirtd.
 libvirt_env_setup() {
         local with_hook=$1
 
-        LIBVIRT_TMP=$(mktemp -d /tmp/memlockd-e2e-libvirt.XXXXXX)
+        LIBVIRT_TMP=$(mktemp -d /tmp/mlockd-e2e-libvirt.XXXXXX)
         trap libvirt_env_cleanup EXIT
         umask 022
 
@@ -111,12 +111,12 @@ libvirt_env_setup() {
         mount --bind "$LIBVIRT_TMP/log" /var/log/libvirt
         # libvirtd probes qemu's capabilities at first start (~8 s here) and caches them; the
         # cache is kept between test runs, apart from the host's.
-        mkdir -p /var/cache/libvirt /var/tmp/memlockd-e2e-libvirt-cache
-        mount --bind /var/tmp/memlockd-e2e-libvirt-cache /var/cache/libvirt
+        mkdir -p /var/cache/libvirt /var/tmp/mlockd-e2e-libvirt-cache
+        mount --bind /var/tmp/mlockd-e2e-libvirt-cache /var/cache/libvirt
         mkdir -p /var/lib/libvirt/qemu /var/lib/libvirt/images
 
         # qemu as root: /dev/kvm is root-only without udev rules here. (On a normal host qemu
-        # runs as libvirt-qemu; memlockd then needs CAP_SYS_PTRACE to attach, which it has.)
+        # runs as libvirt-qemu; mlockd then needs CAP_SYS_PTRACE to attach, which it has.)
         printf 'user = "root"\ngroup = "root"\n' >>/etc/libvirt/qemu.conf
         # No guest is autostarted; the test's networks are not needed (user networking).
         rm -rf /etc/libvirt/qemu/autostart /etc/libvirt/qemu/networks/autostart
@@ -125,7 +125,7 @@ libvirt_env_setup() {
         if [[ $with_hook == 1 ]]; then
                 [[ -x $hook ]] || skip "the hook was not built ($hook)"
                 mkdir -p /etc/libvirt/hooks/qemu.d
-                install -m 0755 "$hook" /etc/libvirt/hooks/qemu.d/memlockd
+                install -m 0755 "$hook" /etc/libvirt/hooks/qemu.d/mlockd
         fi
 }
 
@@ -198,45 +198,45 @@ wait_vmlck() {
         return 1
 }
 
-# Starts memlockd on the default socket (/run/memlockd/io.socket, private here) with the
-# policies in $LIBVIRT_TMP/policy.d and the given memlockd.conf text.
-memlockd_start() {
+# Starts mlockd on the default socket (/run/mlockd/io.socket, private here) with the
+# policies in $LIBVIRT_TMP/policy.d and the given mlockd.conf text.
+mlockd_start() {
         local conf=$1
-        [[ -x $memlockd ]] || skip "memlockd was not built ($memlockd)"
+        [[ -x $mlockd ]] || skip "mlockd was not built ($mlockd)"
         [[ -x $memlockctl ]] || skip "memlockctl was not built ($memlockctl)"
         mkdir -p "$LIBVIRT_TMP/policy.d" "$LIBVIRT_TMP/state"
-        printf '%s\n' "$conf" >"$LIBVIRT_TMP/memlockd.conf"
-        chmod 0644 "$LIBVIRT_TMP/memlockd.conf" "$LIBVIRT_TMP"/policy.d/*.policy
-        "$memlockd" --config "$LIBVIRT_TMP/memlockd.conf" --socket /run/memlockd/io.socket \
+        printf '%s\n' "$conf" >"$LIBVIRT_TMP/mlockd.conf"
+        chmod 0644 "$LIBVIRT_TMP/mlockd.conf" "$LIBVIRT_TMP"/policy.d/*.policy
+        "$mlockd" --config "$LIBVIRT_TMP/mlockd.conf" --socket /run/mlockd/io.socket \
                 --policy-dir "$LIBVIRT_TMP/policy.d" --state-dir "$LIBVIRT_TMP/state" \
-                --log-level debug >"$LIBVIRT_TMP/memlockd.log" 2>&1 &
-        memlockd_pid=$!
+                --log-level debug >"$LIBVIRT_TMP/mlockd.log" 2>&1 &
+        mlockd_pid=$!
         local i
         for ((i = 0; i < 100; i++)); do
-                [[ -S /run/memlockd/io.socket ]] && return 0
-                kill -0 "$memlockd_pid" 2>/dev/null || break
+                [[ -S /run/mlockd/io.socket ]] && return 0
+                kill -0 "$mlockd_pid" 2>/dev/null || break
                 sleep 0.05
         done
-        cat "$LIBVIRT_TMP/memlockd.log" >&2
-        echo "memlockd did not start" >&2
+        cat "$LIBVIRT_TMP/mlockd.log" >&2
+        echo "mlockd did not start" >&2
         return 1
 }
 
-memlockd_stop() {
-        [[ -n $memlockd_pid ]] || return 0
-        kill "$memlockd_pid" 2>/dev/null || true
-        wait "$memlockd_pid" 2>/dev/null || true
-        memlockd_pid=
+mlockd_stop() {
+        [[ -n $mlockd_pid ]] || return 0
+        kill "$mlockd_pid" 2>/dev/null || true
+        wait "$mlockd_pid" 2>/dev/null || true
+        mlockd_pid=
 }
 
 # Prints "STATE PID" of the workload named NAME that is not exited/detached, if any.
 workload_of() {
-        if [[ -n $memlockd_pid ]] && ! kill -0 "$memlockd_pid" 2>/dev/null; then
-                echo "FAIL: memlockd died; its log ends:" >&2
-                tail -n 5 "$LIBVIRT_TMP/memlockd.log" >&2
+        if [[ -n $mlockd_pid ]] && ! kill -0 "$mlockd_pid" 2>/dev/null; then
+                echo "FAIL: mlockd died; its log ends:" >&2
+                tail -n 5 "$LIBVIRT_TMP/mlockd.log" >&2
                 exit 1
         fi
-        { "$memlockctl" --socket /run/memlockd/io.socket list --json=short 2>/dev/null ||
+        { "$memlockctl" --socket /run/mlockd/io.socket list --json=short 2>/dev/null ||
                 echo "[]"; } | python3 -c '
 import json, sys
 name = sys.argv[1]

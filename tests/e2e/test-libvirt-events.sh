@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Event mode ([Libvirt] URI= in memlockd.conf) with a real libvirtd and real KVM guests, no hook
+# Event mode ([Libvirt] URI= in mlockd.conf) with a real libvirtd and real KVM guests, no hook
 # (tests/e2e/libvirt-env.sh sets up a private libvirtd in a mount namespace).
 # The module alone (libvirt-events-probe) runs next to the daemon: a running guest is reported
 # at connect, a start once (RESUMED then STARTED), a destroy as stopped, a libvirtd restart as a
-# disconnect and a reconnect that does not report the running guest again. memlockd itself:
-#   - a matching guest already running when memlockd starts is attached at start;
+# disconnect and a reconnect that does not report the running guest again. mlockd itself:
+#   - a matching guest already running when mlockd starts is attached at start;
 #   - `virsh start` of a matching 256 MiB guest leaves its qemu pid with VmLck >= 256 MiB within
 #     10 s, the guest running and the workload listed under the domain's name;
 #   - a domain no policy matches is left alone;
 #   - `virsh destroy` removes the workload;
-#   - a libvirtd restart: memlockd reconnects, the running guest is still listed, and guests
+#   - a libvirtd restart: mlockd reconnects, the running guest is still listed, and guests
 #     started after the restart are locked again.
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/libvirt-env.sh
@@ -21,17 +21,17 @@ probe=$build/tests/helpers/libvirt-events-probe
 [[ -x $probe ]] || { echo "FAIL: $probe was not built"; exit 1; }
 rc=0
 "$probe" >/dev/null 2>&1 || rc=$?
-((rc != 77)) || skip "memlockd was built without libvirt (-DMEMLOCKD_LIBVIRT=OFF or no libvirt-dev)"
+((rc != 77)) || skip "mlockd was built without libvirt (-DMLOCKD_LIBVIRT=OFF or no libvirt-dev)"
 libvirt_env_enter_namespace "$@"
 libvirt_env_setup 0
 
-EARLY=memlockd-ev-early
-LOCKED=memlockd-ev-locked
-OTHER=memlockd-ev-other
+EARLY=mlockd-ev-early
+LOCKED=mlockd-ev-locked
+OTHER=mlockd-ev-other
 MIB=1024 # kB
 
 connects() {
-        grep -c 'libvirt: connected to' "$LIBVIRT_TMP/memlockd.log" 2>/dev/null || true
+        grep -c 'libvirt: connected to' "$LIBVIRT_TMP/mlockd.log" 2>/dev/null || true
 }
 wait_connects() { # N TIMEOUT
         local start
@@ -81,15 +81,15 @@ echo "== module: a running guest is reported at connect, with memory + 512 MiB a
 probe_wait "^started $EARLY $early_pid $(((256 + 512) * 1024 * 1024)) 0\$" 1 || true
 
 # The daemon in event mode. Without the wiring only the module's checks run.
-memlockd_start $'[Daemon]\nBudget=8G\n[Libvirt]\nURI=qemu:///system' || exit 1
+mlockd_start $'[Daemon]\nBudget=8G\n[Libvirt]\nURI=qemu:///system' || exit 1
 daemon=1
 if ! wait_connects 1 5; then
-        grep -q -i 'libvirt' "$LIBVIRT_TMP/memlockd.log" || daemon=0
-        ((daemon == 0)) || { fail "memlockd did not connect to qemu:///system within 5 s"; exit 1; }
+        grep -q -i 'libvirt' "$LIBVIRT_TMP/mlockd.log" || daemon=0
+        ((daemon == 0)) || { fail "mlockd did not connect to qemu:///system within 5 s"; exit 1; }
 fi
 
 if ((daemon)); then
-        echo "== a matching guest that was running before memlockd started is attached"
+        echo "== a matching guest that was running before mlockd started is attached"
         wait_vmlck "$early_pid" $((256 * MIB)) 10 >/dev/null ||
                 fail "$EARLY (pid $early_pid): VmLck $(vmlck_kib "$early_pid") kB after 10 s"
         wait_workload_state "$EARLY" "locked $early_pid" 10 ||
@@ -137,7 +137,7 @@ probe_wait '^disconnected$' 1 || true
 libvirtd_start || fail "libvirtd did not come back"
 probe_wait '^connected$' 2 || true
 if ((daemon)); then
-        wait_connects 2 15 || fail "memlockd did not reconnect within 15 s of the libvirtd restart"
+        wait_connects 2 15 || fail "mlockd did not reconnect within 15 s of the libvirtd restart"
         [[ $(workload_of "$EARLY") == "locked $early_pid" ]] ||
                 fail "after the restart: workload of $EARLY is '$(workload_of "$EARLY")'"
 fi
@@ -164,7 +164,7 @@ if ((failures)); then
         exit 1
 fi
 if ((daemon == 0)); then
-        skip "libvirt-events.c passed against libvirtd, but memlockd does not follow libvirt" \
+        skip "libvirt-events.c passed against libvirtd, but mlockd does not follow libvirt" \
                 "events ([Libvirt] URI= is not wired to daemon/libvirt-events.c: no" \
                 "'libvirt: connected to' in its log)"
 fi

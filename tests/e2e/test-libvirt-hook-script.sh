@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# The libvirt hook against a real memlockd, without libvirtd (fast): stand-in "guests" are
+# The libvirt hook against a real mlockd, without libvirtd (fast): stand-in "guests" are
 # processes whose pids sit in a pid directory like /run/libvirt/qemu/DOMAIN.pid, and the hook
 # is called the way libvirt calls it (DOMAIN PHASE SUBPHASE -, domain XML on stdin).
 #   - every phase reads all of stdin (libvirt writes the XML);
@@ -9,19 +9,19 @@
 #     is done (the daemon locks asynchronously): a 1 GiB guest's lock takes longer than the hook;
 #   - <memtune><hard_limit> above the policy's Limit= falls back to the policy's limit;
 #   - a domain no policy matches is left alone, and its start is not failed;
-#   - `reconnect begin` (libvirtd restarted) hands over a guest memlockd lacks, only that;
+#   - `reconnect begin` (libvirtd restarted) hands over a guest mlockd lacks, only that;
 #   - `stopped end` drops the workload;
 #   - a policy with OnFailure=abort makes the hook wait: it succeeds once the guest is locked,
 #     and fails the start when the lock cannot be made.
 set -euo pipefail
 
-build=${MEMLOCKD_BUILD_DIR:?MEMLOCKD_BUILD_DIR is not set}
-memlockd=$build/daemon/memlockd
+build=${MLOCKD_BUILD_DIR:?MLOCKD_BUILD_DIR is not set}
+mlockd=$build/daemon/mlockd
 memlockctl=$build/client/memlockctl
-hook=$build/libvirt/hooks/qemu.d/memlockd
+hook=$build/libvirt/hooks/qemu.d/mlockd
 [[ $EUID -eq 0 ]] || { echo "SKIP: needs root (the hook attaches other processes)"; exit 77; }
 [[ -x $hook ]] || { echo "FAIL: the hook was not configured ($hook)"; exit 1; }
-[[ -x $memlockd ]] || { echo "SKIP: memlockd was not built"; exit 77; }
+[[ -x $mlockd ]] || { echo "SKIP: mlockd was not built"; exit 77; }
 [[ -x $memlockctl ]] || { echo "SKIP: memlockctl was not built"; exit 77; }
 for c in busctl python3 setpriv; do
         command -v "$c" >/dev/null || { echo "SKIP: $c is not installed"; exit 77; }
@@ -29,7 +29,7 @@ done
 python=$(readlink -f /usr/bin/python3)
 [[ -x $python ]] || { echo "SKIP: no /usr/bin/python3"; exit 77; }
 
-tmp=$(mktemp -d /tmp/memlockd-test-hook.XXXXXX)
+tmp=$(mktemp -d /tmp/mlockd-test-hook.XXXXXX)
 daemon_pid=
 guests=()
 cleanup() {
@@ -73,11 +73,11 @@ OnFailure=abort
 [Access]
 AllowAttach=yes
 EOF
-printf '[Daemon]\nBudget=8G\n' >"$tmp/memlockd.conf"
-chmod 0644 "$tmp/memlockd.conf" "$tmp"/policy.d/*
+printf '[Daemon]\nBudget=8G\n' >"$tmp/mlockd.conf"
+chmod 0644 "$tmp/mlockd.conf" "$tmp"/policy.d/*
 socket=$tmp/io.socket
-export MEMLOCKD_SOCKET=$socket MEMLOCKD_LIBVIRT_RUNDIR=$tmp/qemu MEMLOCKD_HOOK_TIMEOUT=20
-export MEMLOCKD_CONF=/nonexistent
+export MLOCKD_SOCKET=$socket MLOCKD_LIBVIRT_RUNDIR=$tmp/qemu MLOCKD_HOOK_TIMEOUT=20
+export MLOCKD_CONF=/nonexistent
 
 xml() { # NAME MIB [EXTRA]
         printf "<domain type='kvm'>\n  <name>%s</name>\n  <memory unit='KiB'>%d</memory>\n" \
@@ -102,8 +102,8 @@ run_hook() { # NAME PHASE SUBPHASE < xml; prints the time taken in ms, returns t
 }
 daemon_check() {
         [[ -z $daemon_pid ]] || kill -0 "$daemon_pid" 2>/dev/null && return 0
-        echo "FAIL: memlockd died; its log ends:" >&2
-        tail -n 5 "$tmp/memlockd.log" >&2
+        echo "FAIL: mlockd died; its log ends:" >&2
+        tail -n 5 "$tmp/mlockd.log" >&2
         exit 1
 }
 list_json() {
@@ -142,14 +142,14 @@ ms=$(xml guest-nodaemon 16 | run_hook guest-nodaemon started begin) ||
         fail "the hook failed without a daemon"
 echo "returned in $ms ms"
 
-"$memlockd" --config "$tmp/memlockd.conf" --socket "$socket" --policy-dir "$tmp/policy.d" \
-        --state-dir "$tmp/state" >"$tmp/memlockd.log" 2>&1 &
+"$mlockd" --config "$tmp/mlockd.conf" --socket "$socket" --policy-dir "$tmp/policy.d" \
+        --state-dir "$tmp/state" >"$tmp/mlockd.log" 2>&1 &
 daemon_pid=$!
 for ((i = 0; i < 100; i++)); do
         [[ -S $socket ]] && break
         sleep 0.05
 done
-[[ -S $socket ]] || { cat "$tmp/memlockd.log"; echo "FAIL: memlockd did not start"; exit 1; }
+[[ -S $socket ]] || { cat "$tmp/mlockd.log"; echo "FAIL: mlockd did not start"; exit 1; }
 
 section "started begin: registered at once, locked in the background"
 guest guest-big 1024
@@ -164,8 +164,8 @@ for ((i = 0; i < 100; i++)); do
         sleep 0.1
 done
 id=$(workload_id guest-big)
-lock_usec=$(busctl --address="unix:path=$socket" get-property org.memlockd1 \
-        "/org/memlockd1/workload/${id:-0}" org.memlockd1.Workload LockDurationUSec 2>/dev/null |
+lock_usec=$(busctl --address="unix:path=$socket" get-property org.mlockd1 \
+        "/org/mlockd1/workload/${id:-0}" org.mlockd1.Workload LockDurationUSec 2>/dev/null |
         awk '{print $2}')
 lock_usec=${lock_usec:-0}
 echo "the lock took $((lock_usec / 1000)) ms, VmLck $(vmlck_kib "$pid") kB"
@@ -196,7 +196,7 @@ echo $! >"$tmp/qemu/other-1.pid"
 xml other-1 16 | run_hook other-1 started begin >/dev/null || fail "the hook failed other-1's start"
 [[ -z $(workload other-1) ]] || fail "other-1 is listed: $(workload other-1)"
 
-section "reconnect begin: a guest memlockd has is left as it is, one it lacks is handed over"
+section "reconnect begin: a guest mlockd has is left as it is, one it lacks is handed over"
 ids() {
         list_json | python3 -c 'import json, sys; print(sorted(w["id"] for w in json.load(sys.stdin)))'
 }
@@ -227,8 +227,8 @@ echo "returned after $ms ms with: $w"
 
 section "OnFailure=abort and a lock that cannot be made: the start fails"
 # As nobody, without CAP_IPC_LOCK, the 8 MiB hard RLIMIT_MEMLOCK cannot hold 64 MiB unless
-# memlockd can raise it (CAP_SYS_RESOURCE).
-if grep -q 'No CAP_SYS_RESOURCE' "$tmp/memlockd.log"; then
+# mlockd can raise it (CAP_SYS_RESOURCE).
+if grep -q 'No CAP_SYS_RESOURCE' "$tmp/mlockd.log"; then
         guest must-fail 64 setpriv --reuid=65534 --regid=65534 --clear-groups
         sleep 0.3
         if xml must-fail 64 | run_hook must-fail started begin >/dev/null; then
@@ -236,14 +236,14 @@ if grep -q 'No CAP_SYS_RESOURCE' "$tmp/memlockd.log"; then
         fi
         grep 'must-fail' "$tmp/hook.log" | tail -n 2
 else
-        echo "memlockd holds CAP_SYS_RESOURCE here: the lock would succeed, case not shown"
+        echo "mlockd holds CAP_SYS_RESOURCE here: the lock would succeed, case not shown"
 fi
 
 if ((failures)); then
         echo "--- hook log"
         cat "$tmp/hook.log"
-        echo "--- memlockd log"
-        tail -n 30 "$tmp/memlockd.log"
+        echo "--- mlockd log"
+        tail -n 30 "$tmp/mlockd.log"
         exit 1
 fi
 echo "OK"

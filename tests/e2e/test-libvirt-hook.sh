@@ -9,7 +9,7 @@
 #   4. `virsh destroy` removes the workload;
 #   5. a libvirtd restart leaves the guest running, locked and listed;
 #   6. libvirt's own <memoryBacking><locked/> fails here without CAP_SYS_RESOURCE ("cannot limit
-#      locked memory"), while the same guest without it is locked by memlockd (case 2).
+#      locked memory"), while the same guest without it is locked by mlockd (case 2).
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/libvirt-env.sh
 source "$here/libvirt-env.sh"
@@ -18,8 +18,8 @@ libvirt_env_check
 libvirt_env_enter_namespace "$@"
 libvirt_env_setup 1
 
-LOCKED=memlockd-hook-locked
-OTHER=memlockd-hook-other
+LOCKED=mlockd-hook-locked
+OTHER=mlockd-hook-other
 MIB=1024 # kB
 
 mkdir -p "$LIBVIRT_TMP/policy.d"
@@ -33,7 +33,7 @@ OnFailure=continue
 [Access]
 AllowAttach=yes
 EOF
-memlockd_start $'[Daemon]\nBudget=8G' || exit 1
+mlockd_start $'[Daemon]\nBudget=8G' || exit 1
 libvirtd_start || exit 1
 
 echo "== 1. define 256 MiB KVM domains (no disks, user networking)"
@@ -85,24 +85,24 @@ v=$(vmlck_kib "$pid")
 echo "== 4. virsh destroy removes the workload"
 virsh -q destroy "$LOCKED" >/dev/null || fail "virsh destroy $LOCKED failed"
 wait_workload "$LOCKED" 1 10 || fail "workload of $LOCKED still listed: $(workload_of "$LOCKED")"
-[[ ! -e /run/memlockd/libvirt-hook/$LOCKED ]] || fail "the hook's record of $LOCKED remains"
+[[ ! -e /run/mlockd/libvirt-hook/$LOCKED ]] || fail "the hook's record of $LOCKED remains"
 
 echo "== 6. libvirt's own <locked/> without CAP_SYS_RESOURCE"
 cap_eff=$(sed -n 's/^CapEff:\t//p' /proc/self/status)
 if (((0x$cap_eff >> 24) & 1)); then
         echo "this host has CAP_SYS_RESOURCE: libvirt's <locked/> can work here, not shown"
 else
-        define_domain memlockd-hook-native 256 "<memoryBacking><locked/></memoryBacking>
+        define_domain mlockd-hook-native 256 "<memoryBacking><locked/></memoryBacking>
   <memtune><hard_limit unit='MiB'>1024</hard_limit></memtune>"
-        if out=$(virsh -q start memlockd-hook-native 2>&1); then
+        if out=$(virsh -q start mlockd-hook-native 2>&1); then
                 fail "libvirt's <locked/> started although CAP_SYS_RESOURCE is missing"
-                virsh -q destroy memlockd-hook-native >/dev/null 2>&1
+                virsh -q destroy mlockd-hook-native >/dev/null 2>&1
         else
                 echo "libvirt's <locked/> fails as expected: $out"
                 [[ $out == *"locked memory"* ]] ||
                         fail "unexpected error from libvirt's <locked/>: $out"
         fi
-        echo "(the same 256 MiB guest without <locked/> was locked by memlockd in case 2)"
+        echo "(the same 256 MiB guest without <locked/> was locked by mlockd in case 2)"
 fi
 
 if ((failures)); then

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Attach to a real, running QEMU/KVM guest (started without mem-lock) the way memlockd does:
+# Attach to a real, running QEMU/KVM guest (started without mem-lock) the way mlockd does:
 # mlockall(MCL_CURRENT|MCL_FUTURE) injected from a forked helper (inject_job_run) brings VmLck
 # to at least the 512 MiB of guest RAM, the guest keeps running (QMP query-status answers
 # "running"), and an injected munlockall() brings VmLck back near 0.
 set -euo pipefail
 
-build=${MEMLOCKD_BUILD_DIR:?}
+build=${MLOCKD_BUILD_DIR:?}
 tool=$build/tests/helpers/inject-tool
 qemu=$(command -v qemu-system-x86_64 || true)
 
@@ -21,7 +21,7 @@ if ((scope == 3)) || { ((scope > 0)) && ((EUID != 0)); }; then
         exit 77
 fi
 
-tmp=$(mktemp -d /tmp/memlockd-test-qemu-inject.XXXXXX)
+tmp=$(mktemp -d /tmp/mlockd-test-qemu-inject.XXXXXX)
 pid=
 cleanup() {
         [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null && wait "$pid" 2>/dev/null

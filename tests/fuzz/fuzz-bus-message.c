@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* libFuzzer target for the bus side of memlockd: bytes → D-Bus messages on a peer connection →
+/* libFuzzer target for the bus side of mlockd: bytes → D-Bus messages on a peer connection →
  * sd-bus parsing, dispatch and our handlers (bus-server.c, bus-manager.c, bus-workload.c).
  * Each input is written after a SASL exchange onto a socketpair served exactly like an accepted
  * connection, and the event loop runs until the connection is gone. The Manager has an empty
@@ -33,7 +33,7 @@ static void remove_state_dir(void) {
 }
 
 static Manager *setup(void) {
-        static char *policy_dirs[] = { (char *) "/nonexistent/memlockd-fuzz/policy.d", NULL };
+        static char *policy_dirs[] = { (char *) "/nonexistent/mlockd-fuzz/policy.d", NULL };
         PolicyDiagnostics d = {};
         Manager *m = NULL;
 
@@ -42,7 +42,7 @@ static Manager *setup(void) {
                 abort();
         atexit(remove_state_dir);
         ManagerSettings s = {
-                .config_path = "/nonexistent/memlockd-fuzz.conf",
+                .config_path = "/nonexistent/mlockd-fuzz.conf",
                 .policy_dirs = policy_dirs,
                 .state_dir = state_dir,
                 .shim_path = "/nonexistent/libmemlock-shim.so",

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* libFuzzer target for the memlockd.conf parser (policy/config.c, policy/ini.c). */
+/* libFuzzer target for the mlockd.conf parser (policy/config.c, policy/ini.c). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -247,7 +247,7 @@ def main():
     try:
         s.connect(path_sock)
         # Pipelined like sd-bus: lock-step (BEGIN, then Hello right away) trips a bug of the
-        # sd-bus 252 server (see test-authz-matrix.sh, MEMLOCKD_TEST_KNOWN_BUGS).
+        # sd-bus 252 server (see test-authz-matrix.sh, MLOCKD_TEST_KNOWN_BUGS).
         s.sendall(b"\0AUTH EXTERNAL " + str(os.geteuid()).encode().hex().encode() +
                   b"\r\nNEGOTIATE_UNIX_FD\r\nBEGIN\r\n")
         auth = b""
@@ -264,7 +264,7 @@ def main():
             pass
         fields = [(1, "o", raw_path if raw_path is not None else path), (2, "s", iface),
                   (3, "s", raw_member if raw_member is not None else member),
-                  (6, "s", "org.memlockd1")]
+                  (6, "s", "org.mlockd1")]
         if raw_sig is not None or sig:
             fields.append((8, "g", raw_sig if raw_sig is not None else sig))
         if fds:

@@ -2,20 +2,20 @@
 # Shared by the reliability tests (test-authz-matrix.sh, test-faults*.sh, test-load.sh): a
 # private daemon in a scratch directory, its fd count, test users, and a raw D-Bus client.
 #
-# MEMLOCKD_WRAPPER, if set, is put in front of the daemon's command line, e.g.
-#   MEMLOCKD_WRAPPER="valgrind --error-exitcode=99 --leak-check=full" (see scripts/valgrind).
+# MLOCKD_WRAPPER, if set, is put in front of the daemon's command line, e.g.
+#   MLOCKD_WRAPPER="valgrind --error-exitcode=99 --leak-check=full" (see scripts/valgrind).
 # shellcheck shell=bash
 
-build=${MEMLOCKD_BUILD_DIR:?}
-src=${MEMLOCKD_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-daemon=$build/daemon/memlockd
+build=${MLOCKD_BUILD_DIR:?}
+src=${MLOCKD_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+daemon=$build/daemon/mlockd
 shim=$build/shim/libmemlock-shim.so
 # shellcheck disable=SC2034 # used by the tests that source this file
 helpers=$build/tests/helpers
 rawbus=$src/tests/integration/lib-reliability-dbus.py
 # The system python: users other than root may not reach a per-user one (pyenv under /root).
 python=/usr/bin/python3
-read -ra wrapper <<<"${MEMLOCKD_WRAPPER:-}"
+read -ra wrapper <<<"${MLOCKD_WRAPPER:-}"
 # Under valgrind everything is ~20x slower.
 slow=1
 ((${#wrapper[@]})) && slow=20
@@ -25,7 +25,7 @@ rel_skip() {
         exit 77
 }
 rel_require() { # FILE...: skip unless built
-        [[ $(id -u) == 0 ]] || rel_skip "memlockd needs root"
+        [[ $(id -u) == 0 ]] || rel_skip "mlockd needs root"
         local f
         for f in "$daemon" "$shim" "$@"; do
                 [[ -e $f ]] || rel_skip "$f not built"
@@ -44,7 +44,7 @@ rel_cleanup() {
         for h in "${rel_cleanup_hooks[@]}"; do eval "$h"; done
         [[ -n $dpid ]] && kill -9 "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
         for p in "${rel_pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-        [[ -n ${tmp:-} && -z ${MEMLOCKD_TEST_KEEP:-} ]] && rm -rf "$tmp"
+        [[ -n ${tmp:-} && -z ${MLOCKD_TEST_KEEP:-} ]] && rm -rf "$tmp"
 }
 fail() {
         echo "FAIL: $*" >&2
@@ -62,9 +62,9 @@ rel_init() {
 
 rel_args() {
         echo --socket "$tmp/io.socket" --state-dir "${state_dir:-$tmp/state}" --policy-dir \
-                "$tmp/policy.d" --config "$tmp/memlockd.conf" --shim "$shim"
+                "$tmp/policy.d" --config "$tmp/mlockd.conf" --shim "$shim"
 }
-# rel_start_daemon [EXTRA ARGS]: starts the daemon (through $MEMLOCKD_WRAPPER), waits for it to
+# rel_start_daemon [EXTRA ARGS]: starts the daemon (through $MLOCKD_WRAPPER), waits for it to
 # answer, sets $dpid.
 rel_start_daemon() {
         local a
@@ -93,7 +93,7 @@ rel_stop_daemon() {
 # pidfd_open (syscall 434) and answers ENOSYS: under it, Run, Attach and Explain cannot work, and
 # the tests run only the cases that do not need them.
 rel_pidfd_works() {
-        raw root /org/memlockd1 org.memlockd1.Manager Explain u "[$$]"
+        raw root /org/mlockd1 org.mlockd1.Manager Explain u "[$$]"
         [[ $out != *"Function not implemented"* ]]
 }
 # rel_finish: stops the daemon with SIGTERM and fails unless it exits 0: a clean shutdown, and
@@ -105,14 +105,14 @@ rel_finish() {
 }
 bctl() { busctl --address="$addr" --timeout=$((20 * slow)) "$@"; }
 rel_ping() {
-        busctl --address="$addr" --timeout=$((5 * slow)) get-property org.memlockd1 /org/memlockd1 \
-                org.memlockd1.Manager Version >/dev/null 2>&1
+        busctl --address="$addr" --timeout=$((5 * slow)) get-property org.mlockd1 /org/mlockd1 \
+                org.mlockd1.Manager Version >/dev/null 2>&1
 }
 rel_prop() { # NAME: a Manager property's value
-        bctl get-property org.memlockd1 /org/memlockd1 org.memlockd1.Manager "$1" | cut -d' ' -f2-
+        bctl get-property org.mlockd1 /org/mlockd1 org.mlockd1.Manager "$1" | cut -d' ' -f2-
 }
 wprop() { # PATH NAME
-        bctl get-property org.memlockd1 "$1" org.memlockd1.Workload "$2" | cut -d' ' -f2-
+        bctl get-property org.mlockd1 "$1" org.mlockd1.Workload "$2" | cut -d' ' -f2-
 }
 rel_fd_count() { find "/proc/$dpid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 # rel_fd_settle WANT: waits up to 2 s for the daemon's fd count to drop back to WANT (a closed
@@ -169,22 +169,22 @@ raw() {
         [[ -n $out ]] || out="NO OUTPUT: $(tail -3 "$tmp/raw.err")"
 }
 
-# Test users and group, created once and left in place (idempotent): memlockd-test-allowed
-# (named by policy), memlockd-test-member (in group memlockd-test-grp, which policy admits).
+# Test users and group, created once and left in place (idempotent): mlockd-test-allowed
+# (named by policy), mlockd-test-member (in group mlockd-test-grp, which policy admits).
 rel_users() {
         command -v useradd >/dev/null || rel_skip "useradd missing"
         # Tests run in parallel: one at a time through useradd.
-        exec {lockfd}>/tmp/memlockd-test-users.lock
+        exec {lockfd}>/tmp/mlockd-test-users.lock
         flock "$lockfd"
-        getent group memlockd-test-grp >/dev/null || groupadd -r memlockd-test-grp ||
+        getent group mlockd-test-grp >/dev/null || groupadd -r mlockd-test-grp ||
                 rel_skip "groupadd failed"
-        id memlockd-test-allowed >/dev/null 2>&1 ||
-                useradd -r -M -d /nonexistent -s /usr/sbin/nologin memlockd-test-allowed ||
+        id mlockd-test-allowed >/dev/null 2>&1 ||
+                useradd -r -M -d /nonexistent -s /usr/sbin/nologin mlockd-test-allowed ||
                 rel_skip "useradd failed"
-        id memlockd-test-member >/dev/null 2>&1 ||
-                useradd -r -M -d /nonexistent -s /usr/sbin/nologin -G memlockd-test-grp \
-                        memlockd-test-member || rel_skip "useradd failed"
-        id -nG memlockd-test-member | grep -qw memlockd-test-grp ||
-                usermod -a -G memlockd-test-grp memlockd-test-member
+        id mlockd-test-member >/dev/null 2>&1 ||
+                useradd -r -M -d /nonexistent -s /usr/sbin/nologin -G mlockd-test-grp \
+                        mlockd-test-member || rel_skip "useradd failed"
+        id -nG mlockd-test-member | grep -qw mlockd-test-grp ||
+                usermod -a -G mlockd-test-grp mlockd-test-member
         exec {lockfd}>&-
 }

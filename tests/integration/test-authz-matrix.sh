@@ -3,12 +3,12 @@
 # The authorization matrix: real calls to a real daemon by root, a policy-allowed user, a member
 # of an allowed group and a stranger (uid 65534), for Run, Attach, Detach, Kill, Reload, Explain
 # and ListWorkloads; attaching to other users' processes, setuid processes, root's, PID 1 and
-# memlockd itself; acting on someone else's workload; caller-supplied LD_PRELOAD and
+# mlockd itself; acting on someone else's workload; caller-supplied LD_PRELOAD and
 # LD_LIBRARY_PATH; argv/env over daemon/limits.h and 10k-element arrays; invalid UTF-8, wrong
 # signatures, many fds in one message and bogus object paths. Every case asserts the reply (the
 # error name), that the daemon still answers, and that its fd count is back where it was.
 #
-# Cases for bugs not fixed yet run only with MEMLOCKD_TEST_KNOWN_BUGS=1.
+# Cases for bugs not fixed yet run only with MLOCKD_TEST_KNOWN_BUGS=1.
 set -euo pipefail
 # shellcheck source=tests/integration/lib-reliability.sh
 . "$(dirname "$0")/lib-reliability.sh"
@@ -16,10 +16,10 @@ set -euo pipefail
 rel_require
 rel_init test-authz-matrix
 rel_users
-allowed=memlockd-test-allowed
-member=memlockd-test-member
+allowed=mlockd-test-allowed
+member=mlockd-test-member
 stranger=nobody
-E=org.memlockd1.Error
+E=org.mlockd1.Error
 D=org.freedesktop.DBus.Error
 
 cat >"$tmp/policy.d/10-test.policy" <<'POLICY'
@@ -32,12 +32,12 @@ Limit=16M
 OnFailure=continue
 
 [Access]
-AllowUsers=root memlockd-test-allowed @memlockd-test-grp
+AllowUsers=root mlockd-test-allowed @mlockd-test-grp
 AllowRun=yes
 AllowAttach=yes
 POLICY
-printf '[Daemon]\nBudget=1G\n' >"$tmp/memlockd.conf"
-chmod 0644 "$tmp/memlockd.conf" "$tmp"/policy.d/*
+printf '[Daemon]\nBudget=1G\n' >"$tmp/mlockd.conf"
+chmod 0644 "$tmp/mlockd.conf" "$tmp"/policy.d/*
 rel_start_daemon
 pidfd=1
 if ! rel_pidfd_works; then
@@ -80,7 +80,7 @@ check() {
         fi
         printf 'ok %2d %-58s %-8s %s\n' "$n_cases" "$name" "$user" "${out:0:70}"
 }
-M=(/org/memlockd1 org.memlockd1.Manager)
+M=(/org/mlockd1 org.mlockd1.Manager)
 call() { # NAME USER EXPECT MEMBER SIG ARGS [RAW OPTIONS...]
         local name=$1 user=$2 want=$3 member=$4 sig=$5 args=$6
         shift 6
@@ -112,7 +112,7 @@ for u in root $allowed $member $stranger; do
 done
 start_as "$stranger" sleep 300
 stranger_pid=$spid
-# With an ambient CAP_IPC_LOCK: attachable also where memlockd lacks CAP_SYS_RESOURCE.
+# With an ambient CAP_IPC_LOCK: attachable also where mlockd lacks CAP_SYS_RESOURCE.
 setpriv --reuid "$allowed" --regid "$(id -g "$allowed")" --init-groups --inh-caps +ipc_lock \
         --ambient-caps +ipc_lock -- sleep 300 </dev/null >/dev/null 2>&1 &
 allowed_pid=$!
@@ -122,7 +122,7 @@ call "Explain another user's process (root may)" root OK Explain u "[$stranger_p
 call "Explain own process" "$allowed" OK Explain u "[$allowed_pid]"
 call "Explain another user's process" "$stranger" "$E.AccessDenied" Explain u "[$allowed_pid]"
 call "Explain PID 1" "$member" "$E.AccessDenied" Explain u "[1]"
-call "Explain memlockd itself" "$allowed" "$E.AccessDenied" Explain u "[$dpid]"
+call "Explain mlockd itself" "$allowed" "$E.AccessDenied" Explain u "[$dpid]"
 call "Explain pid 0" "$allowed" "$E.InvalidArgument" Explain u "[0]"
 fi
 call "Reload" root OK Reload "" "[]"
@@ -130,7 +130,7 @@ for u in $allowed $member $stranger; do
         call "Reload (root's only)" "$u" "$E.AccessDenied" Reload "" "[]"
 done
 
-root_wl=/org/memlockd1/workload/999999
+root_wl=/org/mlockd1/workload/999999
 if ((pidfd)); then
 # ---- Run -------------------------------------------------------------------------------------
 NOFD=1 call "Run sleep" "$allowed" OK Run "asasshhha{sv}" "$(run_args /usr/bin/sleep 300)" --stdio
@@ -180,7 +180,7 @@ call "Detach another user's workload" "$stranger" "$E.AccessDenied" Detach o "['
 call "Detach another user's workload" "$allowed" "$E.AccessDenied" Detach o "['$member_wl']"
 call "Kill with an invalid signal" "$allowed" "$E.InvalidArgument" Kill oi "['$allowed_wl', 9999]"
 call "Kill a workload that does not exist" "$allowed" "$E.NoSuchWorkload" Kill oi \
-        "['/org/memlockd1/workload/999999', 15]"
+        "['/org/mlockd1/workload/999999', 15]"
 call "Detach a path outside the workload tree" "$allowed" "$E.NoSuchWorkload" Detach o "['/']"
 NOFD=1 call "Kill own workload" "$allowed" OK Kill oi "['$env_wl', 15]"
 NOFD=1 call "Kill another user's workload (root may)" root OK Kill oi "['$member_wl', 15]"
@@ -202,15 +202,15 @@ call "Attach a setuid-root process the caller started" "$allowed" "$E.AccessDeni
 call "Attach a root process" "$member" "$E.AccessDenied" Attach "ua{sv}" "[$root_pid, $A]"
 call "Attach PID 1" "$allowed" "$E.AccessDenied" Attach "ua{sv}" "[1, $A]"
 call "Attach PID 1" root "$E.AccessDenied" Attach "ua{sv}" "[1, $A]"
-call "Attach memlockd itself" root "$E.AccessDenied" Attach "ua{sv}" "[$dpid, $A]"
-call "Attach memlockd itself" "$stranger" "$E.AccessDenied" Attach "ua{sv}" "[$dpid, $A]"
+call "Attach mlockd itself" root "$E.AccessDenied" Attach "ua{sv}" "[$dpid, $A]"
+call "Attach mlockd itself" "$stranger" "$E.AccessDenied" Attach "ua{sv}" "[$dpid, $A]"
 call "Attach own process (no policy admits the caller)" "$stranger" "$E.AccessDenied" Attach \
         "ua{sv}" "[$stranger_pid, $A]"
 call "AttachPidfd of a root process" "$stranger" "$E.AccessDenied" AttachPidfd "ha{sv}" \
         "[0, $A]" --pidfd "$root_pid"
 call "AttachPidfd of PID 1" "$allowed" "$E.AccessDenied" AttachPidfd "ha{sv}" "[0, $A]" \
         --pidfd 1
-call "AttachPidfd of memlockd itself" root "$E.AccessDenied" AttachPidfd "ha{sv}" "[0, $A]" \
+call "AttachPidfd of mlockd itself" root "$E.AccessDenied" AttachPidfd "ha{sv}" "[0, $A]" \
         --pidfd "$dpid"
 call "AttachPidfd of another user's process" "$member" "$E.AccessDenied" AttachPidfd "ha{sv}" \
         "[0, $A]" --pidfd "$allowed_pid"
@@ -236,7 +236,7 @@ done
 [[ $out == OK* ]] || fail "[Detach own workload attached by root] got: $out"
 n_cases=$((n_cases + 1))
 echo "ok $n_cases Detach own workload (attached by root)                  $allowed OK"
-# The stranger's process lacks CAP_IPC_LOCK: without CAP_SYS_RESOURCE memlockd cannot lock it.
+# The stranger's process lacks CAP_IPC_LOCK: without CAP_SYS_RESOURCE mlockd cannot lock it.
 want=OK
 grep -q 'No CAP_SYS_RESOURCE' "$tmp/log" && want=$E.Unsupported
 NOFD=1 call "Attach another user's process (root may)" root "$want" Attach "ua{sv}" \
@@ -297,11 +297,11 @@ call "Kill with signature ii" "$allowed" "$D.InvalidArgs" Kill ii "[1, 9]"
 call "Run with no arguments" "$stranger" "$D.InvalidArgs" Run "" "[]"
 call "Reload with an argument" root "$D.InvalidArgs" Reload u "[1]"
 call "Unknown method" "$stranger" "$D.UnknownMethod" Frobnicate "" "[]"
-check "Unknown object path" "$stranger" "$D.UnknownObject" /org/memlockd1/nope \
-        org.memlockd1.Manager ListWorkloads "" "[]"
+check "Unknown object path" "$stranger" "$D.UnknownObject" /org/mlockd1/nope \
+        org.mlockd1.Manager ListWorkloads "" "[]"
 check "Workload object that does not exist" "$stranger" "$D.UnknownObject" \
-        /org/memlockd1/workload/999999 org.freedesktop.DBus.Properties GetAll s \
-        "['org.memlockd1.Workload']"
+        /org/mlockd1/workload/999999 org.freedesktop.DBus.Properties GetAll s \
+        "['org.mlockd1.Workload']"
 # Malformed bodies: sd-bus answers InconsistentMessage (or drops the connection). A malformed
 # header is dropped without a reply (sd-bus ignores messages it cannot parse): no reply within
 # 2 s, the connection stays, the daemon carries on.
@@ -316,8 +316,8 @@ call "Invalid UTF-8 in an option" "$allowed" "$B" Attach "ua{sv}" \
 call "Invalid UTF-8 in the member name" "$stranger" "$H" ListWorkloads "" "[]" \
         --raw-member 'List\xffWorkloads' --timeout 2
 call "Invalid object path in the header" "$stranger" "$H" ListWorkloads "" "[]" \
-        --raw-path 'org//memlockd1/' --timeout 2
-call "Invalid object path in the body" "$allowed" "$B" Kill oi "['/org/memlockd1/../x/', 9]"
+        --raw-path 'org//mlockd1/' --timeout 2
+call "Invalid object path in the body" "$allowed" "$B" Kill oi "['/org/mlockd1/../x/', 9]"
 call "ListWorkloads with 250 fds attached" "$stranger" OK ListWorkloads "" "[]" --fds 250
 call "Kill with 250 fds attached" "$allowed" "$E.AccessDenied|$E.NoSuchWorkload" Kill oi \
         "['$root_wl', 9]" --fds 250
@@ -333,8 +333,8 @@ call "Run whose fd index is out of range" "$allowed" "$B" Run "asasshhha{sv}" \
 # unparsed (daemon/bus-server.c on_connection_authenticated).
 hung=0
 for _ in $(seq 20); do
-        timeout 3 dbus-send --peer="$addr" --print-reply --dest=org.memlockd1 \
-                /org/memlockd1 org.memlockd1.Manager.ListWorkloads >/dev/null 2>&1 ||
+        timeout 3 dbus-send --peer="$addr" --print-reply --dest=org.mlockd1 \
+                /org/mlockd1 org.mlockd1.Manager.ListWorkloads >/dev/null 2>&1 ||
                 hung=$((hung + 1))
 done
 n_cases=$((n_cases + 1))
@@ -342,14 +342,14 @@ n_cases=$((n_cases + 1))
 echo "ok $n_cases lock-step auth (dbus-send --peer) x20"
 
 # ---- afterwards: every workload can be stopped, and the fd count returns -------------------
-for p in $(bctl call org.memlockd1 /org/memlockd1 org.memlockd1.Manager ListWorkloads |
-        grep -o '"/org/memlockd1/workload/[0-9]*"' | tr -d '"'); do
+for p in $(bctl call org.mlockd1 /org/mlockd1 org.mlockd1.Manager ListWorkloads |
+        grep -o '"/org/mlockd1/workload/[0-9]*"' | tr -d '"'); do
         [[ $(wprop "$p" State) =~ locked|locking|starting ]] || continue
         if [[ $(wprop "$p" Mechanism) == '"ptrace"' ]]; then
-                bctl call org.memlockd1 /org/memlockd1 org.memlockd1.Manager Detach o "$p" \
+                bctl call org.mlockd1 /org/mlockd1 org.mlockd1.Manager Detach o "$p" \
                         >/dev/null 2>&1 || true
         else
-                bctl call org.memlockd1 /org/memlockd1 org.memlockd1.Manager Kill oi "$p" 9 \
+                bctl call org.mlockd1 /org/mlockd1 org.mlockd1.Manager Kill oi "$p" 9 \
                         >/dev/null 2>&1 || true
         fi
 done

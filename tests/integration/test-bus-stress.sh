@@ -4,12 +4,12 @@
 # connection and call-rate limits gets LimitExceeded while the daemon keeps answering others.
 set -euo pipefail
 
-build=${MEMLOCKD_BUILD_DIR:?}
-daemon=$build/daemon/memlockd
+build=${MLOCKD_BUILD_DIR:?}
+daemon=$build/daemon/mlockd
 probe=$build/tests/helpers/bus-probe
 
 if [[ $(id -u) != 0 ]]; then
-        echo "SKIP: memlockd needs root"
+        echo "SKIP: mlockd needs root"
         exit 77
 fi
 for t in "$daemon" "$probe"; do
@@ -37,10 +37,10 @@ expect_match() {
 mkdir -p "$tmp/policy.d" "$tmp/state"
 printf '[Match]\nExecutable=/usr/bin/*\n[Lock]\nLimit=64M\n[Access]\nAllowUsers=root nobody\nAllowRun=yes\n' \
         >"$tmp/policy.d/10-test.policy"
-printf '[Daemon]\nBudget=1G\n' >"$tmp/memlockd.conf"
-chmod 0644 "$tmp/memlockd.conf" "$tmp/policy.d/10-test.policy"
+printf '[Daemon]\nBudget=1G\n' >"$tmp/mlockd.conf"
+chmod 0644 "$tmp/mlockd.conf" "$tmp/policy.d/10-test.policy"
 "$daemon" --socket "$tmp/io.socket" --state-dir "$tmp/state" --policy-dir "$tmp/policy.d" \
-        --config "$tmp/memlockd.conf" >"$tmp/log" 2>&1 &
+        --config "$tmp/mlockd.conf" >"$tmp/log" 2>&1 &
 dpid=$!
 for _ in $(seq 100); do
         [[ -S $tmp/io.socket ]] && break
@@ -66,6 +66,6 @@ out=$("$probe" "$addr" stress 10 10) || fail "after the limits: $out"
 kill -0 "$dpid" || fail "daemon died"
 # A clean stop (under ASan this also runs the leak check).
 kill -TERM "$dpid"
-wait "$dpid" || fail "memlockd exited $? on SIGTERM"
+wait "$dpid" || fail "mlockd exited $? on SIGTERM"
 dpid=
 echo "OK: test-bus-stress"

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# SystemBus=yes: memlockd owns org.memlockd1 on a private dbus-daemon started here (pointed to by
+# SystemBus=yes: mlockd owns org.mlockd1 on a private dbus-daemon started here (pointed to by
 # DBUS_SYSTEM_BUS_ADDRESS), serves the same objects there, and still serves its socket.
 set -euo pipefail
 
-build=${MEMLOCKD_BUILD_DIR:?}
-daemon=$build/daemon/memlockd
+build=${MLOCKD_BUILD_DIR:?}
+daemon=$build/daemon/mlockd
 
 if [[ $(id -u) != 0 ]]; then
-        echo "SKIP: memlockd needs root"
+        echo "SKIP: mlockd needs root"
         exit 77
 fi
 [[ -x $daemon ]] || { echo "SKIP: $daemon not built"; exit 77; }
@@ -59,34 +59,34 @@ bus=unix:path=$tmp/system_bus_socket
 
 mkdir -p "$tmp/policy.d" "$tmp/state"
 printf '[Match]\nExecutable=/usr/bin/*\n[Lock]\nLimit=64M\n[Access]\nAllowRun=yes\n' >"$tmp/policy.d/10-test.policy"
-printf '[Daemon]\nBudget=2G\nSystemBus=yes\n' >"$tmp/memlockd.conf"
-chmod 0644 "$tmp/memlockd.conf" "$tmp/policy.d/10-test.policy"
+printf '[Daemon]\nBudget=2G\nSystemBus=yes\n' >"$tmp/mlockd.conf"
+chmod 0644 "$tmp/mlockd.conf" "$tmp/policy.d/10-test.policy"
 DBUS_SYSTEM_BUS_ADDRESS=$bus "$daemon" --socket "$tmp/io.socket" --state-dir "$tmp/state" \
-        --policy-dir "$tmp/policy.d" --config "$tmp/memlockd.conf" >"$tmp/log" 2>&1 &
+        --policy-dir "$tmp/policy.d" --config "$tmp/mlockd.conf" >"$tmp/log" 2>&1 &
 dpid=$!
 for _ in $(seq 100); do
-        busctl --address="$bus" status org.memlockd1 >/dev/null 2>&1 && break
-        kill -0 "$dpid" 2>/dev/null || fail "memlockd exited"
+        busctl --address="$bus" status org.mlockd1 >/dev/null 2>&1 && break
+        kill -0 "$dpid" 2>/dev/null || fail "mlockd exited"
         sleep 0.05
 done
-out=$(busctl --address="$bus" list | grep org.memlockd1) || fail "org.memlockd1 not owned"
-out=$(busctl --address="$bus" get-property org.memlockd1 /org/memlockd1 org.memlockd1.Manager \
+out=$(busctl --address="$bus" list | grep org.mlockd1) || fail "org.mlockd1 not owned"
+out=$(busctl --address="$bus" get-property org.mlockd1 /org/mlockd1 org.mlockd1.Manager \
         BudgetBytes)
 [[ $out == "t 2147483648" ]] || fail "BudgetBytes over the system bus: $out"
-out=$(busctl --address="$bus" call org.memlockd1 /org/memlockd1 org.memlockd1.Manager \
+out=$(busctl --address="$bus" call org.mlockd1 /org/mlockd1 org.mlockd1.Manager \
         Explain u $$)
 [[ $out == *'"allow" "10-test"'* ]] || fail "Explain over the system bus: $out"
 # The caller is identified through the bus (uid 65534 may not reload).
 if out=$(setpriv --reuid 65534 --regid 65534 --clear-groups busctl --address="$bus" call \
-        org.memlockd1 /org/memlockd1 org.memlockd1.Manager Reload 2>&1); then
+        org.mlockd1 /org/mlockd1 org.mlockd1.Manager Reload 2>&1); then
         fail "uid 65534 reloaded over the system bus"
 fi
 [[ $out == *"Only root"* ]] || fail "Reload as uid 65534 over the system bus: $out"
-out=$(busctl --address="unix:path=$tmp/io.socket" get-property org.memlockd1 /org/memlockd1 \
-        org.memlockd1.Manager BudgetBytes)
+out=$(busctl --address="unix:path=$tmp/io.socket" get-property org.mlockd1 /org/mlockd1 \
+        org.mlockd1.Manager BudgetBytes)
 [[ $out == "t 2147483648" ]] || fail "the socket is not served: $out"
 # A clean stop (under ASan this also runs the leak check).
 kill -TERM "$dpid"
-wait "$dpid" || fail "memlockd exited $? on SIGTERM"
+wait "$dpid" || fail "mlockd exited $? on SIGTERM"
 dpid=
 echo "OK: test-bus-system"

@@ -5,12 +5,12 @@
 # plays systemd's part on NOTIFY_SOCKET.
 set -euo pipefail
 
-build=${MEMLOCKD_BUILD_DIR:?}
-daemon=$build/daemon/memlockd
+build=${MLOCKD_BUILD_DIR:?}
+daemon=$build/daemon/mlockd
 probe=$build/tests/helpers/bus-probe
 
 if [[ $(id -u) != 0 ]]; then
-        echo "SKIP: memlockd needs root"
+        echo "SKIP: mlockd needs root"
         exit 77
 fi
 for t in "$daemon" "$probe"; do
@@ -58,10 +58,10 @@ done
 mkdir -p "$tmp/policy.d" "$tmp/state"
 printf '[Match]\nExecutable=/usr/bin/* /bin/*\n[Lock]\nLimit=64M\n[Access]\nAllowRun=yes\n' \
         >"$tmp/policy.d/10-test.policy"
-printf '[Daemon]\nBudget=1G\n' >"$tmp/memlockd.conf"
-chmod 0644 "$tmp/memlockd.conf" "$tmp/policy.d/10-test.policy"
+printf '[Daemon]\nBudget=1G\n' >"$tmp/mlockd.conf"
+chmod 0644 "$tmp/mlockd.conf" "$tmp/policy.d/10-test.policy"
 NOTIFY_SOCKET=$tmp/notify WATCHDOG_USEC=200000 "$daemon" --socket "$tmp/io.socket" \
-        --state-dir "$tmp/state" --policy-dir "$tmp/policy.d" --config "$tmp/memlockd.conf" \
+        --state-dir "$tmp/state" --policy-dir "$tmp/policy.d" --config "$tmp/mlockd.conf" \
         --shim "$build/shim/libmemlock-shim.so" >"$tmp/log" 2>&1 &
 dpid=$!
 for _ in $(seq 100); do
@@ -75,8 +75,8 @@ grep -q '^STATUS=0 workloads, 0B locked of 1.0G budget$' "$tmp/notify.log" ||
 
 "$probe" "unix:path=$tmp/io.socket" run --detach -- /bin/sleep 30 >"$tmp/run.out" 2>&1 ||
         fail "Run: $(cat "$tmp/run.out")"
-wpid=$(busctl --address="unix:path=$tmp/io.socket" call org.memlockd1 /org/memlockd1 \
-        org.memlockd1.Manager ListWorkloads | awk '{print $5}')
+wpid=$(busctl --address="unix:path=$tmp/io.socket" call org.mlockd1 /org/mlockd1 \
+        org.mlockd1.Manager ListWorkloads | awk '{print $5}')
 for _ in $(seq 100); do
         grep -qE '^STATUS=1 workload, [0-9.]+[KM] locked of 1.0G budget$' "$tmp/notify.log" && break
         sleep 0.05
@@ -94,7 +94,7 @@ done
 ((n >= 3)) || fail "only $n WATCHDOG=1 pings in 2 s (expected one per 100 ms)"
 
 kill -TERM "$dpid"
-wait "$dpid" || fail "memlockd exited $? on SIGTERM"
+wait "$dpid" || fail "mlockd exited $? on SIGTERM"
 dpid=
 # The listener writes the datagram to the log on its own time: wait for it.
 for _ in $(seq 40); do

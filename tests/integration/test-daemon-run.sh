@@ -6,13 +6,13 @@
 # plus a restart: the workload is still running, locked and listed.
 set -euo pipefail
 
-build=${MEMLOCKD_BUILD_DIR:?}
-daemon=$build/daemon/memlockd
+build=${MLOCKD_BUILD_DIR:?}
+daemon=$build/daemon/mlockd
 probe=$build/tests/helpers/bus-probe
 shim=$build/shim/libmemlock-shim.so
 
 if [[ $(id -u) != 0 ]]; then
-        echo "SKIP: memlockd needs root"
+        echo "SKIP: mlockd needs root"
         exit 77
 fi
 for t in "$daemon" "$probe" "$shim"; do
@@ -79,14 +79,14 @@ OnExceed=kill
 AllowUsers=root
 AllowRun=yes
 POLICY
-printf '[Daemon]\nBudget=1G\n' >"$tmp/memlockd.conf"
-chmod 0644 "$tmp/memlockd.conf" "$tmp"/policy.d/*
+printf '[Daemon]\nBudget=1G\n' >"$tmp/mlockd.conf"
+chmod 0644 "$tmp/mlockd.conf" "$tmp"/policy.d/*
 
 args=(--socket "$tmp/io.socket" --state-dir "$tmp/state" --policy-dir "$tmp/policy.d"
-      --config "$tmp/memlockd.conf" --shim "$shim")
+      --config "$tmp/mlockd.conf" --shim "$shim")
 addr=unix:path=$tmp/io.socket
 bctl() { busctl --address="$addr" "$@"; }
-wprop() { bctl get-property org.memlockd1 "$1" org.memlockd1.Workload "$2" | cut -d' ' -f2-; }
+wprop() { bctl get-property org.mlockd1 "$1" org.mlockd1.Workload "$2" | cut -d' ' -f2-; }
 start_daemon() {
         rm -f "$tmp/io.socket"
         "$daemon" "${args[@]}" >>"$tmp/log" 2>&1 &
@@ -154,7 +154,7 @@ expect_match "$out" "EXITED 2 15" "WorkloadExited for a signal"
 
 # ---- Run detached: VmLck in /proc, properties ------------------------------------------------
 probe_file run --detach -- /bin/sleep 60 || fail "Run: $out"
-expect_match "$out" "OK (/org/memlockd1/workload/[0-9]+)" "Run path"
+expect_match "$out" "OK (/org/mlockd1/workload/[0-9]+)" "Run path"
 w1=${BASH_REMATCH[1]}
 expect_match "$out" "LOCKED ([0-9]+)" "Run locked"
 p1=$(wprop "$w1" Pid)
@@ -168,9 +168,9 @@ expect_match "$(wprop "$w1" Mechanism)" '"(capability|rlimit)"' "Mechanism"
 lb=$(wprop "$w1" LockedBytes)
 ((lb / 1024 == lck || lb > 0)) || fail "LockedBytes $lb vs VmLck ${lck}k"
 [[ $(wprop "$w1" ExitStatus) == -1 ]] || fail "ExitStatus of a running workload"
-out=$(bctl call org.memlockd1 /org/memlockd1 org.memlockd1.Manager GetWorkloadByPid u "$p1")
+out=$(bctl call org.mlockd1 /org/mlockd1 org.mlockd1.Manager GetWorkloadByPid u "$p1")
 [[ $out == "o \"$w1\"" ]] || fail "GetWorkloadByPid: $out"
-out=$(bctl call org.memlockd1 /org/memlockd1 org.freedesktop.DBus.ObjectManager GetManagedObjects)
+out=$(bctl call org.mlockd1 /org/mlockd1 org.freedesktop.DBus.ObjectManager GetManagedObjects)
 [[ $out == *"$w1"* ]] || fail "GetManagedObjects lacks $w1"
 check_state "$p1"
 
@@ -183,14 +183,14 @@ expect_match "$out" "AccessDenied" "explicit policy not admitted"
 probe_file run --limit 1073741824 -- /bin/sleep 1 && fail "limit above policy"
 expect_match "$out" "AccessDenied" "limit above the policy's"
 probe_file run --detach --policy 20-big -- /bin/sleep 60 || fail "big: $out"
-expect_match "$out" "OK (/org/memlockd1/workload/[0-9]+)" "big Run"
+expect_match "$out" "OK (/org/mlockd1/workload/[0-9]+)" "big Run"
 w2=${BASH_REMATCH[1]}
 p2=$(wprop "$w2" Pid)
 pids+=("$p2")
 probe_file run --detach --policy 20-big -- /bin/sleep 60 && fail "budget exceeded"
 expect_match "$out" "BudgetExceeded: needs 600.0M, 360.0M of the 1.0G budget is free" \
         "BudgetExceeded message"
-r=$(bctl get-property org.memlockd1 /org/memlockd1 org.memlockd1.Manager ReservedBytes)
+r=$(bctl get-property org.mlockd1 /org/mlockd1 org.mlockd1.Manager ReservedBytes)
 [[ $r == "t $((664 * 1024 * 1024))" ]] || fail "ReservedBytes $r"
 check_state "$p1" "$p2"
 
@@ -202,7 +202,7 @@ for _ in $(seq 100); do
 done
 [[ $(wprop "$w2" State) == '"exited"' ]] || fail "not exited 1 s after SIGKILL"
 [[ $(wprop "$w2" ExitStatus) == 137 ]] || fail "ExitStatus $(wprop "$w2" ExitStatus)"
-r=$(bctl get-property org.memlockd1 /org/memlockd1 org.memlockd1.Manager ReservedBytes)
+r=$(bctl get-property org.mlockd1 /org/mlockd1 org.mlockd1.Manager ReservedBytes)
 [[ $r == "t $((64 * 1024 * 1024))" ]] || fail "ReservedBytes after Kill: $r"
 check_state "$p1"
 
@@ -210,7 +210,7 @@ check_state "$p1"
 (cd "$tmp" && "${nobody[@]}" "$probe" "$addr" run -- /bin/sleep 60 >"$tmp/out" 2>&1 </dev/null) ||
         fail "nobody: $(cat "$tmp/out")"
 out=$(cat "$tmp/out")
-expect_match "$out" "OK (/org/memlockd1/workload/[0-9]+)" "nobody Run"
+expect_match "$out" "OK (/org/mlockd1/workload/[0-9]+)" "nobody Run"
 w3=${BASH_REMATCH[1]}
 expect_match "$out" "LOCKED [1-9]" "nobody locked"
 [[ $(wprop "$w3" Uid) == 65534 ]] || fail "Uid $(wprop "$w3" Uid)"
@@ -229,17 +229,17 @@ lck=$(vmlck "$t")
 ((lck > 0)) || fail "VmLck after Attach is $lck kB"
 [[ $(wprop "$w4" Mechanism) == '"ptrace"' ]] || fail "attach Mechanism"
 check_state "$p1" "$t"
-bctl call org.memlockd1 /org/memlockd1 org.memlockd1.Manager Detach o "$w4" || fail "Detach"
+bctl call org.mlockd1 /org/mlockd1 org.mlockd1.Manager Detach o "$w4" || fail "Detach"
 lck=$(vmlck "$t")
 ((lck == 0)) || fail "VmLck after Detach is $lck kB"
 check_state "$p1"
-out=$(bctl call org.memlockd1 /org/memlockd1 org.memlockd1.Manager ListWorkloads)
+out=$(bctl call org.mlockd1 /org/mlockd1 org.mlockd1.Manager ListWorkloads)
 [[ $out != *"\"$w4\""* ]] || fail "detached workload still listed"
 
 # ---- OnExceed=kill: a capability-locked workload growing past its limit is killed -------------
 probe_file run --detach --policy 30-small -- /bin/sh -c \
         'x=$(head -c 30000000 /dev/zero | tr "\0" a); sleep 30' || fail "small: $out"
-expect_match "$out" "OK (/org/memlockd1/workload/[0-9]+)" "small Run"
+expect_match "$out" "OK (/org/mlockd1/workload/[0-9]+)" "small Run"
 w5=${BASH_REMATCH[1]}
 pids+=("$(wprop "$w5" Pid)")
 if [[ $(wprop "$w5" Mechanism) == '"capability"' ]]; then
@@ -252,9 +252,9 @@ else
 fi
 
 # ---- Exec: the caller itself ---------------------------------------------------------------------
-out=$(bctl call org.memlockd1 /org/memlockd1 org.memlockd1.Manager Exec 'asa{sv}' 1 /bin/true 0) ||
+out=$(bctl call org.mlockd1 /org/mlockd1 org.mlockd1.Manager Exec 'asa{sv}' 1 /bin/true 0) ||
         fail "Exec as root"
-expect_match "$out" '^oas "(/org/memlockd1/workload/[0-9]+)" 6 "LD_PRELOAD=[^"]*libmemlock-shim.so"' \
+expect_match "$out" '^oas "(/org/mlockd1/workload/[0-9]+)" 6 "LD_PRELOAD=[^"]*libmemlock-shim.so"' \
         "Exec reply"
 w6=${BASH_REMATCH[1]}
 expect_match "$out" '"MEMLOCK_MODE=on"' "Exec MEMLOCK_MODE"
@@ -262,8 +262,8 @@ expect_match "$out" '"MEMLOCK_MODE=on"' "Exec MEMLOCK_MODE"
 echo "Exec as root: $w6 preexisting"
 cap_sys_resource=$(( 0x$(awk '/^CapEff:/ {print $2}' "/proc/$dpid/status") >> 24 & 1 ))
 set +e
-out=$("${nobody[@]}" busctl --address="$addr" call org.memlockd1 /org/memlockd1 \
-        org.memlockd1.Manager Exec 'asa{sv}' 1 /bin/true 0 2>&1)
+out=$("${nobody[@]}" busctl --address="$addr" call org.mlockd1 /org/mlockd1 \
+        org.mlockd1.Manager Exec 'asa{sv}' 1 /bin/true 0 2>&1)
 rc=$?
 set -e
 if ((cap_sys_resource)); then
@@ -275,12 +275,12 @@ else
 fi
 
 # ---- MaxWorkloadsPerUser= (after a reload): one more is LimitExceeded ----------------------------
-printf '[Daemon]\nBudget=1G\nMaxWorkloadsPerUser=1\n' >"$tmp/memlockd.conf"
+printf '[Daemon]\nBudget=1G\nMaxWorkloadsPerUser=1\n' >"$tmp/mlockd.conf"
 kill -HUP "$dpid"
 sleep 0.2
 (cd "$tmp" && "${nobody[@]}" "$probe" "$addr" run --detach -- /bin/sleep 60 >"$tmp/out" 2>&1 \
         </dev/null) || fail "nobody's first: $(cat "$tmp/out")"
-expect_match "$(cat "$tmp/out")" "OK (/org/memlockd1/workload/[0-9]+)" "nobody's first Run"
+expect_match "$(cat "$tmp/out")" "OK (/org/mlockd1/workload/[0-9]+)" "nobody's first Run"
 w7=${BASH_REMATCH[1]}
 pids+=("$(wprop "$w7" Pid)")
 (cd "$tmp" && "${nobody[@]}" "$probe" "$addr" run --detach -- /bin/sleep 60 >"$tmp/out" 2>&1 \
@@ -291,12 +291,12 @@ wait_state "$w7" exited
 
 # ---- Detach of a Run workload: unlocked, forgotten, still running, and reaped when it ends ------
 probe_file run --detach -- /bin/sleep 60 || fail "Run for Detach: $out"
-expect_match "$out" "OK (/org/memlockd1/workload/[0-9]+)" "Run for Detach"
+expect_match "$out" "OK (/org/mlockd1/workload/[0-9]+)" "Run for Detach"
 w8=${BASH_REMATCH[1]}
 p8=$(wprop "$w8" Pid)
 pids+=("$p8")
 (($(vmlck "$p8") > 0)) || fail "Run workload not locked before Detach"
-bctl call org.memlockd1 /org/memlockd1 org.memlockd1.Manager Detach o "$w8" || fail "Detach (run)"
+bctl call org.mlockd1 /org/mlockd1 org.mlockd1.Manager Detach o "$w8" || fail "Detach (run)"
 (($(vmlck "$p8") == 0)) || fail "VmLck after Detach of a Run workload: $(vmlck "$p8") kB"
 kill -0 "$p8" || fail "the detached workload died"
 kill -TERM "$p8"
@@ -325,7 +325,7 @@ wait "$dpid" 2>/dev/null || true
 dpid=
 lck_before=$(vmlck "$p1")
 start_daemon
-out=$(bctl call org.memlockd1 /org/memlockd1 org.memlockd1.Manager ListWorkloads)
+out=$(bctl call org.mlockd1 /org/mlockd1 org.mlockd1.Manager ListWorkloads)
 [[ $out == *"\"$w1\" $p1 "* ]] || fail "not re-adopted: $out"
 [[ $(wprop "$w1" State) == '"locked"' ]] || fail "re-adopted State $(wprop "$w1" State)"
 lck=$(vmlck "$p1")
@@ -354,10 +354,10 @@ dpid=
 echo '{"version":1,"next_id":' >"$tmp/state/state"
 start_daemon
 grep -q "State file .* corrupt" "$tmp/log" || fail "no log line for a corrupt state file"
-bctl get-property org.memlockd1 /org/memlockd1 org.memlockd1.Manager Version >/dev/null ||
+bctl get-property org.mlockd1 /org/mlockd1 org.mlockd1.Manager Version >/dev/null ||
         fail "daemon does not serve after a corrupt state file"
 # A clean stop (under ASan this also runs the leak check).
 kill -TERM "$dpid"
-wait "$dpid" || fail "memlockd exited $? on SIGTERM"
+wait "$dpid" || fail "mlockd exited $? on SIGTERM"
 dpid=
 echo "OK: test-daemon-run"

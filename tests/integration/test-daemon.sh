@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# memlockd on a private socket, driven with busctl and tests/helpers/bus-probe: introspection,
+# mlockd on a private socket, driven with busctl and tests/helpers/bus-probe: introspection,
 # properties (Get and GetAll), ListWorkloads, Explain, GetManagedObjects, Reload (a broken
 # policy keeps the old set), AccessDenied for uid 65534 while the daemon keeps serving,
 # --check-config, refusal to run unprivileged, clean SIGTERM.
 set -euo pipefail
 
-build=${MEMLOCKD_BUILD_DIR:?}
-daemon=$build/daemon/memlockd
+build=${MLOCKD_BUILD_DIR:?}
+daemon=$build/daemon/mlockd
 probe=$build/tests/helpers/bus-probe
 
 if [[ $(id -u) != 0 ]]; then
-        echo "SKIP: memlockd needs root"
+        echo "SKIP: mlockd needs root"
         exit 77
 fi
 for t in "$daemon" "$probe"; do
@@ -51,11 +51,11 @@ AllowUsers=root
 AllowRun=yes
 AllowAttach=yes
 POLICY
-printf '[Daemon]\nBudget=1G\n' >"$tmp/memlockd.conf"
-chmod 0644 "$tmp/memlockd.conf" "$tmp/policy.d/10-test.policy"
+printf '[Daemon]\nBudget=1G\n' >"$tmp/mlockd.conf"
+chmod 0644 "$tmp/mlockd.conf" "$tmp/policy.d/10-test.policy"
 
 args=(--socket "$tmp/io.socket" --state-dir "$tmp/state" --policy-dir "$tmp/policy.d"
-      --config "$tmp/memlockd.conf" --shim "$build/shim/libmemlock-shim.so")
+      --config "$tmp/mlockd.conf" --shim "$build/shim/libmemlock-shim.so")
 addr=unix:path=$tmp/io.socket
 bctl() { busctl --address="$addr" "$@"; }
 
@@ -65,7 +65,7 @@ expect_match "$out" "10-test: " "check-config summary line"
 
 # ---- unprivileged: refused with a clear message ---------------------------------------------
 if out=$(setpriv --reuid 65534 --regid 65534 --clear-groups "$daemon" "${args[@]}" 2>&1); then
-        fail "memlockd started as uid 65534"
+        fail "mlockd started as uid 65534"
 fi
 expect_match "$out" "must run as root" "unprivileged refusal"
 
@@ -93,31 +93,31 @@ if ! grep -q __asan_init "$daemon"; then
 fi
 
 # ---- introspection and properties ------------------------------------------------------------
-out=$(bctl introspect org.memlockd1 /org/memlockd1)
+out=$(bctl introspect org.mlockd1 /org/mlockd1)
 for m in .Run .Exec .Attach .AttachPidfd .Detach .Kill .ListWorkloads .GetWorkloadByPid .Explain \
         .Reload .WorkloadNew .WorkloadLocked .WorkloadFailed .WorkloadExited .WorkloadRemoved \
         .BudgetBytes .ReservedBytes .LockedBytes .SystemMlockedBytes .Workloads .Policies \
         .GetManagedObjects; do
         [[ $out == *"$m "* ]] || fail "introspection lacks $m"
 done
-out=$(bctl get-property org.memlockd1 /org/memlockd1 org.memlockd1.Manager BudgetBytes)
+out=$(bctl get-property org.mlockd1 /org/mlockd1 org.mlockd1.Manager BudgetBytes)
 [[ $out == "t 1073741824" ]] || fail "BudgetBytes: $out"
-out=$(bctl get-property org.memlockd1 /org/memlockd1 org.memlockd1.Manager Policies)
+out=$(bctl get-property org.mlockd1 /org/mlockd1 org.mlockd1.Manager Policies)
 [[ $out == 'as 1 "10-test"' ]] || fail "Policies: $out"
-out=$(bctl call org.memlockd1 /org/memlockd1 org.freedesktop.DBus.Properties GetAll s \
-        org.memlockd1.Manager)
+out=$(bctl call org.mlockd1 /org/mlockd1 org.freedesktop.DBus.Properties GetAll s \
+        org.mlockd1.Manager)
 for p in Version BudgetBytes ReservedBytes LockedBytes SystemMlockedBytes Workloads Policies; do
         [[ $out == *"\"$p\""* ]] || fail "GetAll lacks $p: $out"
 done
-mlocked=$(bctl get-property org.memlockd1 /org/memlockd1 org.memlockd1.Manager \
+mlocked=$(bctl get-property org.mlockd1 /org/mlockd1 org.mlockd1.Manager \
         SystemMlockedBytes | cut -d' ' -f2)
 kb=$(awk '/^Mlocked:/ {print $2}' /proc/meminfo)
 # The daemon locks itself, so Mlocked is above zero; same order of magnitude as /proc/meminfo.
 ((mlocked > 0 && mlocked / 1024 <= kb * 2 + 1024)) || fail "SystemMlockedBytes $mlocked vs ${kb}k"
 
-out=$(bctl call org.memlockd1 /org/memlockd1 org.memlockd1.Manager ListWorkloads)
+out=$(bctl call org.mlockd1 /org/mlockd1 org.mlockd1.Manager ListWorkloads)
 [[ $out == "a(souusssstt) 0" ]] || fail "ListWorkloads on an empty table: $out"
-out=$(bctl call org.memlockd1 /org/memlockd1 org.freedesktop.DBus.ObjectManager GetManagedObjects)
+out=$(bctl call org.mlockd1 /org/mlockd1 org.freedesktop.DBus.ObjectManager GetManagedObjects)
 [[ $out == "a{oa{sa{sv}}} 0" ]] || fail "GetManagedObjects: $out"
 
 # ---- Explain --------------------------------------------------------------------------------
@@ -133,7 +133,7 @@ expect_match "$out" "NoSuchProcess" "Attach of no process"
 # ---- uid 65534: denied, and the daemon keeps serving ----------------------------------------
 nobody=(setpriv --reuid 65534 --regid 65534 --clear-groups)
 out=$("${nobody[@]}" "$probe" "$addr" attach "$target") && fail "uid 65534 attached to root's pid"
-expect_match "$out" "org.memlockd1.Error.AccessDenied" "uid 65534 Attach"
+expect_match "$out" "org.mlockd1.Error.AccessDenied" "uid 65534 Attach"
 out=$("${nobody[@]}" "$probe" "$addr" attach 1) && fail "uid 65534 attached to PID 1"
 expect_match "$out" "AccessDenied" "Attach PID 1"
 out=$("${nobody[@]}" "$probe" "$addr" reload) && fail "uid 65534 reloaded"
@@ -142,8 +142,8 @@ sleep 30 &
 mine=$!
 out=$("${nobody[@]}" "$probe" "$addr" explain "$mine") && fail "uid 65534 explained root's pid"
 expect_match "$out" "AccessDenied" "uid 65534 Explain of a root process"
-out=$("${nobody[@]}" busctl --address="$addr" get-property org.memlockd1 /org/memlockd1 \
-        org.memlockd1.Manager Version) || fail "uid 65534 cannot read Version"
+out=$("${nobody[@]}" busctl --address="$addr" get-property org.mlockd1 /org/mlockd1 \
+        org.mlockd1.Manager Version) || fail "uid 65534 cannot read Version"
 [[ $out == "s \"0.1.0\"" || $out == s\ \"* ]] || fail "Version: $out"
 kill "$target" "$mine" 2>/dev/null || true
 
@@ -159,7 +159,7 @@ out=$("$probe" "$addr" reload) && fail "Reload of a broken set succeeded"
 expect_match "$out" "InvalidPolicy" "broken Reload error name"
 expect_match "$out" "Limt" "broken Reload names the key"
 expect_match "$out" "sideways" "broken Reload lists every error"
-out=$(bctl get-property org.memlockd1 /org/memlockd1 org.memlockd1.Manager Policies)
+out=$(bctl get-property org.mlockd1 /org/mlockd1 org.mlockd1.Manager Policies)
 [[ $out == 'as 1 "10-test"' ]] || fail "Policies after a broken reload: $out"
 if "$daemon" "${args[@]}" --check-config >/dev/null 2>"$tmp/check.err"; then
         fail "--check-config accepted a broken set"
@@ -168,13 +168,13 @@ expect_match "$(cat "$tmp/check.err")" "Limt" "--check-config error"
 kill -HUP "$dpid"
 sleep 0.2
 kill -0 "$dpid" || fail "daemon died on SIGHUP with a broken policy"
-out=$(bctl get-property org.memlockd1 /org/memlockd1 org.memlockd1.Manager Policies)
+out=$(bctl get-property org.mlockd1 /org/mlockd1 org.mlockd1.Manager Policies)
 [[ $out == 'as 1 "10-test"' ]] || fail "Policies after SIGHUP with a broken set: $out"
 rm "$tmp/policy.d/20-broken.policy"
 cp "$tmp/policy.d/10-test.policy" "$tmp/policy.d/30-second.policy"
 kill -HUP "$dpid"
 for _ in $(seq 50); do
-        out=$(bctl get-property org.memlockd1 /org/memlockd1 org.memlockd1.Manager Policies)
+        out=$(bctl get-property org.mlockd1 /org/mlockd1 org.mlockd1.Manager Policies)
         [[ $out == 'as 2 "10-test" "30-second"' ]] && break
         sleep 0.05
 done
@@ -189,14 +189,14 @@ grep -q "shutting down" "$tmp/log" || fail "no shutdown line in the log"
 # ---- socket activation: the listening socket comes from sd_listen_fds ----------------------------
 if command -v systemd-socket-activate >/dev/null; then
         systemd-socket-activate -l "$tmp/act.socket" "$daemon" --state-dir "$tmp/state" \
-                --policy-dir "$tmp/policy.d" --config "$tmp/memlockd.conf" >>"$tmp/log" 2>&1 &
+                --policy-dir "$tmp/policy.d" --config "$tmp/mlockd.conf" >>"$tmp/log" 2>&1 &
         dpid=$!
         for _ in $(seq 100); do
                 [[ -S $tmp/act.socket ]] && break
                 sleep 0.05
         done
-        out=$(busctl --address="unix:path=$tmp/act.socket" get-property org.memlockd1 \
-                /org/memlockd1 org.memlockd1.Manager Policies) || fail "socket activation"
+        out=$(busctl --address="unix:path=$tmp/act.socket" get-property org.mlockd1 \
+                /org/mlockd1 org.mlockd1.Manager Policies) || fail "socket activation"
         [[ $out == 'as 2 "10-test" "30-second"' ]] || fail "Policies when activated: $out"
         grep -q "socket-activated" "$tmp/log" || fail "the daemon did not use the passed socket"
         kill -TERM "$dpid"

@@ -20,8 +20,8 @@ set -euo pipefail
 
 rel_require
 rel_init test-faults-state
-E=org.memlockd1.Error
-M=(/org/memlockd1 org.memlockd1.Manager)
+E=org.mlockd1.Error
+M=(/org/mlockd1 org.mlockd1.Manager)
 
 policy() { # NAME USERS
         cat >"$tmp/policy.d/$1.policy" <<POLICY
@@ -41,8 +41,8 @@ POLICY
 }
 policy 10-a root
 policy 20-b root
-printf '[Daemon]\nBudget=1G\n' >"$tmp/memlockd.conf"
-chmod 0644 "$tmp/memlockd.conf"
+printf '[Daemon]\nBudget=1G\n' >"$tmp/mlockd.conf"
+chmod 0644 "$tmp/mlockd.conf"
 rel_start_daemon
 rel_pidfd_works || rel_skip "the daemon cannot open pidfds here (valgrind 3.19 lacks pidfd_open)"
 policies() { rel_prop Policies; }
@@ -93,11 +93,11 @@ run_sleep() { # prints the workload path
         echo "${out#OK }"
 }
 live_pids() {
-        bctl call org.memlockd1 /org/memlockd1 org.memlockd1.Manager ListWorkloads |
+        bctl call org.mlockd1 /org/mlockd1 org.mlockd1.Manager ListWorkloads |
                 python3 -c '
 import re, sys
 t = sys.stdin.read()
-print(" ".join(sorted(m[1] for m in re.findall(r"\"(/org/memlockd1/workload/\d+)\" (\d+) \d+ \"[^\"]*\" \"[^\"]*\" \"(?:locked|locking|starting)\"", t))))'
+print(" ".join(sorted(m[1] for m in re.findall(r"\"(/org/mlockd1/workload/\d+)\" (\d+) \d+ \"[^\"]*\" \"[^\"]*\" \"(?:locked|locking|starting)\"", t))))'
 }
 w1=$(run_sleep)
 w2=$(run_sleep)
@@ -146,7 +146,7 @@ kill -0 "$p1" "$p2" || fail "a workload died with the state file"
 # ---- full state disk --------------------------------------------------------------------------
 full=$tmp/fullstate
 mkdir -p "$full"
-if ! mount -t tmpfs -o size=64k,mode=0700 memlockd-test "$full" 2>/dev/null; then
+if ! mount -t tmpfs -o size=64k,mode=0700 mlockd-test "$full" 2>/dev/null; then
         echo "SKIP (part): cannot mount a tmpfs here; full-disk case not run"
         echo PASS
         exit 0

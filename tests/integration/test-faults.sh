@@ -26,14 +26,14 @@ AllowUsers=root
 AllowRun=yes
 AllowAttach=yes
 POLICY
-printf '[Daemon]\nBudget=2G\n' >"$tmp/memlockd.conf"
-chmod 0644 "$tmp/memlockd.conf" "$tmp"/policy.d/*
+printf '[Daemon]\nBudget=2G\n' >"$tmp/mlockd.conf"
+chmod 0644 "$tmp/mlockd.conf" "$tmp"/policy.d/*
 rel_start_daemon
 rel_pidfd_works || rel_skip "the daemon cannot open pidfds here (valgrind 3.19 lacks pidfd_open)"
-M=(/org/memlockd1 org.memlockd1.Manager)
+M=(/org/mlockd1 org.mlockd1.Manager)
 list_paths() {
-        bctl call org.memlockd1 /org/memlockd1 org.memlockd1.Manager ListWorkloads |
-                grep -o '"/org/memlockd1/workload/[0-9]*"' | tr -d '"'
+        bctl call org.mlockd1 /org/mlockd1 org.mlockd1.Manager ListWorkloads |
+                grep -o '"/org/mlockd1/workload/[0-9]*"' | tr -d '"'
 }
 proc_state() { awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 # A python that allocates MiB and sleeps; MARK makes it findable with pgrep.
@@ -43,7 +43,7 @@ hog() { # MIB MARK
 
 # ---- 1. kill -9 of the daemon with a Run and an Attach in flight ------------------------------
 for delay in 0.02 0.15; do
-        mark=memlockd-faults-$RANDOM$RANDOM
+        mark=mlockd-faults-$RANDOM$RANDOM
         # The attach target: root's (holds CAP_IPC_LOCK, so attachable without CAP_SYS_RESOURCE).
         /usr/bin/python3 -c "$(hog 96 "$mark-attach")" </dev/null >/dev/null 2>&1 &
         target=$!
@@ -99,13 +99,13 @@ PY
         fi
         echo "ok kill -9 after ${delay}s: $n_live live workloads re-adopted, consistent;" \
                 "run=${run_pid:-not-started} locked; not in the table: ${untracked[*]:-none}"
-        # Known bug (MEMLOCKD_TEST_KNOWN_BUGS=1): a Run whose process was started is lost when
+        # Known bug (MLOCKD_TEST_KNOWN_BUGS=1): a Run whose process was started is lost when
         # the daemon dies before it saved the state: the process runs locked but untracked.
-        if [[ -n ${MEMLOCKD_TEST_KNOWN_BUGS:-} && ${untracked[*]:-} == *run:* ]]; then
+        if [[ -n ${MLOCKD_TEST_KNOWN_BUGS:-} && ${untracked[*]:-} == *run:* ]]; then
                 fail "[KNOWN BUG kill -9 after ${delay}s] Run's process $run_pid is not in the table"
         fi
         for p in $(list_paths); do
-                bctl call org.memlockd1 "${M[@]}" Kill oi "$p" 9 >/dev/null 2>&1 || true
+                bctl call org.mlockd1 "${M[@]}" Kill oi "$p" 9 >/dev/null 2>&1 || true
         done
         kill -9 "$target" ${run_pid:+"$run_pid"} 2>/dev/null || true
         unset seen
@@ -148,11 +148,11 @@ wait "${bg[@]}"
 rel_ping || fail "the daemon stopped answering after clients went away mid-call"
 fds1=$(rel_fd_settle "$fds0")
 ((fds1 <= fds0)) || fail "clients gone mid-call: fd count $fds0 -> $fds1: $(ls -l "/proc/$dpid/fd" |
-        awk '{print $9, $11}' | sort | comm -13 "$tmp/fds0" - | tr '\n' ' ') $(bctl call org.memlockd1 "${M[@]}" ListWorkloads)"
+        awk '{print $9, $11}' | sort | comm -13 "$tmp/fds0" - | tr '\n' ' ') $(bctl call org.mlockd1 "${M[@]}" ListWorkloads)"
 echo "ok clients gone mid-call (truncated messages, unread replies): fds $fds0 -> $fds1"
 
 # A foreground Run whose client goes away right after asking: the workload gets SIGHUP.
-mark=memlockd-faults-fg-$RANDOM
+mark=mlockd-faults-fg-$RANDOM
 raw root "${M[@]}" Run "asasshhha{sv}" "[['/usr/bin/python3', '-c', 'import time; time.sleep(300) # $mark'], \
 [], '/', 0, 1, 2, {}]" --stdio --send-only
 gone=0
@@ -163,7 +163,7 @@ done
 ((gone)) || fail "the foreground workload outlived its client"
 echo "ok foreground Run whose client left mid-call: the workload ended"
 # Attach and the client goes away before the reply.
-/usr/bin/python3 -c "$(hog 32 memlockd-faults-att)" </dev/null >/dev/null 2>&1 &
+/usr/bin/python3 -c "$(hog 32 mlockd-faults-att)" </dev/null >/dev/null 2>&1 &
 target=$!
 rel_pids+=("$target")
 sleep 0.3
@@ -181,11 +181,11 @@ for _ in $(seq $((100 * slow))); do
 done
 [[ $(proc_state "$target") != [tT] ]] || fail "attach target left stopped"
 if (($(vmlck "$target") > 0)); then
-        wl=$(bctl call org.memlockd1 "${M[@]}" GetWorkloadByPid u "$target" | cut -d' ' -f2 | tr -d '"')
+        wl=$(bctl call org.mlockd1 "${M[@]}" GetWorkloadByPid u "$target" | cut -d' ' -f2 | tr -d '"')
         [[ $(wprop "$wl" State) == '"locked"' ]] || fail "attached workload state $(wprop "$wl" State)"
         echo "ok Attach whose client left mid-call: carried out, locked, listed"
 else
-        ! bctl call org.memlockd1 "${M[@]}" GetWorkloadByPid u "$target" >/dev/null 2>&1 ||
+        ! bctl call org.mlockd1 "${M[@]}" GetWorkloadByPid u "$target" >/dev/null 2>&1 ||
                 fail "Attach whose client left: listed but not locked"
         echo "ok Attach whose client left mid-call: dropped, target untouched and not listed"
 fi

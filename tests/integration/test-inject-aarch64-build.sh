@@ -6,8 +6,8 @@
 # (Debian: libc6-dev-arm64-cross); skipped otherwise.
 set -euo pipefail
 
-src=${MEMLOCKD_SOURCE_DIR:?}
-build=${MEMLOCKD_BUILD_DIR:?}
+src=${MLOCKD_SOURCE_DIR:?}
+build=${MLOCKD_BUILD_DIR:?}
 sysinc=/usr/aarch64-linux-gnu/include
 
 command -v clang >/dev/null || { echo "skipping: clang not installed"; exit 77; }
@@ -16,7 +16,7 @@ command -v clang >/dev/null || { echo "skipping: clang not installed"; exit 77; 
         exit 77
 }
 
-tmp=$(mktemp -d /tmp/memlockd-test-inject-aarch64.XXXXXX)
+tmp=$(mktemp -d /tmp/mlockd-test-inject-aarch64.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
 flags=(--target=aarch64-linux-gnu -isystem "$sysinc" -std=gnu11 -D_GNU_SOURCE

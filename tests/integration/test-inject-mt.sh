@@ -8,8 +8,8 @@
 # after mlockall and drops to ~0 after munlockall.
 set -euo pipefail
 
-build=${MEMLOCKD_BUILD_DIR:?}
-src=${MEMLOCKD_SOURCE_DIR:?}
+build=${MLOCKD_BUILD_DIR:?}
+src=${MLOCKD_SOURCE_DIR:?}
 tool=$build/tests/helpers/inject-tool
 target=$build/tests/helpers/mt-target
 
@@ -20,7 +20,7 @@ if ((scope == 3)) || { ((scope > 0)) && ((EUID != 0)); }; then
         exit 77
 fi
 
-tmp=$(mktemp -d /tmp/memlockd-test-inject-mt.XXXXXX)
+tmp=$(mktemp -d /tmp/mlockd-test-inject-mt.XXXXXX)
 pid=
 cleanup() {
         [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null && wait "$pid" 2>/dev/null

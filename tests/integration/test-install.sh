@@ -8,12 +8,12 @@
 # parses. Without systemd as PID 1: units are verified with SYSTEMD_UNIT_PATH.
 set -euo pipefail
 
-build=${MEMLOCKD_BUILD_DIR:?MEMLOCKD_BUILD_DIR is not set}
-src=${MEMLOCKD_SOURCE_DIR:?MEMLOCKD_SOURCE_DIR is not set}
+build=${MLOCKD_BUILD_DIR:?MLOCKD_BUILD_DIR is not set}
+src=${MLOCKD_SOURCE_DIR:?MLOCKD_SOURCE_DIR is not set}
 # A regression bound for `systemd-analyze security` (5.9 with systemd 252 when written).
 EXPOSURE_MAX=7.0
 
-tmp=$(mktemp -d /tmp/memlockd-test-install.XXXXXX)
+tmp=$(mktemp -d /tmp/mlockd-test-install.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 dest=$tmp/dest
 
@@ -42,9 +42,9 @@ else
 fi
 
 prefix=$(cache CMAKE_INSTALL_PREFIX)
-unitdir=$(cache MEMLOCKD_SYSTEMD_UNITDIR)
-tmpfilesdir=$(cache MEMLOCKD_TMPFILESDIR)
-busdir=$(cache MEMLOCKD_DBUS_SYSTEM_POLICYDIR)
+unitdir=$(cache MLOCKD_SYSTEMD_UNITDIR)
+tmpfilesdir=$(cache MLOCKD_TMPFILESDIR)
+busdir=$(cache MLOCKD_DBUS_SYSTEM_POLICYDIR)
 # GNUInstallDirs: relative to the prefix unless absolute; /usr puts etc at /etc.
 gnudir() { # VAR DEFAULT
         local v
@@ -56,10 +56,10 @@ bindir=$(gnudir CMAKE_INSTALL_BINDIR bin)
 sbindir=$(gnudir CMAKE_INSTALL_SBINDIR sbin)
 libdir=$(gnudir CMAKE_INSTALL_LIBDIR lib)
 mandir=$(gnudir CMAKE_INSTALL_MANDIR share/man)
-docdir=$(gnudir CMAKE_INSTALL_DOCDIR share/doc/memlockd)
+docdir=$(gnudir CMAKE_INSTALL_DOCDIR share/doc/mlockd)
 sysconfdir=$(gnudir CMAKE_INSTALL_SYSCONFDIR etc)
 [[ $prefix == /usr ]] && sysconfdir=/etc
-completiondir=$(cache MEMLOCKD_BASH_COMPLETION_DIR)
+completiondir=$(cache MLOCKD_BASH_COMPLETION_DIR)
 [[ $completiondir == /* ]] || completiondir=$prefix/$completiondir
 
 expect() { # MODE PATH: a regular file (or directory if MODE ends in /) with this mode
@@ -74,19 +74,19 @@ expect() { # MODE PATH: a regular file (or directory if MODE ends in /) with thi
 }
 
 echo "== files and modes"
-expect 644 "$unitdir/memlockd.service"
-expect 644 "$unitdir/memlockd.socket"
-expect 644 "$busdir/org.memlockd1.conf"
-expect 644 "$tmpfilesdir/memlockd.conf"
-expect 755 "$sysconfdir/libvirt/hooks/qemu.d/memlockd"
+expect 644 "$unitdir/mlockd.service"
+expect 644 "$unitdir/mlockd.socket"
+expect 644 "$busdir/org.mlockd1.conf"
+expect 644 "$tmpfilesdir/mlockd.conf"
+expect 755 "$sysconfdir/libvirt/hooks/qemu.d/mlockd"
 for f in "$src"/conf/examples/*.conf; do
         expect 644 "$docdir/examples/systemd/$(basename "$f")"
 done
-[[ -e $src/daemon/main.c ]] && expect 755 "$sbindir/memlockd"
+[[ -e $src/daemon/main.c ]] && expect 755 "$sbindir/mlockd"
 ls "$src"/client/*.c >/dev/null 2>&1 && expect 755 "$bindir/memlockctl"
 if [[ -e $src/shim/CMakeLists.txt ]] && grep -q 'add_library(memlock-shim SHARED' \
         "$src/shim/CMakeLists.txt"; then
-        shim=$libdir/memlockd/libmemlock-shim.so
+        shim=$libdir/mlockd/libmemlock-shim.so
         if [[ -f $dest$shim ]]; then
                 mode=$(stat -c %a "$dest$shim")
                 [[ $mode == 644 || $mode == 755 ]] || fail "$shim has mode $mode"
@@ -95,26 +95,26 @@ if [[ -e $src/shim/CMakeLists.txt ]] && grep -q 'add_library(memlock-shim SHARED
         fi
         # The path the daemon uses by default is where the shim is installed.
         grep -q "\"$shim\"" "$build/build-config.h" ||
-                fail "MEMLOCKD_SHIM_PATH in build-config.h is not $shim"
+                fail "MLOCKD_SHIM_PATH in build-config.h is not $shim"
 fi
 # Event mode: the module the daemon dlopen()s for [Libvirt] URI=, where build-config.h says.
-if [[ -f $build/daemon/memlockd-libvirt.so ]]; then
-        module=$libdir/memlockd/memlockd-libvirt.so
+if [[ -f $build/daemon/mlockd-libvirt.so ]]; then
+        module=$libdir/mlockd/mlockd-libvirt.so
         [[ -f $dest$module ]] || fail "missing file $module"
         grep -q "\"$module\"" "$build/build-config.h" ||
-                fail "MEMLOCKD_LIBVIRT_MODULE_PATH in build-config.h is not $module"
+                fail "MLOCKD_LIBVIRT_MODULE_PATH in build-config.h is not $module"
         # The daemon itself links no libvirt: its idle footprint stays small. (Sanitizer
         # builds link it on purpose: daemon/CMakeLists.txt.)
-        if ! grep -q '^MEMLOCKD_SANITIZE:STRING=.\+' "$build/CMakeCache.txt"; then
-                ! ldd "$dest$sbindir/memlockd" | grep -q libvirt || fail "memlockd links libvirt"
+        if ! grep -q '^MLOCKD_SANITIZE:STRING=.\+' "$build/CMakeCache.txt"; then
+                ! ldd "$dest$sbindir/mlockd" | grep -q libvirt || fail "mlockd links libvirt"
         fi
 fi
-[[ -e $src/conf/memlockd.conf ]] && expect 644 "$sysconfdir/memlockd/memlockd.conf"
+[[ -e $src/conf/mlockd.conf ]] && expect 644 "$sysconfdir/mlockd/mlockd.conf"
 for f in "$src"/conf/policy.d/*.policy; do
-        [[ -e $f ]] && expect 644 "$sysconfdir/memlockd/policy.d/$(basename "$f")"
+        [[ -e $f ]] && expect 644 "$sysconfdir/mlockd/policy.d/$(basename "$f")"
 done
-vendor=$(sed -n 's|^#define MEMLOCKD_POLICY_DIRS.*"\(/[^"]*\)"[^"]*$|\1|p' "$build/build-config.h")
-grep -q 'install(DIRECTORY DESTINATION ${MEMLOCKD_VENDOR_POLICYDIR})' \
+vendor=$(sed -n 's|^#define MLOCKD_POLICY_DIRS.*"\(/[^"]*\)"[^"]*$|\1|p' "$build/build-config.h")
+grep -q 'install(DIRECTORY DESTINATION ${MLOCKD_VENDOR_POLICYDIR})' \
         "$src/conf/CMakeLists.txt" 2>/dev/null && [[ -n $vendor ]] && expect 755/ "$vendor"
 if command -v scdoc >/dev/null; then
         for f in "$src"/docs/*.scd; do
@@ -134,12 +134,12 @@ if command -v systemd-analyze >/dev/null; then
         mkdir -p "$units"
         # ExecStart= names the installed path; point it into the DESTDIR so the check that the
         # binary exists and is executable is real.
-        sed "s|^ExecStart=$sbindir/|ExecStart=$dest$sbindir/|" "$dest$unitdir/memlockd.service" \
-                >"$units/memlockd.service"
-        cp "$dest$unitdir/memlockd.socket" "$units/"
-        if [[ ! -x $dest$sbindir/memlockd ]]; then
+        sed "s|^ExecStart=$sbindir/|ExecStart=$dest$sbindir/|" "$dest$unitdir/mlockd.service" \
+                >"$units/mlockd.service"
+        cp "$dest$unitdir/mlockd.socket" "$units/"
+        if [[ ! -x $dest$sbindir/mlockd ]]; then
                 # No daemon in this tree yet: verify everything else.
-                sed -i "s|^ExecStart=.*|ExecStart=/bin/true|" "$units/memlockd.service"
+                sed -i "s|^ExecStart=.*|ExecStart=/bin/true|" "$units/mlockd.service"
         fi
         # The example drop-ins, applied to a service: memlockctl from the DESTDIR, a command
         # that exists for the one the admin would put there.
@@ -153,14 +153,14 @@ if command -v systemd-analyze >/dev/null; then
         done
         # Any message is a failure (unknown keys are only warnings, exit status 0).
         out=$(SYSTEMD_UNIT_PATH=$units: systemd-analyze verify --man=no \
-                "$units/memlockd.service" "$units/memlockd.socket" \
+                "$units/mlockd.service" "$units/mlockd.socket" \
                 "$units/memlock-example.service" 2>&1) || fail "systemd-analyze verify failed"
         [[ -z $out ]] || fail "systemd-analyze verify: $out"
 
         echo "== systemd-analyze security --offline=true"
-        out=$(systemd-analyze security --offline=true --no-pager "$units/memlockd.service" 2>&1) ||
+        out=$(systemd-analyze security --offline=true --no-pager "$units/mlockd.service" 2>&1) ||
                 true
-        score=$(sed -n 's/.*Overall exposure level for memlockd.service: \([0-9.]*\).*/\1/p' \
+        score=$(sed -n 's/.*Overall exposure level for mlockd.service: \([0-9.]*\).*/\1/p' \
                 <<<"$out")
         if [[ -z $score ]]; then
                 echo "$out" | tail -n 5
@@ -174,13 +174,13 @@ if command -v systemd-analyze >/dev/null; then
         for want in "Type=notify" "Restart=on-failure" "OOMScoreAdjust=-900" \
                 "KillMode=process" "LimitMEMLOCK=infinity" "RuntimeDirectoryPreserve=yes" \
                 "ProtectSystem=strict"; do
-                grep -q "^$want\$" "$units/memlockd.service" || fail "memlockd.service lacks $want"
+                grep -q "^$want\$" "$units/mlockd.service" || fail "mlockd.service lacks $want"
         done
-        grep -q '^WatchdogSec=' "$units/memlockd.service" ||
-                fail "memlockd.service lacks WatchdogSec="
-        grep -q '^ListenStream=/run/memlockd/io.socket$' "$units/memlockd.socket" ||
-                fail "memlockd.socket does not listen on /run/memlockd/io.socket"
-        grep -q '^SocketMode=0666$' "$units/memlockd.socket" || fail "memlockd.socket mode"
+        grep -q '^WatchdogSec=' "$units/mlockd.service" ||
+                fail "mlockd.service lacks WatchdogSec="
+        grep -q '^ListenStream=/run/mlockd/io.socket$' "$units/mlockd.socket" ||
+                fail "mlockd.socket does not listen on /run/mlockd/io.socket"
+        grep -q '^SocketMode=0666$' "$units/mlockd.socket" || fail "mlockd.socket mode"
 else
         echo "systemd-analyze is not installed: units not verified"
 fi
@@ -195,7 +195,7 @@ if command -v dbus-daemon >/dev/null; then
   <listen>unix:path=$tmp/bus.socket</listen>
   <auth>EXTERNAL</auth>
   <policy context="default"><allow user="*"/></policy>
-  <include>$dest$busdir/org.memlockd1.conf</include>
+  <include>$dest$busdir/org.mlockd1.conf</include>
 </busconfig>
 EOF
         dbus-daemon --config-file="$tmp/bus.conf" --nofork --print-address >"$tmp/bus.out" \
@@ -217,15 +217,15 @@ fi
 echo "== the tmpfiles snippet"
 if command -v systemd-tmpfiles >/dev/null; then
         mkdir -p "$tmp/root"
-        systemd-tmpfiles --create --root="$tmp/root" "$dest$tmpfilesdir/memlockd.conf" ||
+        systemd-tmpfiles --create --root="$tmp/root" "$dest$tmpfilesdir/mlockd.conf" ||
                 fail "systemd-tmpfiles failed"
-        [[ $(stat -c %a "$tmp/root/run/memlockd/policy.d" 2>/dev/null) == 755 ]] ||
-                fail "tmpfiles did not create /run/memlockd/policy.d 0755"
+        [[ $(stat -c %a "$tmp/root/run/mlockd/policy.d" 2>/dev/null) == 755 ]] ||
+                fail "tmpfiles did not create /run/mlockd/policy.d 0755"
 fi
 
 echo "== the hook"
-sh -n "$dest$sysconfdir/libvirt/hooks/qemu.d/memlockd" || fail "the hook does not parse"
-grep -q '@MEMLOCKD' "$dest$sysconfdir/libvirt/hooks/qemu.d/memlockd" &&
+sh -n "$dest$sysconfdir/libvirt/hooks/qemu.d/mlockd" || fail "the hook does not parse"
+grep -q '@MLOCKD' "$dest$sysconfdir/libvirt/hooks/qemu.d/mlockd" &&
         fail "the installed hook has unconfigured @...@ placeholders"
 
 if ((failures)); then

@@ -6,7 +6,7 @@
 # leaked fds. The clients run as root, which daemon/limits.h exempts from the per-uid connection
 # and rate limits.
 #
-#   MEMLOCKD_LOAD_SECONDS=30 (default 10 in CI)   MEMLOCKD_LOAD_CLIENTS=500   MEMLOCKD_LOAD_RUNS=50
+#   MLOCKD_LOAD_SECONDS=30 (default 10 in CI)   MLOCKD_LOAD_CLIENTS=500   MLOCKD_LOAD_RUNS=50
 set -euo pipefail
 # shellcheck source=tests/integration/lib-reliability.sh
 . "$(dirname "$0")/lib-reliability.sh"
@@ -14,9 +14,9 @@ set -euo pipefail
 gen=$helpers/load-gen
 rel_require "$gen"
 rel_init test-load
-seconds=${MEMLOCKD_LOAD_SECONDS:-10}
-clients=${MEMLOCKD_LOAD_CLIENTS:-500}
-runs=${MEMLOCKD_LOAD_RUNS:-50}
+seconds=${MLOCKD_LOAD_SECONDS:-10}
+clients=${MLOCKD_LOAD_CLIENTS:-500}
+runs=${MLOCKD_LOAD_RUNS:-50}
 ((slow > 1)) && clients=$((clients / 10)) && runs=$((runs / 10))
 
 cat >"$tmp/policy.d/10-true.policy" <<'POLICY'
@@ -31,8 +31,8 @@ Limit=8M
 AllowUsers=root
 AllowRun=yes
 POLICY
-printf '[Daemon]\nBudget=64G\n' >"$tmp/memlockd.conf"
-chmod 0644 "$tmp/memlockd.conf" "$tmp"/policy.d/*
+printf '[Daemon]\nBudget=64G\n' >"$tmp/mlockd.conf"
+chmod 0644 "$tmp/mlockd.conf" "$tmp"/policy.d/*
 ulimit -n 8192 2>/dev/null || true
 rel_start_daemon
 mode=all
@@ -93,7 +93,7 @@ done
 ((z == 0)) || fail "$z zombie children of the daemon"
 # No leaked fds: once every client is gone the count is back, but for exited workloads the daemon
 # still lists (up to LIMIT_EXITED_KEEP_MAX for a minute), which keep their pidfd.
-exited=$(bctl call org.memlockd1 /org/memlockd1 org.memlockd1.Manager ListWorkloads |
+exited=$(bctl call org.mlockd1 /org/mlockd1 org.mlockd1.Manager ListWorkloads |
         { grep -o '"exited"' || true; } | wc -l)
 fds1=$(rel_fd_settle $((fds0 + exited)))
 echo "   fds before=$fds0 after=$fds1 exited_workloads_listed=$exited"

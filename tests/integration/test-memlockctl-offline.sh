@@ -4,13 +4,13 @@
 # socket path, `check` without a daemon, and the offline policy commands (check, list, explain).
 set -euo pipefail
 
-build=$(cd "${MEMLOCKD_BUILD_DIR:?}" && pwd)
+build=$(cd "${MLOCKD_BUILD_DIR:?}" && pwd)
 ctl=$build/client/memlockctl
 [[ -x $ctl ]] || { echo "memlockctl not built at $ctl"; exit 77; }
 
 tmp=$(mktemp -d /tmp/memlockctl-offline.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-export MEMLOCKD_SOCKET=$tmp/none.socket # never the host's daemon
+export MLOCKD_SOCKET=$tmp/none.socket # never the host's daemon
 export NO_COLOR=1
 failures=0
 
@@ -80,7 +80,7 @@ for args in "status" "list" "metrics" "status 1" "detach 1" "kill 1" "explain 1"
         expect_rc 5 "$ctl" $args && expect_grep "$tmp/err" "$tmp/none.socket"
 done
 expect_rc 5 "$ctl" --socket "$tmp/other.socket" status && expect_grep "$tmp/err" "$tmp/other.socket"
-expect_rc 5 env MEMLOCKD_SOCKET="$tmp/env.socket" "$ctl" list && expect_grep "$tmp/err" "$tmp/env.socket"
+expect_rc 5 env MLOCKD_SOCKET="$tmp/env.socket" "$ctl" list && expect_grep "$tmp/err" "$tmp/env.socket"
 # A socket file nobody listens on is just as unreachable.
 python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$tmp/dead.socket"
 expect_rc 5 "$ctl" --socket "$tmp/dead.socket" status && expect_grep "$tmp/err" "dead.socket"
@@ -91,7 +91,7 @@ rc=0
 if grep -q '^FAIL' "$tmp/out"; then want=1; else want=0; fi
 [[ $rc == "$want" ]] || fail "check exited $rc with$( ((want)) || echo out) FAIL lines"
 for pat in '^(OK|WARN|FAIL) +swap: ' '^(OK|WARN) +RLIMIT_MEMLOCK of this shell' \
-        "^WARN memlockd: not reachable at '$tmp/none.socket'" '^(OK|WARN|FAIL) +Yama ptrace_scope' \
+        "^WARN mlockd: not reachable at '$tmp/none.socket'" '^(OK|WARN|FAIL) +Yama ptrace_scope' \
         '^(OK|WARN) +Transparent hugepages' '^(OK|WARN) +KSM' \
         '^(OK|WARN) +vm.compact_unevictable_allowed' '^(OK|WARN) +MemTotal' \
         '^(OK|WARN|FAIL) +MCL_ONFAULT' '^(OK|WARN) +MADV_POPULATE_WRITE'; do
@@ -185,8 +185,8 @@ EOF
         expect_rc 1 "$ctl" policy check "$pol" "$tmp/bad.d"
         expect_rc 1 "$ctl" policy check "$tmp/missing.d"
         # The repository's example policies are valid.
-        if [[ -d ${MEMLOCKD_SOURCE_DIR:-}/conf/policy.d ]]; then
-                cp -r "$MEMLOCKD_SOURCE_DIR/conf/policy.d" "$tmp/examples"
+        if [[ -d ${MLOCKD_SOURCE_DIR:-}/conf/policy.d ]]; then
+                cp -r "$MLOCKD_SOURCE_DIR/conf/policy.d" "$tmp/examples"
                 chmod 0644 "$tmp/examples"/*
                 expect_rc 0 "$ctl" policy check "$tmp/examples"
         fi

@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# memlockctl against a real memlockd on a private socket, with real workloads: status and list
+# memlockctl against a real mlockd on a private socket, with real workloads: status and list
 # (volatile fields masked, the rest compared exactly), JSON against the D-Bus properties read
 # with busctl, metrics through a strict exposition-format checker, explain, check with a daemon,
 # run/exec/attach/detach/kill, and every exit code.
 set -euo pipefail
 
-build=$(cd "${MEMLOCKD_BUILD_DIR:?}" && pwd)
+build=$(cd "${MLOCKD_BUILD_DIR:?}" && pwd)
 ctl=$build/client/memlockctl
-daemon=$build/daemon/memlockd
+daemon=$build/daemon/mlockd
 shim=$build/shim/libmemlock-shim.so
 for f in "$ctl" "$daemon" "$shim"; do
         [[ -e $f ]] || { echo "not built: $f (the daemon or shim is missing): skipping"; exit 77; }
 done
-[[ $(id -u) == 0 ]] || { echo "needs root (memlockd refuses to start unprivileged)"; exit 77; }
+[[ $(id -u) == 0 ]] || { echo "needs root (mlockd refuses to start unprivileged)"; exit 77; }
 command -v busctl >/dev/null || { echo "busctl missing"; exit 77; }
 command -v setpriv >/dev/null || { echo "setpriv missing"; exit 77; }
 
@@ -36,7 +36,7 @@ cleanup() {
 }
 failures=0
 trap cleanup EXIT
-export NO_COLOR=1 MEMLOCKD_SOCKET=$sock
+export NO_COLOR=1 MLOCKD_SOCKET=$sock
 unset LD_PRELOAD
 bus=(busctl --address="unix:path=$sock" --json=short)
 
@@ -90,7 +90,7 @@ vmlck_kb() {
 
 # ---- the daemon ----------------------------------------------------------------------------
 mkdir -p "$tmp/state" "$tmp/policy.d"
-printf '[Daemon]\nBudget=2G\n' >"$tmp/memlockd.conf"
+printf '[Daemon]\nBudget=2G\n' >"$tmp/mlockd.conf"
 cat >"$tmp/policy.d/10-sleep.policy" <<'EOF'
 [Match]
 Executable=/usr/bin/sleep /bin/sleep /usr/bin/cat /bin/cat
@@ -124,13 +124,13 @@ AllowUsers=root
 AllowRun=yes
 AllowAttach=yes
 EOF
-chmod 0644 "$tmp/memlockd.conf" "$tmp/policy.d"/*.policy
+chmod 0644 "$tmp/mlockd.conf" "$tmp/policy.d"/*.policy
 "$daemon" --socket "$sock" --state-dir "$tmp/state" --policy-dir "$tmp/policy.d" \
-        --config "$tmp/memlockd.conf" --shim "$shim" >"$tmp/daemon.log" 2>&1 &
+        --config "$tmp/mlockd.conf" --shim "$shim" >"$tmp/daemon.log" 2>&1 &
 daemon_pid=$!
 for ((i = 0; i < 100; i++)); do
         "$ctl" status >/dev/null 2>&1 && break
-        kill -0 "$daemon_pid" 2>/dev/null || { cat "$tmp/daemon.log"; echo "memlockd died"; exit 1; }
+        kill -0 "$daemon_pid" 2>/dev/null || { cat "$tmp/daemon.log"; echo "mlockd died"; exit 1; }
         sleep 0.05
 done
 version=$("$ctl" --version | awk '{ print $2 }')
@@ -139,7 +139,7 @@ echo "== status of the daemon (no workloads)"
 expect_rc 0 "$ctl" status
 sed -E 's/^( +Mlocked: ).*/\1MASKED/' "$tmp/out" >"$tmp/actual"
 cat >"$tmp/expected" <<EOF
-● memlockd $version
+● mlockd $version
       Socket: $sock
       Budget: 2.0G
     Reserved: 0B (0% of budget)
@@ -218,7 +218,7 @@ expect_rc 0 "$ctl" list --no-legend
 [[ $(wc -l <"$tmp/out") == 2 ]] || fail "list --no-legend: expected just the two rows"
 
 echo "== bash completion"
-if [[ -r ${MEMLOCKD_SOURCE_DIR:-}/client/completion/memlockctl.bash ]]; then
+if [[ -r ${MLOCKD_SOURCE_DIR:-}/client/completion/memlockctl.bash ]]; then
         PATH=$build/client:$PATH bash -c '
                 source "$1"
                 comp() { COMP_WORDS=("${@:2}"); COMP_CWORD=$(($# - 2)); COMPREPLY=(); _memlockctl
@@ -227,7 +227,7 @@ if [[ -r ${MEMLOCKD_SOURCE_DIR:-}/client/completion/memlockctl.bash ]]; then
                 comp x memlockctl status ""
                 comp x memlockctl run --policy ""
                 comp x memlockctl attach --wa
-                comp x memlockctl policy ""' _ "$MEMLOCKD_SOURCE_DIR/client/completion/memlockctl.bash" \
+                comp x memlockctl policy ""' _ "$MLOCKD_SOURCE_DIR/client/completion/memlockctl.bash" \
                 >"$tmp/out" 2>&1 || fail "completion script failed: $(cat "$tmp/out")"
         sed -n 1p "$tmp/out" | grep -qx "status" || fail "completion of 'stat': $(sed -n 1p "$tmp/out")"
         for w in "$id1" "$id2" "$pid1" "$pid2"; do
@@ -239,14 +239,14 @@ if [[ -r ${MEMLOCKD_SOURCE_DIR:-}/client/completion/memlockctl.bash ]]; then
 fi
 
 echo "== JSON against the D-Bus properties"
-"${bus[@]}" call org.memlockd1 /org/memlockd1 org.freedesktop.DBus.Properties GetAll s \
-        org.memlockd1.Manager >"$tmp/mgr.bus"
+"${bus[@]}" call org.mlockd1 /org/mlockd1 org.freedesktop.DBus.Properties GetAll s \
+        org.mlockd1.Manager >"$tmp/mgr.bus"
 "$ctl" status --json=short >"$tmp/mgr.json"
-"${bus[@]}" call org.memlockd1 /org/memlockd1 org.memlockd1.Manager ListWorkloads >"$tmp/list.bus"
+"${bus[@]}" call org.mlockd1 /org/mlockd1 org.mlockd1.Manager ListWorkloads >"$tmp/list.bus"
 "$ctl" list --json=short >"$tmp/list.json"
 for id in "$id1" "$id2"; do
-        "${bus[@]}" call org.memlockd1 "/org/memlockd1/workload/$id" \
-                org.freedesktop.DBus.Properties GetAll s org.memlockd1.Workload >"$tmp/w$id.bus"
+        "${bus[@]}" call org.mlockd1 "/org/mlockd1/workload/$id" \
+                org.freedesktop.DBus.Properties GetAll s org.mlockd1.Workload >"$tmp/w$id.bus"
         "$ctl" status "$id" --json=short >"$tmp/w$id.json"
 done
 python3 - "$tmp" "$sock" "$id1" "$id2" <<'EOF' || fail "JSON does not match D-Bus"
@@ -286,7 +286,7 @@ volatile = {"LockedBytes": "locked_bytes", "ResidentBytes": "resident_bytes",
 for i in ids:
     p, w = props(f"{tmp}/w{i}.bus"), json.load(open(f"{tmp}/w{i}.json"))
     assert set(w) == set(names.values()) | set(volatile.values()) | {"path", "user"}, sorted(w)
-    assert w["path"] == "/org/memlockd1/workload/" + i and w["user"] == "root"
+    assert w["path"] == "/org/mlockd1/workload/" + i and w["user"] == "root"
     for k, f in names.items():
         want = size(p[k]) if k == "LimitBytes" else p[k]
         assert w[f] == want, (k, w[f], p[k])
@@ -351,19 +351,19 @@ EOF
 if command -v promtool >/dev/null; then
         promtool check metrics <"$tmp/metrics" || fail "promtool check metrics"
 fi
-budget=$("${bus[@]}" get-property org.memlockd1 /org/memlockd1 org.memlockd1.Manager BudgetBytes |
+budget=$("${bus[@]}" get-property org.mlockd1 /org/mlockd1 org.mlockd1.Manager BudgetBytes |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["data"])')
-expect_grep "$tmp/metrics" "^memlockd_budget_bytes $budget\$"
-expect_grep "$tmp/metrics" '^memlockd_reserved_bytes 83886080$'
-expect_grep "$tmp/metrics" '^memlockd_workloads 2$'
-expect_grep "$tmp/metrics" "^memlockd_workload_limit_bytes\{id=\"$id1\",name=\"alpha\",policy=\"10-sleep\"\} 67108864\$"
-expect_grep "$tmp/metrics" "^memlockd_workload_limit_bytes\{id=\"$id2\",name=\"we\\\\\"ird\\\\\\\\name\",policy=\"10-sleep\"\} 16777216\$"
-expect_grep "$tmp/metrics" "^memlockd_workload_locked_bytes\{id=\"$id1\",name=\"alpha\",policy=\"10-sleep\"\} [1-9][0-9]*\$"
-expect_grep "$tmp/metrics" "^memlockd_workload_major_faults_total\{id=\"$id1\",name=\"alpha\",policy=\"10-sleep\"\} [0-9]+\$"
-for m in memlockd_budget_bytes memlockd_reserved_bytes memlockd_system_mlocked_bytes \
-        memlockd_workload_locked_bytes memlockd_workload_limit_bytes \
-        memlockd_workload_major_faults_total memlockd_workload_resident_bytes \
-        memlockd_workload_swap_bytes memlockd_workload_minor_faults_total; do
+expect_grep "$tmp/metrics" "^mlockd_budget_bytes $budget\$"
+expect_grep "$tmp/metrics" '^mlockd_reserved_bytes 83886080$'
+expect_grep "$tmp/metrics" '^mlockd_workloads 2$'
+expect_grep "$tmp/metrics" "^mlockd_workload_limit_bytes\{id=\"$id1\",name=\"alpha\",policy=\"10-sleep\"\} 67108864\$"
+expect_grep "$tmp/metrics" "^mlockd_workload_limit_bytes\{id=\"$id2\",name=\"we\\\\\"ird\\\\\\\\name\",policy=\"10-sleep\"\} 16777216\$"
+expect_grep "$tmp/metrics" "^mlockd_workload_locked_bytes\{id=\"$id1\",name=\"alpha\",policy=\"10-sleep\"\} [1-9][0-9]*\$"
+expect_grep "$tmp/metrics" "^mlockd_workload_major_faults_total\{id=\"$id1\",name=\"alpha\",policy=\"10-sleep\"\} [0-9]+\$"
+for m in mlockd_budget_bytes mlockd_reserved_bytes mlockd_system_mlocked_bytes \
+        mlockd_workload_locked_bytes mlockd_workload_limit_bytes \
+        mlockd_workload_major_faults_total mlockd_workload_resident_bytes \
+        mlockd_workload_swap_bytes mlockd_workload_minor_faults_total; do
         expect_grep "$tmp/metrics" "^# HELP $m "
         expect_grep "$tmp/metrics" "^# TYPE $m (gauge|counter)\$"
 done
@@ -376,7 +376,7 @@ expect_rc 3 "$ctl" explain $$
 expect_grep "$tmp/out" '^ +Verdict: deny'
 expect_grep "$tmp/out" '10-sleep: '
 expect_rc 3 "$ctl" explain $$ --json=short
-"${bus[@]}" call org.memlockd1 /org/memlockd1 org.memlockd1.Manager Explain u $$ >"$tmp/explain.bus"
+"${bus[@]}" call org.mlockd1 /org/mlockd1 org.mlockd1.Manager Explain u $$ >"$tmp/explain.bus"
 python3 - "$tmp/out" "$tmp/explain.bus" <<'EOF' || fail "explain --json does not match Explain()"
 import json, sys
 j = json.load(open(sys.argv[1]))
@@ -393,12 +393,12 @@ rc=0
 "$ctl" check >"$tmp/out" 2>&1 || rc=$?
 if grep -q '^FAIL' "$tmp/out"; then want=1; else want=0; fi
 [[ $rc == "$want" ]] || fail "check exited $rc"
-expect_grep "$tmp/out" "memlockd \(pid $daemon_pid\) "
+expect_grep "$tmp/out" "mlockd \(pid $daemon_pid\) "
 capeff=$((16#$(awk '/^CapEff:/ { print $2 }' "/proc/$daemon_pid/status")))
 if ((capeff & (1 << 24))); then
         grep -q "lacks.*CAP_SYS_RESOURCE" "$tmp/out" && fail "check: the daemon has CAP_SYS_RESOURCE"
 else
-        expect_grep "$tmp/out" "^WARN memlockd \(pid $daemon_pid\) lacks.*CAP_SYS_RESOURCE"
+        expect_grep "$tmp/out" "^WARN mlockd \(pid $daemon_pid\) lacks.*CAP_SYS_RESOURCE"
 fi
 expect_grep "$tmp/out" '^OK +Budget: 2\.0G \([0-9]+% of MemTotal [0-9.]+G\), 80\.0M reserved$'
 

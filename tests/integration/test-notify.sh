@@ -2,22 +2,22 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # sd_notify without systemd: NOTIFY_SOCKET points at a datagram socket of the test (a python3
 # listener that records each message with its sender's pid, from SCM_CREDENTIALS) and
-# WATCHDOG_USEC asks for a watchdog. memlockd must send READY=1 and STATUS= once it serves,
+# WATCHDOG_USEC asks for a watchdog. mlockd must send READY=1 and STATUS= once it serves,
 # WATCHDOG=1 at least once per WATCHDOG_USEC (it pings at half the interval), and STOPPING=1 on
 # SIGTERM; every message from the daemon's own pid (NotifyAccess=main in the unit).
 set -euo pipefail
 
-build=${MEMLOCKD_BUILD_DIR:?MEMLOCKD_BUILD_DIR is not set}
-memlockd=$build/daemon/memlockd
+build=${MLOCKD_BUILD_DIR:?MLOCKD_BUILD_DIR is not set}
+mlockd=$build/daemon/mlockd
 memlockctl=$build/client/memlockctl
-[[ -x $memlockd ]] || { echo "SKIP: memlockd was not built"; exit 77; }
+[[ -x $mlockd ]] || { echo "SKIP: mlockd was not built"; exit 77; }
 command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 77; }
 
 # sd-event coalesces timers by up to 250 ms unless told otherwise: keep the interval well above.
 WATCHDOG_MS=1600
 RUN_MS=4000
 
-tmp=$(mktemp -d /tmp/memlockd-test-notify.XXXXXX)
+tmp=$(mktemp -d /tmp/mlockd-test-notify.XXXXXX)
 daemon_pid=
 listener_pid=
 cleanup() {
@@ -30,7 +30,7 @@ cleanup() {
 trap cleanup EXIT
 umask 022
 mkdir -p "$tmp/policy.d" "$tmp/state"
-printf '[Daemon]\nBudget=1G\n' >"$tmp/memlockd.conf"
+printf '[Daemon]\nBudget=1G\n' >"$tmp/mlockd.conf"
 
 # The listener: one line per datagram, "<monotonic ms> <sender pid> <message with \n as |>".
 python3 - "$tmp/notify.socket" "$tmp/messages" <<'EOF' &
@@ -58,8 +58,8 @@ done
 [[ -S $tmp/notify.socket ]] || { echo "FAIL: the notify listener did not start"; exit 1; }
 
 NOTIFY_SOCKET=$tmp/notify.socket WATCHDOG_USEC=$((WATCHDOG_MS * 1000)) \
-        "$memlockd" --config "$tmp/memlockd.conf" --socket "$tmp/io.socket" \
-        --policy-dir "$tmp/policy.d" --state-dir "$tmp/state" >"$tmp/memlockd.log" 2>&1 &
+        "$mlockd" --config "$tmp/mlockd.conf" --socket "$tmp/io.socket" \
+        --policy-dir "$tmp/policy.d" --state-dir "$tmp/state" >"$tmp/mlockd.log" 2>&1 &
 daemon_pid=$!
 sleep "$((RUN_MS / 1000)).$((RUN_MS % 1000))"
 # The daemon serves when it says READY=1.
@@ -101,7 +101,7 @@ echo "watchdog: $n pings, first $first ms after READY=1, largest gap $max_gap ms
 ((max_gap < WATCHDOG_MS)) || fail "watchdog gap of $max_gap ms exceeds WATCHDOG_USEC"
 
 if ((failures)); then
-        cat "$tmp/memlockd.log"
+        cat "$tmp/mlockd.log"
         exit 1
 fi
 echo "OK"

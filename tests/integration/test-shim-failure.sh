@@ -7,7 +7,7 @@
 # shim/targets.
 set -euo pipefail
 
-build=${MEMLOCKD_BUILD_DIR:?MEMLOCKD_BUILD_DIR is not set}
+build=${MLOCKD_BUILD_DIR:?MLOCKD_BUILD_DIR is not set}
 shim=$build/shim/libmemlock-shim.so
 targets=$build/shim/targets
 for f in "$shim" "$targets/shim-target" "$targets/shim-bss" "$targets/shim-report"; do

@@ -6,8 +6,8 @@
 # errors that name the path.
 set -euo pipefail
 
-build=${MEMLOCKD_BUILD_DIR:?}
-src=${MEMLOCKD_SOURCE_DIR:?}
+build=${MLOCKD_BUILD_DIR:?}
+src=${MLOCKD_SOURCE_DIR:?}
 run=$build/tests/helpers/spawn-run
 shim=$build/shim/libmemlock-shim.so
 target=$build/shim/targets/shim-target
@@ -17,7 +17,7 @@ if [[ $(id -u) != 0 ]]; then
         exit 77
 fi
 if [[ ! -x $run ]]; then
-        echo "SKIP: $run not built (memlockd-daemon-lib missing?)"
+        echo "SKIP: $run not built (mlockd-daemon-lib missing?)"
         exit 77
 fi
 

@@ -138,7 +138,7 @@ static void test_table(void **state) {
 
 static WorkloadInfo sample_workload(void) {
         return (WorkloadInfo){
-                .path = (char *) "/org/memlockd1/workload/7",
+                .path = (char *) "/org/mlockd1/workload/7",
                 .id = (char *) "7",
                 .name = (char *) "qemu \"rt\"\nguest\\1",
                 .policy = (char *) "50-qemu-libvirt",
@@ -224,7 +224,7 @@ static void test_daemon_block_and_total(void **state) {
 
         capture_begin(&c);
         daemon_format_status(c.f, &d, "/tmp/x/io.socket", false);
-        assert_string_equal(capture_end(&c), "● memlockd 0.1.0\n"
+        assert_string_equal(capture_end(&c), "● mlockd 0.1.0\n"
                                              "      Socket: /tmp/x/io.socket\n"
                                              "      Budget: 8.0G\n"
                                              "    Reserved: 2.0G (25% of budget)\n"
@@ -276,17 +276,17 @@ static void test_prometheus_render(void **state) {
         capture_begin(&c);
         assert_int_equal(prometheus_render(c.f, &d, &w, 1), 0);
         out = capture_end(&c);
-        assert_non_null(strstr(out, "# HELP memlockd_budget_bytes "));
+        assert_non_null(strstr(out, "# HELP mlockd_budget_bytes "));
         assert_non_null(
-                strstr(out, "# TYPE memlockd_budget_bytes gauge\nmemlockd_budget_bytes +Inf\n"));
-        assert_non_null(strstr(out, "\nmemlockd_reserved_bytes 1073741824\n"));
-        assert_non_null(strstr(out, "# TYPE memlockd_workload_major_faults_total counter\n"
-                                    "memlockd_workload_major_faults_total{id=\"7\",name=\"qemu "
+                strstr(out, "# TYPE mlockd_budget_bytes gauge\nmlockd_budget_bytes +Inf\n"));
+        assert_non_null(strstr(out, "\nmlockd_reserved_bytes 1073741824\n"));
+        assert_non_null(strstr(out, "# TYPE mlockd_workload_major_faults_total counter\n"
+                                    "mlockd_workload_major_faults_total{id=\"7\",name=\"qemu "
                                     "\\\"rt\\\"\\nguest\\\\1\",policy=\"50-qemu-libvirt\"} 3\n"));
-        assert_non_null(strstr(out, "memlockd_workload_locked_bytes{id=\"7\",name=\"qemu "
+        assert_non_null(strstr(out, "mlockd_workload_locked_bytes{id=\"7\",name=\"qemu "
                                     "\\\"rt\\\"\\nguest\\\\1\",policy=\"50-qemu-libvirt\"} "
                                     "536870912\n"));
-        assert_non_null(strstr(out, "memlockd_workload_lock_duration_seconds{id=\"7\",name=\"qemu "
+        assert_non_null(strstr(out, "mlockd_workload_lock_duration_seconds{id=\"7\",name=\"qemu "
                                     "\\\"rt\\\"\\nguest\\\\1\",policy=\"50-qemu-libvirt\"} "
                                     "1.234567\n"));
         /* Every line is a comment or a sample; HELP and TYPE come once per family. */
@@ -297,8 +297,8 @@ static void test_prometheus_render(void **state) {
         capture_begin(&c);
         assert_int_equal(prometheus_render(c.f, &d, NULL, 0), 0);
         out = capture_end(&c);
-        assert_null(strstr(out, "memlockd_workload_"));
-        assert_non_null(strstr(out, "memlockd_workloads 0\n"));
+        assert_null(strstr(out, "mlockd_workload_"));
+        assert_non_null(strstr(out, "mlockd_workloads 0\n"));
         free(c.buf);
 }
 

@@ -109,11 +109,11 @@ static void test_build_env(void **state) {
         _cleanup_strv_free_ char **out = NULL, **out2 = NULL, **bare = NULL;
         size_t preloads = 0;
 
-        assert_int_equal(spawn_build_env((char *const *) env,
-                                         "/usr/lib/memlockd/libmemlock-shim.so", &lock, 3, &out),
+        assert_int_equal(spawn_build_env((char *const *) env, "/usr/lib/mlockd/libmemlock-shim.so",
+                                         &lock, 3, &out),
                          0);
         assert_string_equal(env_get(out, "HOME"), "/root");
-        assert_string_equal(env_get(out, "LD_PRELOAD"), "/usr/lib/memlockd/libmemlock-shim.so");
+        assert_string_equal(env_get(out, "LD_PRELOAD"), "/usr/lib/mlockd/libmemlock-shim.so");
         assert_string_equal(env_get(out, "MEMLOCK_MODE"), "on-fault");
         assert_string_equal(env_get(out, "MEMLOCK_PREFAULT_THREADS"), "auto");
         assert_string_equal(env_get(out, "MEMLOCK_THP"), "1");

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Tests for memlockd.conf (policy/config.c): defaults, every key, every error with its exact
- * message, a failed parse leaves the settings alone, file checks, and conf/memlockd.conf. */
+/* Tests for mlockd.conf (policy/config.c): defaults, every key, every error with its exact
+ * message, a failed parse leaves the settings alone, file checks, and conf/mlockd.conf. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -49,7 +49,7 @@ static void expect_errors_v(const char *text, ...) {
         assert_true(c.budget == 8 * GiB);
         assert_string_equal(c.budget_spec, "80%");
         assert_int_equal(c.max_workloads_per_user, 64);
-        assert_string_equal(c.socket_path, MEMLOCKD_SOCKET_PATH);
+        assert_string_equal(c.socket_path, MLOCKD_SOCKET_PATH);
         assert_null(c.libvirt_uri);
         policy_diagnostics_clear(&d);
         daemon_config_done(&c);
@@ -63,9 +63,9 @@ static void test_defaults(void **state) {
         assert_true(c.budget == 8 * GiB);
         assert_string_equal(c.budget_spec, DAEMON_CONFIG_BUDGET_DEFAULT);
         assert_int_equal(c.max_workloads_per_user, DAEMON_CONFIG_MAX_WORKLOADS_PER_USER_DEFAULT);
-        assert_string_equal(c.socket_path, MEMLOCKD_SOCKET_PATH);
+        assert_string_equal(c.socket_path, MLOCKD_SOCKET_PATH);
         assert_false(c.system_bus);
-        assert_string_equal(c.state_directory, MEMLOCKD_STATE_DIR);
+        assert_string_equal(c.state_directory, MLOCKD_STATE_DIR);
         assert_null(c.libvirt_uri);
         _cleanup_free_ char *s = daemon_config_summary(&c);
         assert_non_null(strstr(s, "Budget=8.0G (80%) MaxWorkloadsPerUser=64"));
@@ -93,7 +93,7 @@ static void test_all_keys(void **state) {
                                "MaxWorkloadsPerUser=3\n"
                                "Socket=/tmp/x/io.socket\n"
                                "SystemBus=yes\n"
-                               "StateDirectory=/var/lib/memlockd\n"
+                               "StateDirectory=/var/lib/mlockd\n"
                                "[Libvirt]\n"
                                "URI=qemu:///system\n",
                                &c, &d),
@@ -104,7 +104,7 @@ static void test_all_keys(void **state) {
         assert_int_equal(c.max_workloads_per_user, 3);
         assert_string_equal(c.socket_path, "/tmp/x/io.socket");
         assert_true(c.system_bus);
-        assert_string_equal(c.state_directory, "/var/lib/memlockd");
+        assert_string_equal(c.state_directory, "/var/lib/mlockd");
         assert_string_equal(c.libvirt_uri, "qemu:///system");
 
         /* On top of the previous values; an empty URI= turns event mode off. */
@@ -115,7 +115,7 @@ static void test_all_keys(void **state) {
         _cleanup_free_ char *s = daemon_config_summary(&c);
         assert_string_equal(s, "Budget=infinity (infinity) MaxWorkloadsPerUser=3 "
                                "Socket=/tmp/x/io.socket SystemBus=yes "
-                               "StateDirectory=/var/lib/memlockd URI=(none)");
+                               "StateDirectory=/var/lib/mlockd URI=(none)");
         daemon_config_done(&c);
 }
 
@@ -177,7 +177,7 @@ static char *source_path(const char *rel) {
 }
 
 static void test_conf_example(void **state) {
-        _cleanup_free_ char *path = source_path("conf/memlockd.conf"), *buf = NULL;
+        _cleanup_free_ char *path = source_path("conf/mlockd.conf"), *buf = NULL;
         DaemonConfig c, ref;
         PolicyDiagnostics d = {};
         size_t n;
@@ -220,7 +220,7 @@ static void test_load_file(void **state) {
                 return;
         }
         assert_non_null(mkdtemp(dir));
-        snprintf(path, sizeof(path), "%s/memlockd.conf", dir);
+        snprintf(path, sizeof(path), "%s/mlockd.conf", dir);
         assert_int_equal(daemon_config_init(&c, MEM_TOTAL), 0);
 
         /* Missing: fine or not, as asked. */

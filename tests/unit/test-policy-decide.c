@@ -779,7 +779,7 @@ static const Case cases[] = {
           .expect_policy = "90-catchall",
           .expect_message = "An unlimited lock (Limit=infinity in policy '90-catchall') cannot "
                             "be reserved against the 8.0G budget: ask for a limit (at most 8.0G "
-                            "is free), or set Budget=infinity in memlockd.conf." },
+                            "is free), or set Budget=infinity in mlockd.conf." },
         { "finite request under an infinite policy fits",
           SET_B,
           REQUEST_RUN,

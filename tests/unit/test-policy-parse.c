@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests for the policy parser (policy/policy-parse.c, policy/ini.c, policy/suggest.c): every
  * kind of error with its exact message, all errors of a file, defaults, and the conf/
- * examples shipped with memlockd. */
+ * examples shipped with mlockd. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -307,18 +307,18 @@ static void test_error_match_values(void **state) {
         expect_errors("[Match]\nUnit=/system.slice/x.service\n[Lock]\nLimit=1G\n",
                       "t.policy:2: Unit=/system.slice/x.service: '/system.slice/x.service' is a "
                       "path; write a unit name such as 'machine-qemu*.scope' or 'myapp.service'");
-        expect_errors("[Match]\nUser=root no-such-user-memlockd\n[Lock]\nLimit=1G\n",
-                      "t.policy:2: User=root no-such-user-memlockd: no such user "
-                      "'no-such-user-memlockd'");
-        expect_errors("[Match]\nGroup=no-such-group-memlockd\n[Lock]\nLimit=1G\n",
-                      "t.policy:2: Group=no-such-group-memlockd: no such group "
-                      "'no-such-group-memlockd'");
+        expect_errors("[Match]\nUser=root no-such-user-mlockd\n[Lock]\nLimit=1G\n",
+                      "t.policy:2: User=root no-such-user-mlockd: no such user "
+                      "'no-such-user-mlockd'");
+        expect_errors("[Match]\nGroup=no-such-group-mlockd\n[Lock]\nLimit=1G\n",
+                      "t.policy:2: Group=no-such-group-mlockd: no such group "
+                      "'no-such-group-mlockd'");
         expect_errors("[Match]\nUser=4294967295\n[Lock]\nLimit=1G\n",
                       "t.policy:2: User=4294967295: '4294967295' is not a valid user id");
-        expect_errors("[Lock]\nLimit=1G\n[Access]\nAllowUsers=@no-such-group-memlockd nobody @\n",
-                      "t.policy:4: AllowUsers=@no-such-group-memlockd nobody @: no such group "
-                      "'no-such-group-memlockd'",
-                      "t.policy:4: AllowUsers=@no-such-group-memlockd nobody @: '@' must be "
+        expect_errors("[Lock]\nLimit=1G\n[Access]\nAllowUsers=@no-such-group-mlockd nobody @\n",
+                      "t.policy:4: AllowUsers=@no-such-group-mlockd nobody @: no such group "
+                      "'no-such-group-mlockd'",
+                      "t.policy:4: AllowUsers=@no-such-group-mlockd nobody @: '@' must be "
                       "followed by a group name");
 }
 
@@ -375,7 +375,7 @@ static void test_all_errors_reported(void **state) {
                       "[Acess]\n" /* 9 */
                       "AllowUsers=nobody\n" /* 10: ignored, in an unknown section */
                       "[Access]\n" /* 11 */
-                      "AllowUsers=no-such-user-memlockd\n", /* 12 */
+                      "AllowUsers=no-such-user-mlockd\n", /* 12 */
                       "t.policy:2: Executable=relative: 'relative' is not an absolute path; "
                       "write a path or a glob starting with '/', or leave Executable= out to "
                       "match any program",
@@ -384,8 +384,8 @@ static void test_all_errors_reported(void **state) {
                       "t.policy:7: Mode=current: duplicate key, already set on line 6",
                       "t.policy:8: Inherit=perhaps: expected yes or no",
                       "t.policy:9: [Acess]: unknown section; did you mean [Access]?",
-                      "t.policy:12: AllowUsers=no-such-user-memlockd: no such user "
-                      "'no-such-user-memlockd'");
+                      "t.policy:12: AllowUsers=no-such-user-mlockd: no such user "
+                      "'no-such-user-mlockd'");
 }
 
 static void test_error_name_and_size(void **state) {

@@ -742,7 +742,7 @@ static void test_privileges(void **state) {
 
 static int setup(void **state) {
         char exe[PATH_MAX];
-        const char *build = getenv("MEMLOCKD_BUILD_DIR");
+        const char *build = getenv("MLOCKD_BUILD_DIR");
         ssize_t k;
 
         if (!mkdtemp(tmpdir))

@@ -68,7 +68,7 @@ static void test_roundtrip(void **state) {
         assert_int_equal(back.n, 1);
         w = back.head;
         assert_int_equal(w->id, 7);
-        assert_string_equal(w->path, "/org/memlockd1/workload/7");
+        assert_string_equal(w->path, "/org/mlockd1/workload/7");
         assert_int_equal(w->kind, WORKLOAD_KIND_ATTACH);
         assert_string_equal(w->name, "qemu \"guest\"\n1");
         assert_string_equal(w->policy, "50-qemu");

@@ -375,7 +375,7 @@ static void test_lock_plan(void **state) {
         assert_null(reason);
         assert_int_equal(target_lock_plan(&t, false, 512u << 20, &reason), -EOPNOTSUPP);
         assert_string_equal(reason,
-                            "pid 1234 runs as uid 64055 without CAP_IPC_LOCK, and memlockd lacks "
+                            "pid 1234 runs as uid 64055 without CAP_IPC_LOCK, and mlockd lacks "
                             "CAP_SYS_RESOURCE to raise its limit (RLIMIT_MEMLOCK 8.0M, 512.0M "
                             "needed)");
         free(reason);

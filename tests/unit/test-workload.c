@@ -32,7 +32,7 @@ static void test_new(void **state) {
         assert_null(w);
         assert_int_equal(workload_new(18446744073709551615ull, &w), 0);
         assert_string_equal(w->id_str, "18446744073709551615");
-        assert_string_equal(w->path, "/org/memlockd1/workload/18446744073709551615");
+        assert_string_equal(w->path, "/org/mlockd1/workload/18446744073709551615");
         assert_int_equal(w->pidfd, -EBADF);
         assert_int_equal(w->report_fd, -EBADF);
         assert_int_equal(w->exit_status, -1);
@@ -73,10 +73,10 @@ static void test_table(void **state) {
         assert_ptr_equal(workload_table_find_pid(&t, 200), d);
         assert_ptr_equal(workload_table_find_pid(&t, 100), a);
         assert_null(workload_table_find_pid(&t, 999));
-        assert_ptr_equal(workload_table_find_path(&t, "/org/memlockd1/workload/2"), b);
-        assert_null(workload_table_find_path(&t, "/org/memlockd1/workload/02x"));
-        assert_null(workload_table_find_path(&t, "/org/memlockd1/workload/"));
-        assert_null(workload_table_find_path(&t, "/org/memlockd1/workloadx/2"));
+        assert_ptr_equal(workload_table_find_path(&t, "/org/mlockd1/workload/2"), b);
+        assert_null(workload_table_find_path(&t, "/org/mlockd1/workload/02x"));
+        assert_null(workload_table_find_path(&t, "/org/mlockd1/workload/"));
+        assert_null(workload_table_find_path(&t, "/org/mlockd1/workloadx/2"));
         assert_null(workload_table_find_path(&t, NULL));
 
         assert_int_equal(workload_table_count_live_uid(&t, 1000), 2);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Writes the seed corpus of tests/fuzz/fuzz-bus-message.c: each file holds the raw bytes of one
- * D-Bus method call to org.memlockd1, as a client sends them after "BEGIN\r\n". The client
+ * D-Bus method call to org.mlockd1, as a client sends them after "BEGIN\r\n". The client
  * talks to a socketpair whose other end answers the SASL exchange by hand.
  *
  *   bus-corpus DIR */
@@ -35,16 +35,16 @@ static int b_exec(sd_bus_message *m) {
         return sd_bus_message_append(m, "asa{sv}", 1, "/bin/true", 1, "name", "s", "n");
 }
 static int b_kill(sd_bus_message *m) {
-        return sd_bus_message_append(m, "oi", "/org/memlockd1/workload/1", 15);
+        return sd_bus_message_append(m, "oi", "/org/mlockd1/workload/1", 15);
 }
 static int b_detach(sd_bus_message *m) {
-        return sd_bus_message_append(m, "o", "/org/memlockd1/workload/1");
+        return sd_bus_message_append(m, "o", "/org/mlockd1/workload/1");
 }
 static int b_get(sd_bus_message *m) {
-        return sd_bus_message_append(m, "ss", "org.memlockd1.Manager", "Workloads");
+        return sd_bus_message_append(m, "ss", "org.mlockd1.Manager", "Workloads");
 }
 static int b_getall(sd_bus_message *m) {
-        return sd_bus_message_append(m, "s", "org.memlockd1.Manager");
+        return sd_bus_message_append(m, "s", "org.mlockd1.Manager");
 }
 static int b_hello(sd_bus_message *m) {
         return 0;
@@ -55,20 +55,20 @@ static const struct {
         BuildFunc build;
 } calls[] = {
         { "hello", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello", b_hello },
-        { "list", "/org/memlockd1", "org.memlockd1.Manager", "ListWorkloads", b_none },
-        { "explain", "/org/memlockd1", "org.memlockd1.Manager", "Explain", b_pid },
-        { "by-pid", "/org/memlockd1", "org.memlockd1.Manager", "GetWorkloadByPid", b_pid },
-        { "attach", "/org/memlockd1", "org.memlockd1.Manager", "Attach", b_attach },
-        { "run", "/org/memlockd1", "org.memlockd1.Manager", "Run", b_run },
-        { "exec", "/org/memlockd1", "org.memlockd1.Manager", "Exec", b_exec },
-        { "kill", "/org/memlockd1", "org.memlockd1.Manager", "Kill", b_kill },
-        { "detach", "/org/memlockd1", "org.memlockd1.Manager", "Detach", b_detach },
-        { "get", "/org/memlockd1", "org.freedesktop.DBus.Properties", "Get", b_get },
-        { "getall", "/org/memlockd1/workload/1", "org.freedesktop.DBus.Properties", "GetAll",
+        { "list", "/org/mlockd1", "org.mlockd1.Manager", "ListWorkloads", b_none },
+        { "explain", "/org/mlockd1", "org.mlockd1.Manager", "Explain", b_pid },
+        { "by-pid", "/org/mlockd1", "org.mlockd1.Manager", "GetWorkloadByPid", b_pid },
+        { "attach", "/org/mlockd1", "org.mlockd1.Manager", "Attach", b_attach },
+        { "run", "/org/mlockd1", "org.mlockd1.Manager", "Run", b_run },
+        { "exec", "/org/mlockd1", "org.mlockd1.Manager", "Exec", b_exec },
+        { "kill", "/org/mlockd1", "org.mlockd1.Manager", "Kill", b_kill },
+        { "detach", "/org/mlockd1", "org.mlockd1.Manager", "Detach", b_detach },
+        { "get", "/org/mlockd1", "org.freedesktop.DBus.Properties", "Get", b_get },
+        { "getall", "/org/mlockd1/workload/1", "org.freedesktop.DBus.Properties", "GetAll",
           b_getall },
-        { "managed", "/org/memlockd1", "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
+        { "managed", "/org/mlockd1", "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
           b_none },
-        { "introspect", "/org/memlockd1", "org.freedesktop.DBus.Introspectable", "Introspect",
+        { "introspect", "/org/mlockd1", "org.freedesktop.DBus.Introspectable", "Introspect",
           b_none },
 };
 
@@ -93,7 +93,7 @@ static int one(const char *dir, size_t i) {
         if (r >= 0)
                 r = sd_bus_start(bus);
         if (r >= 0)
-                r = sd_bus_message_new_method_call(bus, &m, "org.memlockd1", calls[i].path,
+                r = sd_bus_message_new_method_call(bus, &m, "org.mlockd1", calls[i].path,
                                                    calls[i].iface, calls[i].member);
         if (r >= 0)
                 r = calls[i].build(m);

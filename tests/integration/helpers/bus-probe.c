@@ -29,9 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEST "org.memlockd1"
-#define PATH "/org/memlockd1"
-#define IFACE "org.memlockd1.Manager"
+#define DEST "org.mlockd1"
+#define PATH "/org/mlockd1"
+#define IFACE "org.mlockd1.Manager"
 
 static const char *address;
 
@@ -209,7 +209,7 @@ static int do_simple(sd_bus *bus, int argc, char **argv) {
                 printf("OK %s %s %s\n", verdict, policy, message);
         } else if (strcmp(cmd, "kill") == 0 && argc >= 3) {
                 char p[128];
-                snprintf(p, sizeof(p), "/org/memlockd1/workload/%s", argv[1]);
+                snprintf(p, sizeof(p), "/org/mlockd1/workload/%s", argv[1]);
                 r = sd_bus_call_method(bus, DEST, PATH, IFACE, "Kill", &e, &reply, "oi", p,
                                        atoi(argv[2]));
                 if (r < 0)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Test tool: injects mlockall()/munlockall() into a running process the way memlockd does
+/* Test tool: injects mlockall()/munlockall() into a running process the way mlockd does
  * (a forked helper via inject_job_run(), target identified by a pidfd), or with --tid directly
  * into one thread with inject_syscall(). Prints one "key=value ..." line; exits 0 when the
  * injected syscall succeeded, 1 otherwise.

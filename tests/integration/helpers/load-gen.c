@@ -22,9 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEST "org.memlockd1"
-#define PATH "/org/memlockd1"
-#define IFACE "org.memlockd1.Manager"
+#define DEST "org.mlockd1"
+#define PATH "/org/mlockd1"
+#define IFACE "org.mlockd1.Manager"
 #define RUNNERS 5
 
 static const char *address;
@@ -136,7 +136,7 @@ static void *client(void *p) {
                         note_latency(t0);
                         if (r >= 0)
                                 atomic_fetch_add(&ok_calls, 1);
-                        else if (sd_bus_error_has_name(&e, "org.memlockd1.Error.LimitExceeded"))
+                        else if (sd_bus_error_has_name(&e, "org.mlockd1.Error.LimitExceeded"))
                                 atomic_fetch_add(&limited_calls, 1);
                         else {
                                 atomic_fetch_add(&failed_calls, 1);
@@ -172,7 +172,7 @@ static void *runner(void *p) {
                 note_latency(t0);
                 if (r >= 0)
                         atomic_fetch_add(&ok_runs, 1);
-                else if (sd_bus_error_has_name(&e, "org.memlockd1.Error.LimitExceeded"))
+                else if (sd_bus_error_has_name(&e, "org.mlockd1.Error.LimitExceeded"))
                         atomic_fetch_add(&limited_runs, 1);
                 else {
                         atomic_fetch_add(&failed_runs, 1);

@@ -26,8 +26,8 @@ static int get_reserved(sd_bus *bus, uint64_t *ret) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         int r;
 
-        r = sd_bus_get_property_trivial(bus, "org.memlockd1", "/org/memlockd1",
-                                        "org.memlockd1.Manager", "ReservedBytes", &e, 't', ret);
+        r = sd_bus_get_property_trivial(bus, "org.mlockd1", "/org/mlockd1", "org.mlockd1.Manager",
+                                        "ReservedBytes", &e, 't', ret);
         sd_bus_error_free(&e);
         return r;
 }
@@ -36,8 +36,8 @@ static int get_state(sd_bus *bus, const char *path, char **ret) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         int r;
 
-        r = sd_bus_get_property_string(bus, "org.memlockd1", path, "org.memlockd1.Workload",
-                                       "State", &e, ret);
+        r = sd_bus_get_property_string(bus, "org.mlockd1", path, "org.mlockd1.Workload", "State",
+                                       &e, ret);
         /* A workload removed from the table altogether is out of the live set too. */
         if (r < 0 && sd_bus_error_has_name(&e, SD_BUS_ERROR_UNKNOWN_OBJECT)) {
                 *ret = strdup("removed");
