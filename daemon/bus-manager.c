@@ -130,7 +130,7 @@ static int read_options(sd_bus_message *msg, WorkloadOptions *o, sd_bus_error *e
                                                               s);
                         }
                 } else if (streq(key, "limit") || streq(key, "memory") ||
-                           streq(key, "hard_limit")) {
+                           streq(key, "hard_limit") || streq(key, "max_memory")) {
                         uint64_t v;
                         WANT("t");
                         r = sd_bus_message_read(msg, "v", "t", &v);
@@ -142,9 +142,37 @@ static int read_options(sd_bus_message *msg, WorkloadOptions *o, sd_bus_error *e
                         if (streq(key, "limit"))
                                 o->limit = v;
                         else if (streq(key, "memory"))
-                                o->memory = v;
+                                o->guest.memory = v;
+                        else if (streq(key, "max_memory"))
+                                o->guest.max_memory = v;
                         else
-                                o->hard_limit = v;
+                                o->guest.hard_limit = v;
+                } else if (streq(key, "max_memory_slots") || streq(key, "vfio_devices") ||
+                           streq(key, "nvme_disks") || streq(key, "vdpa_devices")) {
+                        /* Guest facts (docs/libvirt.md); guest_limit() bounds what counts. */
+                        uint32_t v;
+                        WANT("u");
+                        r = sd_bus_message_read(msg, "v", "u", &v);
+                        if (r < 0)
+                                return r;
+                        if (streq(key, "max_memory_slots"))
+                                o->guest.max_memory_slots = v;
+                        else if (streq(key, "vfio_devices"))
+                                o->guest.n_vfio = v;
+                        else if (streq(key, "nvme_disks"))
+                                o->guest.n_nvme = v;
+                        else
+                                o->guest.n_vdpa = v;
+                } else if (streq(key, "viommu") || streq(key, "locked")) {
+                        int v;
+                        WANT("b");
+                        r = sd_bus_message_read(msg, "v", "b", &v);
+                        if (r < 0)
+                                return r;
+                        if (streq(key, "viommu"))
+                                o->guest.viommu = v;
+                        else
+                                o->guest.locked = v;
                 } else if (streq(key, "prefault_threads")) {
                         int32_t v;
                         WANT("i");
@@ -192,7 +220,9 @@ static int read_options(sd_bus_message *msg, WorkloadOptions *o, sd_bus_error *e
                 return bus_error_setf(
                         error, BUS_ERROR_INVALID_ARGUMENT,
                         "Unknown option '%s'; known: policy, name, mode, limit, "
-                        "prefault_threads, detach, umask, libvirt_domain, memory, hard_limit.",
+                        "prefault_threads, detach, umask, libvirt_domain, memory, hard_limit, "
+                        "max_memory, max_memory_slots, vfio_devices, nvme_disks, vdpa_devices, "
+                        "viommu, locked.",
                         unknown);
         return sd_bus_message_exit_container(msg);
 }

@@ -156,8 +156,9 @@ const sd_bus_vtable bus_workload_vtable[] = {
         SD_BUS_PROPERTY("Mode", "s", property_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Mechanism", "s", property_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("State", "s", property_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        /* Changes when event mode follows a guest's hotplug. */
         SD_BUS_PROPERTY("LimitBytes", "t", NULL, offsetof(Workload, settings.limit),
-                        SD_BUS_VTABLE_PROPERTY_CONST),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LockedBytes", "t", property_status, 0, 0),
         SD_BUS_PROPERTY("ResidentBytes", "t", property_status, 0, 0),
         SD_BUS_PROPERTY("SwapBytes", "t", property_status, 0, 0),

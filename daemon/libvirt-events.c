@@ -18,6 +18,7 @@
 #include "common/parse-util.h"
 #include "common/proc.h"
 #include "daemon/libvirt-events.h"
+#include "libvirt/domain-facts.h"
 
 /* Domain XML is a few KiB; refuse absurd pid files. */
 #define PID_FILE_SIZE_MAX 64U
@@ -335,7 +336,16 @@ typedef struct KnownDomain {
         char *name;
         pid_t pid;
         unsigned generation; /* last sync that saw it running */
+        GuestFacts facts; /* as last reported */
 } KnownDomain;
+
+/* The events that may change a running guest's facts: memory and devices hot(un)plugged,
+ * virtio-mem resized. */
+static const int hotplug_event_ids[] = {
+        VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
+        VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+        VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE,
+};
 
 struct LibvirtEvents {
         sd_event *event;
@@ -346,6 +356,7 @@ struct LibvirtEvents {
 
         virConnectPtr conn;
         int lifecycle_id; /* -1: not registered */
+        int hotplug_ids[ELEMENTSOF(hotplug_event_ids)]; /* -1: not registered */
         bool close_registered;
         bool connected;
         bool warned; /* a failed connect was logged at warning level; later ones at debug */
@@ -357,31 +368,6 @@ struct LibvirtEvents {
         size_t n_domains;
         unsigned generation;
 };
-
-bool libvirt_xml_wants_locked(const char *xml) {
-        const char *p = xml;
-
-        if (!xml)
-                return false;
-        /* <memoryBacking>...</memoryBacking> (never nested) containing <locked/> or <locked>. */
-        while ((p = strstr(p, "<memoryBacking"))) {
-                const char *end, *q;
-
-                p += strlen("<memoryBacking");
-                if (*p != '>' && !isspace((unsigned char) *p))
-                        continue;
-                end = strstr(p, "</memoryBacking>");
-                if (!end)
-                        return false; /* <memoryBacking/> or truncated */
-                for (q = p; (q = strstr(q, "<locked")) && q < end; q += strlen("<locked")) {
-                        char c = q[strlen("<locked")];
-                        if (c == '/' || c == '>' || isspace((unsigned char) c))
-                                return true;
-                }
-                p = end;
-        }
-        return false;
-}
 
 int libvirt_read_pid_file(const char *dir, const char *name, pid_t *ret) {
         _cleanup_free_ char *path = NULL, *buf = NULL;
@@ -404,78 +390,6 @@ int libvirt_read_pid_file(const char *dir, const char *name, pid_t *ret) {
         if (pid == 0 || pid > INT_MAX)
                 return -EINVAL;
         *ret = (pid_t) pid;
-        return 0;
-}
-
-int libvirt_xml_size(const char *xml, const char *element, uint64_t *ret) {
-        static const struct {
-                const char *unit;
-                uint64_t factor;
-        } units[] = {
-                { "b", 1 },
-                { "bytes", 1 },
-                { "KB", UINT64_C(1000) },
-                { "k", UINT64_C(1024) },
-                { "KiB", UINT64_C(1024) },
-                { "MB", UINT64_C(1000000) },
-                { "M", UINT64_C(1) << 20 },
-                { "MiB", UINT64_C(1) << 20 },
-                { "GB", UINT64_C(1000000000) },
-                { "G", UINT64_C(1) << 30 },
-                { "GiB", UINT64_C(1) << 30 },
-                { "TB", UINT64_C(1000000000000) },
-                { "T", UINT64_C(1) << 40 },
-                { "TiB", UINT64_C(1) << 40 },
-        };
-        _cleanup_free_ char *open_tag = NULL, *digits = NULL, *unit = NULL;
-        const char *p, *gt, *u, *end;
-        uint64_t factor = 1024, v; /* libvirt's default unit is KiB */
-        int r;
-
-        if (asprintf(&open_tag, "<%s", element) < 0)
-                return -ENOMEM;
-        for (p = xml; (p = strstr(p, open_tag)); p += strlen(open_tag)) {
-                char c = p[strlen(open_tag)];
-                if (c == '>' || c == '/' || isspace((unsigned char) c))
-                        break;
-        }
-        if (!p)
-                return -ENOENT;
-        gt = strchr(p, '>');
-        if (!gt || gt[-1] == '/')
-                return -EINVAL;
-        u = strstr(p, "unit=");
-        if (u && u < gt) {
-                char quote = u[5];
-                const char *close;
-
-                if (quote != '\'' && quote != '"')
-                        return -EINVAL;
-                close = strchr(u + 6, quote);
-                if (!close || close > gt)
-                        return -EINVAL;
-                unit = strndup(u + 6, close - (u + 6));
-                if (!unit)
-                        return -ENOMEM;
-                factor = 0;
-                for (size_t i = 0; i < ELEMENTSOF(units); i++)
-                        if (streq(units[i].unit, unit))
-                                factor = units[i].factor;
-                if (factor == 0)
-                        return -EINVAL;
-        }
-        end = strchr(gt + 1, '<');
-        if (!end)
-                return -EINVAL;
-        digits = strndup(gt + 1, end - (gt + 1));
-        if (!digits)
-                return -ENOMEM;
-        r = parse_uint64(digits, &v);
-        if (r < 0)
-                return r;
-        if (v > UINT64_MAX / factor)
-                return -ERANGE;
-        *ret = v * factor;
         return 0;
 }
 
@@ -505,14 +419,41 @@ static void report_stopped(LibvirtEvents *l, KnownDomain *d) {
                 l->cb.domain_stopped(name, pid, l->userdata);
 }
 
+/* The facts of a domain's live XML; all 0 when the XML cannot be had or read (logged). */
+static void domain_facts(virDomainPtr dom, const char *name, GuestFacts *ret) {
+        _cleanup_free_ char *xml = NULL;
+        const char *reason = NULL;
+        int r;
+
+        *ret = (GuestFacts){};
+        xml = virDomainGetXMLDesc(dom, 0);
+        if (!xml) {
+                log_debug("libvirt: no XML for '%s': %s", name, strna(virGetLastErrorMessage()));
+                return;
+        }
+        r = domain_facts_parse(xml, strlen(xml), ret, &reason);
+        if (r < 0) {
+                log_warning_errno(r, "libvirt: cannot size guest '%s': %s (%m).", name,
+                                  strna(reason));
+                *ret = (GuestFacts){};
+        }
+}
+
+static void log_facts(const char *what, const char *name, pid_t pid, const GuestFacts *f) {
+        log_info("libvirt: guest '%s' %s (pid %d, memory %s, max %s/%u slots, hard limit %s, "
+                 "%u VFIO, %u NVMe, %u vDPA%s%s).",
+                 name, what, (int) pid, FORMAT_BYTES(f->memory), FORMAT_BYTES(f->max_memory),
+                 f->max_memory_slots, f->hard_limit ? FORMAT_BYTES(f->hard_limit) : "none",
+                 f->n_vfio, f->n_nvme, f->n_vdpa, f->viommu ? ", vIOMMU" : "",
+                 f->locked ? ", <locked/>" : "");
+}
+
 /* A domain is running (STARTED, RESUMED or found by a sync): report it unless known. */
 static void domain_up(LibvirtEvents *l, virDomainPtr dom) {
-        _cleanup_free_ char *xml = NULL;
         const char *name;
         KnownDomain *d, *n;
-        uint64_t memory = 0, hard_limit = 0;
+        GuestFacts facts;
         pid_t pid = 0;
-        bool locked;
         int r;
 
         name = virDomainGetName(dom);
@@ -538,17 +479,7 @@ static void domain_up(LibvirtEvents *l, virDomainPtr dom) {
                 return;
         }
 
-        xml = virDomainGetXMLDesc(dom, 0);
-        if (xml) {
-                r = libvirt_xml_size(xml, "memory", &memory);
-                if (r < 0)
-                        log_debug_errno(r, "libvirt: no <memory> size for '%s': %m", name);
-                r = libvirt_xml_size(xml, "hard_limit", &hard_limit);
-                if (r < 0 && r != -ENOENT)
-                        log_debug_errno(r, "libvirt: bad <hard_limit> for '%s': %m", name);
-        } else
-                log_debug("libvirt: no XML for '%s': %s", name, strna(virGetLastErrorMessage()));
-        locked = libvirt_xml_wants_locked(xml);
+        domain_facts(dom, name, &facts);
 
         n = reallocarray(l->domains, l->n_domains + 1, sizeof(*l->domains));
         if (!n) {
@@ -557,19 +488,47 @@ static void domain_up(LibvirtEvents *l, virDomainPtr dom) {
         }
         l->domains = n;
         d = &l->domains[l->n_domains];
-        *d = (KnownDomain){ .name = strdup(name), .pid = pid, .generation = l->generation };
+        *d = (KnownDomain){
+                .name = strdup(name), .pid = pid, .generation = l->generation, .facts = facts
+        };
         if (!d->name) {
                 log_oom();
                 return;
         }
         l->n_domains++;
 
-        log_info("libvirt: guest '%s' running (pid %d, memory %s, hard limit %s%s).", name,
-                 (int) pid, FORMAT_BYTES(memory), hard_limit ? FORMAT_BYTES(hard_limit) : "none",
-                 locked ? ", <locked/>" : "");
+        log_facts("running", name, pid, &facts);
         if (l->cb.domain_started)
-                l->cb.domain_started(name, pid, libvirt_guest_limit(memory, hard_limit), locked,
-                                     l->userdata);
+                l->cb.domain_started(name, pid, &facts, l->userdata);
+}
+
+/* A known domain's devices or memory changed: read its XML again and report new facts. */
+static void domain_refresh(LibvirtEvents *l, virDomainPtr dom) {
+        const char *name = virDomainGetName(dom);
+        GuestFacts facts;
+        KnownDomain *d;
+
+        if (!name)
+                return;
+        d = known_find(l, name);
+        if (!d)
+                return; /* not reported as running (yet): domain_up() will read it */
+        domain_facts(dom, name, &facts);
+        if (memcmp(&facts, &d->facts, sizeof(facts)) == 0)
+                return;
+        d->facts = facts;
+        log_facts("changed", name, d->pid, &facts);
+        if (l->cb.domain_changed)
+                l->cb.domain_changed(name, d->pid, &facts, l->userdata);
+}
+
+static void device_event(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque) {
+        domain_refresh(opaque, dom);
+}
+
+static void memory_size_event(virConnectPtr conn, virDomainPtr dom, const char *alias,
+                              unsigned long long size, void *opaque) {
+        domain_refresh(opaque, dom);
 }
 
 static void domain_down(LibvirtEvents *l, virDomainPtr dom) {
@@ -644,6 +603,11 @@ static void connection_drop(LibvirtEvents *l) {
         if (l->lifecycle_id >= 0)
                 (void) virConnectDomainEventDeregisterAny(l->conn, l->lifecycle_id);
         l->lifecycle_id = -1;
+        for (size_t i = 0; i < ELEMENTSOF(l->hotplug_ids); i++) {
+                if (l->hotplug_ids[i] >= 0)
+                        (void) virConnectDomainEventDeregisterAny(l->conn, l->hotplug_ids[i]);
+                l->hotplug_ids[i] = -1;
+        }
         if (l->close_registered)
                 (void) virConnectUnregisterCloseCallback(l->conn, connection_closed);
         l->close_registered = false;
@@ -725,6 +689,20 @@ static int connection_open(LibvirtEvents *l) {
                 return 0;
         }
 
+        for (size_t i = 0; i < ELEMENTSOF(hotplug_event_ids); i++) {
+                virConnectDomainEventGenericCallback cb =
+                        hotplug_event_ids[i] == VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE
+                                ? VIR_DOMAIN_EVENT_CALLBACK(memory_size_event)
+                                : VIR_DOMAIN_EVENT_CALLBACK(device_event);
+
+                /* Without them (an old libvirtd) guests are still locked, sized at start. */
+                l->hotplug_ids[i] = virConnectDomainEventRegisterAny(
+                        l->conn, NULL, hotplug_event_ids[i], cb, l, NULL);
+                if (l->hotplug_ids[i] < 0)
+                        log_warning("libvirt: cannot follow hotplug (event %d) on %s: %s",
+                                    hotplug_event_ids[i], l->uri, strna(virGetLastErrorMessage()));
+        }
+
         log_info("libvirt: connected to %s.", l->uri);
         l->warned = false;
         l->backoff_usec = LIBVIRT_RECONNECT_FIRST_USEC;
@@ -762,6 +740,8 @@ int libvirt_events_new(sd_event *e, const char *uri, const char *pid_dir,
                 .lifecycle_id = -1,
                 .backoff_usec = LIBVIRT_RECONNECT_FIRST_USEC,
         };
+        for (size_t i = 0; i < ELEMENTSOF(l->hotplug_ids); i++)
+                l->hotplug_ids[i] = -1;
         l->uri = strdup(uri);
         l->pid_dir = strdup(pid_dir ?: LIBVIRT_QEMU_PID_DIR);
         if (!l->uri || !l->pid_dir)

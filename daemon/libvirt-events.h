@@ -8,11 +8,8 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
-/* A guest without <memtune><hard_limit> may lock its memory plus this much: QEMU's own
- * mappings (code, heap, vCPU thread stacks, ROMs, video memory) locked by mlockall(). Measured
- * on QEMU 7.2: a 256M and a 4G guest with no devices lock 220M beyond their memory; the rest
- * is room for devices and more vCPUs. */
-#define LIBVIRT_GUEST_OVERHEAD (UINT64_C(512) * 1024 * 1024)
+#include "policy/guest-limit.h"
+
 /* Where the qemu driver of qemu:///system writes DOMAIN.pid. */
 #define LIBVIRT_QEMU_PID_DIR "/run/libvirt/qemu"
 /* Reconnect backoff after libvirtd went away: doubles from the first to the last delay. */
@@ -21,28 +18,19 @@
 /* Guests tracked at once; more are ignored with a warning (a bound on memory use). */
 #define LIBVIRT_DOMAINS_MAX 4096U
 
-/* The limit a guest needs: hard_limit when set (non-zero), otherwise memory plus
- * LIBVIRT_GUEST_OVERHEAD; 0 when neither is known. A policy's Limit= caps it (the caller's
- * job). Saturates instead of overflowing. */
-static inline uint64_t libvirt_guest_limit(uint64_t memory, uint64_t hard_limit) {
-        if (hard_limit > 0)
-                return hard_limit;
-        if (memory == 0)
-                return 0;
-        if (memory > UINT64_MAX - LIBVIRT_GUEST_OVERHEAD)
-                return UINT64_MAX;
-        return memory + LIBVIRT_GUEST_OVERHEAD;
-}
-
 typedef struct LibvirtEvents LibvirtEvents;
 
 typedef struct LibvirtEventsCallbacks {
         /* A guest runs: reported once per (name, pid) for guests running when the connection is
          * made (at start and after each reconnect) and for each start later. pid is 0 if the
-         * pid file could not be read (e.g. the test:/// driver). limit_bytes is
-         * libvirt_guest_limit() of the guest (0 unknown). wants_locked: the domain XML has
-         * <memoryBacking><locked/>. */
-        void (*domain_started)(const char *name, pid_t pid, uint64_t limit_bytes, bool wants_locked,
+         * pid file could not be read (e.g. the test:/// driver). facts: what its live XML says
+         * (libvirt/domain-facts.c; all 0 when the XML could not be had or read). */
+        void (*domain_started)(const char *name, pid_t pid, const GuestFacts *facts,
+                               void *userdata);
+        /* A running guest's facts changed: a device or memory was hot(un)plugged, or a
+         * virtio-mem device resized (DEVICE_ADDED, DEVICE_REMOVED, MEMORY_DEVICE_SIZE_CHANGE).
+         * Optional. */
+        void (*domain_changed)(const char *name, pid_t pid, const GuestFacts *facts,
                                void *userdata);
         /* A guest reported started has stopped (or vanished while we were disconnected). */
         void (*domain_stopped)(const char *name, pid_t pid, void *userdata);
@@ -71,13 +59,6 @@ unsigned libvirt_events_n_domains(const LibvirtEvents *l);
 /* Drops the connection and reconnects now (tests; also what a libvirtd restart causes). */
 int libvirt_events_reconnect(LibvirtEvents *l);
 
-/* Whether a domain XML asks for locked memory: <memoryBacking> containing <locked/>. Pure;
- * tolerant of attributes and whitespace. */
-bool libvirt_xml_wants_locked(const char *xml);
-/* The value of the first <element unit='U'>N</element> in xml, in bytes (libvirt's units: b,
- * bytes, KB, k/KiB, MB, M/MiB, GB, G/GiB, TB, T/TiB; KiB when no unit). Returns 0, -ENOENT
- * (absent), -EINVAL (malformed, unknown unit) or -ERANGE. Pure. */
-int libvirt_xml_size(const char *xml, const char *element, uint64_t *ret);
 /* Reads DOMAIN.pid from dir (a decimal pid, optionally followed by a newline). Returns 0, or
  * -ENOENT, -EINVAL (garbage or a name containing '/'), or another -errno. */
 int libvirt_read_pid_file(const char *dir, const char *name, pid_t *ret);

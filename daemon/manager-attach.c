@@ -17,6 +17,7 @@
 #include "common/parse-util.h"
 #include "common/proc.h"
 #include "common/process-util.h"
+#include "daemon/budget.h"
 #include "daemon/bus-error.h"
 #include "daemon/inject-job.h"
 #include "daemon/inject.h"
@@ -192,12 +193,12 @@ static int caller_caps(const Caller *c, uint64_t *ret) {
         return 0;
 }
 
-/* A libvirt guest is sized, not asked for: <memtune><hard_limit> when set, otherwise guest
- * memory plus LIBVIRT_GUEST_OVERHEAD, and the policy's Limit= caps it rather than denying it
- * (an explicit `limit` option is a request, and one above Limit= is denied). So learn the
- * limit of the policy that would apply, ignoring the budget, and ask for the smaller of the
- * two: the budget is then checked against what is really reserved. *ret stays 0 (the policy's
- * limit) when nothing is known about the guest or no policy would admit it. */
+/* A libvirt guest is sized, not asked for: guest_limit() of its facts (docs/libvirt.md), and
+ * the policy's Limit= caps it rather than denying it (an explicit `limit` option is a request,
+ * and one above Limit= is denied). So learn the limit of the policy that would apply, ignoring
+ * the budget, and ask for the smaller of the two: the budget is then checked against what is
+ * really reserved. *ret stays 0 (the policy's limit) when nothing is known about the guest or
+ * no policy would admit it. */
 static int size_guest_limit(Manager *m, const PolicyRequest *req, uint64_t wanted, uint64_t *ret) {
         PolicyRequest probe = *req;
         PolicyDecision d = {};
@@ -217,6 +218,69 @@ static int size_guest_limit(Manager *m, const PolicyRequest *req, uint64_t wante
         return 0;
 }
 
+int manager_attach_resize_guest(Manager *m, Workload *w, const GuestFacts *f) {
+        _cleanup_(target_info_done) TargetInfo t = {};
+        GuestLimit gl = guest_limit(f);
+        uint64_t limit = 0, rlimit = 0, old = w->settings.limit, reserved;
+        WorkloadOptions o;
+        PolicyRequest req;
+        Caller root;
+        int r;
+
+        if (gl.source == GUEST_LIMIT_NONE || !workload_is_live(w) || w->pidfd < 0)
+                return 0;
+        r = target_info_from_pidfd(w->pidfd, &t);
+        if (r < 0)
+                return r;
+        /* Sized under the policy that admitted it, as at attach. */
+        (void) caller_root(&root);
+        workload_options_init(&o);
+        o.policy = w->policy;
+        o.name = w->name;
+        o.libvirt_domain = w->name;
+        manager_request_init(&req, REQUEST_ATTACH, &root, &o);
+        manager_request_set_target(&req, &t);
+        r = size_guest_limit(m, &req, gl.limit, &limit);
+        if (r >= 0)
+                r = size_guest_limit(m, &req, gl.limit_max, &rlimit);
+        if (r < 0)
+                return r;
+        if (limit == 0 || limit == old)
+                return 0; /* the policy no longer admits it (keep what it has), or no change */
+
+        reserved = manager_reserved_bytes(m);
+        if (limit > old &&
+            !budget_fits(m->config.budget, reserved >= old ? reserved - old : 0, limit)) {
+                log_warning("Workload %s '%s' (pid %d) grew and needs %s, beyond the budget; its "
+                            "reservation stays %s.",
+                            w->id_str, strempty(w->name), w->ident.pid, FORMAT_BYTES(limit),
+                            FORMAT_BYTES(old));
+                return -ENOSPC;
+        }
+        if (w->limit_raised) {
+                /* Raise before the guest needs it; lower only the soft limit (lowering the hard
+                 * one could not be undone without CAP_SYS_RESOURCE). */
+                uint64_t needed = MAX(MAX(limit, rlimit), t.vm_size == PROC_UNSET ? 0 : t.vm_size);
+                ProcLimits cur;
+
+                r = target_raise_memlock(w->pidfd, w->ident.pid, needed, &cur);
+                if (r >= 0 && needed < cur.memlock_soft) {
+                        ProcLimits lower = { .memlock_soft = MAX(needed, w->orig_memlock_soft),
+                                             .memlock_hard = cur.memlock_hard };
+                        r = target_restore_memlock(w->pidfd, w->ident.pid, &lower);
+                }
+                if (r < 0)
+                        log_warning_errno(r, "Failed to set RLIMIT_MEMLOCK of pid %d to %s: %m",
+                                          w->ident.pid, FORMAT_BYTES(needed));
+        }
+        w->settings.limit = limit;
+        log_info("Workload %s '%s' (pid %d) resized: limit %s → %s.", w->id_str, strempty(w->name),
+                 w->ident.pid, FORMAT_BYTES(old), FORMAT_BYTES(limit));
+        bus_emit_properties_changed(m, w->path, WORKLOAD_INTERFACE, "LimitBytes");
+        manager_save_state(m);
+        return 1;
+}
+
 int manager_attach(Manager *m, const Caller *c, pid_t pid, int pidfd_in, const WorkloadOptions *o,
                    Workload **ret, sd_bus_error *error) {
         _cleanup_(workload_freep) Workload *w = NULL;
@@ -224,7 +288,7 @@ int manager_attach(Manager *m, const Caller *c, pid_t pid, int pidfd_in, const W
         _cleanup_close_ int pidfd = -EBADF;
         _cleanup_free_ char *reason = NULL;
         PolicyDecision d = {};
-        uint64_t caps = 0, needed;
+        uint64_t caps = 0, needed, guest_rlimit = 0;
         Workload *existing;
         int scope = 0, plan, r;
 
@@ -265,8 +329,13 @@ int manager_attach(Manager *m, const Caller *c, pid_t pid, int pidfd_in, const W
         manager_request_init(&req, REQUEST_ATTACH, c, o);
         manager_request_set_target(&req, &t);
         if (o->limit == 0) {
-                r = size_guest_limit(m, &req, libvirt_guest_limit(o->memory, o->hard_limit),
-                                     &req.limit);
+                GuestLimit gl = guest_limit(&o->guest);
+
+                /* limit: the reservation; limit_max: what RLIMIT_MEMLOCK must allow for
+                 * memory hot-added up to <maxMemory> (both capped by Limit=). */
+                r = size_guest_limit(m, &req, gl.limit, &req.limit);
+                if (r >= 0)
+                        r = size_guest_limit(m, &req, gl.limit_max, &guest_rlimit);
                 if (r < 0)
                         return bus_error_setf_errno(error, r, "Policy decision failed: %s",
                                                     strerror(-r));
@@ -297,7 +366,8 @@ int manager_attach(Manager *m, const Caller *c, pid_t pid, int pidfd_in, const W
         /* mlockall(MCL_CURRENT) is charged for the whole mapped size, not the resident one. */
         needed = w->settings.limit == SIZE_INFINITY
                          ? UINT64_MAX
-                         : MAX(w->settings.limit, t.vm_size == PROC_UNSET ? 0 : t.vm_size);
+                         : MAX(MAX(w->settings.limit, t.vm_size == PROC_UNSET ? 0 : t.vm_size),
+                               guest_rlimit);
         free(reason);
         reason = NULL;
         plan = target_lock_plan(&t, m->has_sys_resource, needed, &reason);

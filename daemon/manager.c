@@ -817,7 +817,7 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         return 0;
 }
 
-static void on_domain_started(const char *name, pid_t pid, uint64_t limit_bytes, bool wants_locked,
+static void on_domain_started(const char *name, pid_t pid, const GuestFacts *facts,
                               void *userdata) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         Manager *m = userdata;
@@ -830,14 +830,22 @@ static void on_domain_started(const char *name, pid_t pid, uint64_t limit_bytes,
         workload_options_init(&o);
         o.libvirt_domain = name;
         o.name = name;
-        /* Already libvirt_guest_limit(): hard_limit, or memory plus overhead. */
-        o.hard_limit = limit_bytes;
+        o.guest = *facts;
         r = manager_attach_pid(m, pid, &o, &w, &e);
         if (r < 0)
-                log_full_errno(wants_locked ? LOG_WARNING : LOG_INFO, r,
+                log_full_errno(facts->locked ? LOG_WARNING : LOG_INFO, r,
                                "Not locking libvirt guest '%s' (pid %d)%s: %s", name, (int) pid,
-                               wants_locked ? ", which asks for <locked/>," : "",
+                               facts->locked ? ", which asks for <locked/>," : "",
                                e.message ?: strerror(-r));
+}
+
+static void on_domain_changed(const char *name, pid_t pid, const GuestFacts *facts,
+                              void *userdata) {
+        Manager *m = userdata;
+        Workload *w = pid > 0 ? workload_table_find_pid(&m->workloads, pid) : NULL;
+
+        if (w)
+                (void) manager_attach_resize_guest(m, w, facts);
 }
 
 static void on_domain_stopped(const char *name, pid_t pid, void *userdata) {
@@ -848,6 +856,7 @@ static void on_domain_stopped(const char *name, pid_t pid, void *userdata) {
 static int manager_libvirt_start(Manager *m) {
         static const LibvirtEventsCallbacks cb = {
                 .domain_started = on_domain_started,
+                .domain_changed = on_domain_changed,
                 .domain_stopped = on_domain_stopped,
         };
         int r;

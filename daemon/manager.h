@@ -13,6 +13,7 @@
 
 #include "daemon/caller.h"
 #include "daemon/libvirt-module.h"
+#include "policy/guest-limit.h"
 #include "daemon/workload.h"
 #include "policy/config.h"
 #include "policy/policy.h"
@@ -105,8 +106,7 @@ typedef struct WorkloadOptions {
         bool detach; /* Run */
         mode_t umask; /* Run, default 022 */
         const char *libvirt_domain; /* Attach */
-        uint64_t memory; /* Attach: guest memory size; sizes the limit (plus overhead); 0 unknown */
-        uint64_t hard_limit; /* Attach: libvirt's <memtune><hard_limit>; wins over memory */
+        GuestFacts guest; /* Attach: a libvirt guest's facts; they size its limit (guest_limit()) */
 } WorkloadOptions;
 void workload_options_init(WorkloadOptions *o);
 
@@ -184,6 +184,9 @@ void manager_run_flush_report(Manager *m, Workload *w);
  * Returns once the injection has started; WorkloadLocked/WorkloadFailed follow. */
 int manager_attach(Manager *m, const Caller *c, pid_t pid, int pidfd, const WorkloadOptions *o,
                    Workload **ret, sd_bus_error *error);
+/* A guest's facts changed (hotplug, event mode): re-sizes its reservation and, where mlockd
+ * raised it, RLIMIT_MEMLOCK. 1 changed, 0 unchanged, -ENOSPC beyond the budget (kept). */
+int manager_attach_resize_guest(Manager *m, Workload *w, const GuestFacts *f);
 /* Non-bus callers (libvirt events): attach as root. */
 int manager_attach_pid(Manager *m, pid_t pid, const WorkloadOptions *o, Workload **ret,
                        sd_bus_error *error);

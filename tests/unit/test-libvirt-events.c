@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Tests for daemon/libvirt-events.c: the pure XML and pid-file helpers, and event mode against
+/* Tests for daemon/libvirt-events.c: the pid-file helper, and event mode against
  * libvirt's test:///default driver (in-process, no libvirtd): the running guest is reported at
  * connect, a destroy and a start arrive as events (RESUMED and STARTED report once), a
  * reconnect reports nothing new. */
@@ -27,71 +27,6 @@
 const char *__lsan_default_suppressions(void);
 const char *__lsan_default_suppressions(void) {
         return "leak:libvirt.so\n";
-}
-
-static void test_guest_limit(void **state) {
-        assert_int_equal(libvirt_guest_limit(0, 0), 0);
-        assert_int_equal(libvirt_guest_limit(256ULL << 20, 0),
-                         (256ULL << 20) + LIBVIRT_GUEST_OVERHEAD);
-        /* hard_limit wins, even below memory */
-        assert_int_equal(libvirt_guest_limit(4ULL << 30, 1ULL << 30), 1ULL << 30);
-        assert_int_equal(libvirt_guest_limit(0, 123), 123);
-        assert_true(libvirt_guest_limit(UINT64_MAX - 1, 0) == UINT64_MAX);
-}
-
-static void test_wants_locked(void **state) {
-        assert_true(libvirt_xml_wants_locked(
-                "<domain><memoryBacking>\n  <locked/>\n</memoryBacking></domain>"));
-        assert_true(libvirt_xml_wants_locked(
-                "<domain><memoryBacking><hugepages/><locked /></memoryBacking></domain>"));
-        assert_true(libvirt_xml_wants_locked("<memoryBacking ><locked></locked></memoryBacking>"));
-        assert_false(libvirt_xml_wants_locked(NULL));
-        assert_false(libvirt_xml_wants_locked(""));
-        assert_false(libvirt_xml_wants_locked("<domain><memoryBacking/><locked/></domain>"));
-        assert_false(libvirt_xml_wants_locked(
-                "<domain><memoryBacking><nosharepages/></memoryBacking><locked/></domain>"));
-        assert_false(libvirt_xml_wants_locked(
-                "<domain><memoryBackingX><locked/></memoryBackingX></domain>"));
-        assert_false(libvirt_xml_wants_locked("<memoryBacking><lockedness/></memoryBacking>"));
-        assert_false(libvirt_xml_wants_locked("<memoryBacking><locked/>"));
-}
-
-static void test_xml_size(void **state) {
-        const char *xml = "<domain type='kvm'>\n"
-                          "  <name>g</name>\n"
-                          "  <maxMemory slots='16' unit='KiB'>8388608</maxMemory>\n"
-                          "  <memory unit='KiB'>262144</memory>\n"
-                          "  <currentMemory unit='KiB'>131072</currentMemory>\n"
-                          "  <memtune>\n"
-                          "    <hard_limit unit=\"GiB\">2</hard_limit>\n"
-                          "  </memtune>\n"
-                          "</domain>\n";
-        uint64_t v = 0;
-
-        assert_int_equal(libvirt_xml_size(xml, "memory", &v), 0);
-        assert_int_equal(v, 256ULL << 20);
-        assert_int_equal(libvirt_xml_size(xml, "hard_limit", &v), 0);
-        assert_int_equal(v, 2ULL << 30);
-        assert_int_equal(libvirt_xml_size(xml, "currentMemory", &v), 0);
-        assert_int_equal(v, 128ULL << 20);
-        assert_int_equal(libvirt_xml_size(xml, "soft_limit", &v), -ENOENT);
-
-        assert_int_equal(libvirt_xml_size("<memory>1000</memory>", "memory", &v), 0);
-        assert_int_equal(v, 1000ULL * 1024); /* KiB without a unit */
-        assert_int_equal(libvirt_xml_size("<memory unit='MB'>3</memory>", "memory", &v), 0);
-        assert_int_equal(v, 3000000);
-        assert_int_equal(libvirt_xml_size("<memory unit='b'>7</memory>", "memory", &v), 0);
-        assert_int_equal(v, 7);
-
-        v = 42;
-        assert_int_equal(libvirt_xml_size("<memory unit='XB'>3</memory>", "memory", &v), -EINVAL);
-        assert_int_equal(libvirt_xml_size("<memory unit='KiB'>-3</memory>", "memory", &v), -EINVAL);
-        assert_int_equal(libvirt_xml_size("<memory unit='KiB'>3 </memory>", "memory", &v), -EINVAL);
-        assert_int_equal(libvirt_xml_size("<memory unit='KiB'>3", "memory", &v), -EINVAL);
-        assert_int_equal(libvirt_xml_size("<memory/>", "memory", &v), -EINVAL);
-        assert_int_equal(libvirt_xml_size("<memory unit='TiB'>99999999999</memory>", "memory", &v),
-                         -ERANGE);
-        assert_int_equal(v, 42); /* untouched on failure */
 }
 
 static char *make_tmpdir(void) {
@@ -147,17 +82,15 @@ typedef struct Recorder {
         unsigned started, stopped, connected, disconnected;
         char last_started[64], last_stopped[64];
         pid_t last_pid;
-        uint64_t last_limit;
-        bool last_locked;
+        GuestFacts last_facts;
 } Recorder;
 
-static void on_started(const char *name, pid_t pid, uint64_t limit, bool locked, void *userdata) {
+static void on_started(const char *name, pid_t pid, const GuestFacts *facts, void *userdata) {
         Recorder *r = userdata;
         r->started++;
         snprintf(r->last_started, sizeof(r->last_started), "%s", name);
         r->last_pid = pid;
-        r->last_limit = limit;
-        r->last_locked = locked;
+        r->last_facts = *facts;
 }
 
 static void on_stopped(const char *name, pid_t pid, void *userdata) {
@@ -228,8 +161,10 @@ static void test_events_test_driver(void **state) {
         assert_int_equal(rec.started, 1);
         assert_string_equal(rec.last_started, "test");
         assert_int_equal(rec.last_pid, 4321);
-        assert_int_equal(rec.last_limit, (8ULL << 30) + LIBVIRT_GUEST_OVERHEAD);
-        assert_false(rec.last_locked);
+        /* Its facts come from its live XML. */
+        assert_int_equal(rec.last_facts.memory, 8ULL << 30);
+        assert_int_equal(guest_limit(&rec.last_facts).limit, (8ULL << 30) + GUEST_OVERHEAD);
+        assert_false(rec.last_facts.locked);
         assert_int_equal(libvirt_events_n_domains(l), 1);
 
         /* Another loop cannot join: libvirt's hooks are process-wide. */
@@ -313,9 +248,6 @@ static void test_events_unreachable(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_guest_limit),
-                cmocka_unit_test(test_wants_locked),
-                cmocka_unit_test(test_xml_size),
                 cmocka_unit_test(test_read_pid_file),
                 cmocka_unit_test(test_events_test_driver),
                 cmocka_unit_test(test_events_unreachable),

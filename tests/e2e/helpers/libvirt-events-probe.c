@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libvirt-events-probe URI [PID_DIR]: runs daemon/libvirt-events.c on its own and prints what it
  * reports, one line each, until SIGTERM or SIGINT:
- *   connected | disconnected | started NAME PID LIMIT_BYTES LOCKED(0|1) | stopped NAME PID
+ *   connected | disconnected | started NAME PID LIMIT_BYTES LOCKED(0|1) |
+ *   changed NAME PID LIMIT_BYTES LOCKED(0|1) | stopped NAME PID
+ * (LIMIT_BYTES: guest_limit() of the facts the module read from the guest's XML)
  * tests/e2e/test-libvirt-events.sh checks the module against a real libvirtd with it. */
 #include <signal.h>
 #include <stdio.h>
@@ -20,8 +22,13 @@ const char *__lsan_default_suppressions(void) {
         return "leak:libvirt.so\n";
 }
 
-static void on_started(const char *name, pid_t pid, uint64_t limit, bool locked, void *userdata) {
-        printf("started %s %d %" PRIu64 " %d\n", name, (int) pid, limit, locked);
+static void on_started(const char *name, pid_t pid, const GuestFacts *f, void *userdata) {
+        printf("started %s %d %" PRIu64 " %d\n", name, (int) pid, guest_limit(f).limit, f->locked);
+        fflush(stdout);
+}
+
+static void on_changed(const char *name, pid_t pid, const GuestFacts *f, void *userdata) {
+        printf("changed %s %d %" PRIu64 " %d\n", name, (int) pid, guest_limit(f).limit, f->locked);
         fflush(stdout);
 }
 
@@ -38,6 +45,7 @@ static void on_connection(bool connected, void *userdata) {
 int main(int argc, char *argv[]) {
         static const LibvirtEventsCallbacks cb = {
                 .domain_started = on_started,
+                .domain_changed = on_changed,
                 .domain_stopped = on_stopped,
                 .connection_changed = on_connection,
         };
