@@ -365,18 +365,15 @@ static int append_options(sd_bus_message *m, const GuestFacts *f) {
         return sd_bus_message_close_container(m);
 }
 
-/* Explain(pid)'s answer for this pid: its verdict, policy and OnFailure= setting. */
-static int explain(sd_bus *bus, pid_t pid, char **ret_verdict, char **ret_policy,
-                   char **ret_on_failure) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+/* An answer of Explain(pid): its verdict, policy and OnFailure= setting (NULL if none). */
+static int explain_parse(sd_bus_message *reply, char **ret_verdict, char **ret_policy,
+                         char **ret_on_failure) {
         _cleanup_free_ char *verdict = NULL, *policy = NULL, *on_failure = NULL;
         const char *v, *p, *msg;
         int r;
 
-        r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_MANAGER, "Explain", NULL, &reply, "u",
-                               (uint32_t) pid);
-        if (r < 0)
-                return r;
+        if (sd_bus_message_is_method_error(reply, NULL))
+                return -sd_bus_message_get_errno(reply) ?: -EIO;
         r = sd_bus_message_read(reply, "sss", &v, &p, &msg);
         if (r < 0)
                 return r;
@@ -428,23 +425,58 @@ static int explain(sd_bus *bus, pid_t pid, char **ret_verdict, char **ret_policy
         return 0;
 }
 
-/* Whether the policy that admitted the workload says OnFailure=abort. A daemon with a workload
- * OnFailure property says so directly; otherwise Explain(pid) tells, but Explain knows no
- * domain name, so its answer counts only if it names the policy that admitted the workload. */
-static bool lock_required(sd_bus *bus, const char *path, pid_t pid) {
-        _cleanup_free_ char *onf = NULL, *wpol = NULL, *verdict = NULL, *epol = NULL;
+/* A call whose reply is awaited together with others: requests go out back to back, and the
+ * hook pays one round trip for all of them. */
+typedef struct Pending {
+        sd_bus_message *reply;
+} Pending;
+
+static int pending_done(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Pending *p = userdata;
+
+        p->reply = sd_bus_message_ref(m);
+        return 0;
+}
+
+static void pending_done_all(Pending (*p)[2]) {
+        for (size_t i = 0; i < ELEMENTSOF(*p); i++)
+                sd_bus_message_unref((*p)[i].reply);
+}
+
+/* Waits for every reply (or its timeout, which sd-bus turns into an error reply). */
+static int pending_wait(sd_bus *bus, Pending *p, size_t n) {
+        for (;;) {
+                bool all = true;
+                int r;
+
+                for (size_t i = 0; i < n; i++)
+                        all = all && p[i].reply;
+                if (all)
+                        return 0;
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        continue;
+                r = sd_bus_wait(bus, UINT64_MAX);
+                if (r < 0 && r != -EINTR)
+                        return r;
+        }
+}
+
+/* Whether the policy that admitted the workload says OnFailure=abort. Explain(pid), asked
+ * together with Attach, says what the policy that applies to the pid wants; but Explain knows
+ * no domain name, so its answer counts only if it names the policy that admitted the workload
+ * (read only in that case: usually the answer is "continue" and this costs no round trip). */
+static bool lock_required(sd_bus *bus, const char *path, const char *verdict, const char *policy,
+                          const char *on_failure) {
+        _cleanup_free_ char *wpol = NULL;
         int r;
 
-        r = sd_bus_get_property_string(bus, BUS_NAME, path, BUS_WORKLOAD, "OnFailure", NULL, &onf);
-        if (r >= 0)
-                return streq(onf, "abort");
+        if (!verdict || !streq(verdict, "allow") || !on_failure || !streq(on_failure, "abort"))
+                return false;
         r = sd_bus_get_property_string(bus, BUS_NAME, path, BUS_WORKLOAD, "Policy", NULL, &wpol);
-        if (r < 0)
-                return false;
-        r = explain(bus, pid, &verdict, &epol, &onf);
-        if (r < 0)
-                return false;
-        return streq(verdict, "allow") && streq(epol, wpol) && onf && streq(onf, "abort");
+        return r >= 0 && streq(wpol, policy);
 }
 
 static uint64_t now_usec(void) {
@@ -514,8 +546,9 @@ typedef enum AttachMode {
 static int attach(const Settings *s, AttachMode mode, const char *xml, size_t xml_size,
                   bool xml_truncated) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(pending_done_all) Pending p[2] = {};
+        _cleanup_free_ char *verdict = NULL, *policy = NULL, *onf = NULL;
         GuestFacts facts = {};
         const char *path, *reason = NULL;
         pid_t pid;
@@ -562,28 +595,36 @@ static int attach(const Settings *s, AttachMode mode, const char *xml, size_t xm
                 r = sd_bus_message_append(m, "u", (uint32_t) pid);
         if (r >= 0)
                 r = append_options(m, &facts);
+        if (r >= 0)
+                r = sd_bus_call_async(bus, NULL, m, pending_done, &p[0], CALL_TIMEOUT_USEC);
+        if (r >= 0)
+                r = sd_bus_call_method_async(bus, NULL, BUS_NAME, BUS_PATH, BUS_MANAGER, "Explain",
+                                             pending_done, &p[1], "u", (uint32_t) pid);
+        if (r >= 0)
+                r = pending_wait(bus, p, ELEMENTSOF(p));
         if (r < 0) {
-                hook_log(LOG_ERR, "cannot build the Attach call: %s", strerror(-r));
+                hook_log(LOG_WARNING, "cannot talk to mlockd (%s): %s, not locking", s->socket,
+                         strerror(-r));
                 return 0;
         }
-        r = sd_bus_call(bus, m, 0, &e, &reply);
-        if (r < 0) {
-                _cleanup_free_ char *verdict = NULL, *policy = NULL, *onf = NULL;
+        if (explain_parse(p[1].reply, &verdict, &policy, &onf) < 0)
+                verdict = policy = onf = NULL;
+
+        if (sd_bus_message_is_method_error(p[0].reply, NULL)) {
+                const sd_bus_error *e = sd_bus_message_get_error(p[0].reply);
 
                 /* Not taken (no matching policy, budget, ...): the guest runs unlocked, unless
                  * the policy that would apply requires the lock. */
                 hook_log(LOG_WARNING, "mlockd did not take the guest (pid %d): %s", (int) pid,
-                         e.message ?: strerror(-r));
-                if (mode != ATTACH_START)
-                        return 0;
-                if (explain(bus, pid, &verdict, &policy, &onf) >= 0 && onf && streq(onf, "abort")) {
+                         e && e->message ? e->message : "error");
+                if (mode == ATTACH_START && onf && streq(onf, "abort")) {
                         hook_log(LOG_ERR, "the policy requires the lock (OnFailure=abort): "
                                           "failing the start");
                         return 1;
                 }
                 return 0;
         }
-        r = sd_bus_message_read(reply, "o", &path);
+        r = sd_bus_message_read(p[0].reply, "o", &path);
         if (r < 0 || strncmp(path, WORKLOAD_PATH_PREFIX, strlen(WORKLOAD_PATH_PREFIX)) != 0) {
                 hook_log(LOG_WARNING, "unexpected answer from mlockd");
                 return 0;
@@ -594,7 +635,7 @@ static int attach(const Settings *s, AttachMode mode, const char *xml, size_t xm
                          strerror(-r));
         hook_log(LOG_INFO, "handed qemu pid %d to mlockd as %s", (int) pid, path);
 
-        if (mode != ATTACH_START || !lock_required(bus, path, pid))
+        if (mode != ATTACH_START || !lock_required(bus, path, verdict, policy, onf))
                 return 0;
         return wait_locked(bus, path, s->timeout_sec) < 0 ? 1 : 0;
 }
