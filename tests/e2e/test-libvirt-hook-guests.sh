@@ -26,11 +26,9 @@ for c in python3 busctl; do
         command -v "$c" >/dev/null || { echo "SKIP: $c is not installed"; exit 77; }
 done
 # KVM when usable, else TCG with a small translation cache (TCG's default 1 GiB is locked too).
-if [[ -r /dev/kvm && -w /dev/kvm ]]; then
-        accel=kvm
-else
-        accel=tcg,tb-size=64
-fi
+# shellcheck source=tests/e2e/accel.sh
+source "$(dirname "$0")/accel.sh"
+e2e_accel_choose
 
 tmp=$(mktemp -d /tmp/mlockd-test-hook-guests.XXXXXX)
 daemon_pid=
@@ -145,9 +143,9 @@ fi
 grep -q '^<2>' "$tmp/hook.err" && fail "a forged '<2>' line reached stderr"
 grep -qF 'g\n<2>mlockd: forged' "$tmp/hook.err" || fail "the name is not shown escaped"
 
-echo "== a VFIO guest through the hook gets the limit VFIO needs (QEMU, $accel)"
+echo "== a VFIO guest through the hook gets the limit VFIO needs (QEMU, $E2E_ACCEL)"
 qemu_start() { # NAME MIB
-        "$qemu" -name "$1" -machine q35 -accel "$accel" -m "$2" -nodefaults -display none \
+        "$qemu" -name "$1" -machine q35 $(e2e_qemu_accel_args) -m "$2" -nodefaults -display none \
                 -monitor none -serial none -S >"$tmp/qemu-$1.log" 2>&1 &
         pids+=($!)
         echo $! >"$(pidfile "$1")"
