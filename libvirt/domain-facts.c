@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <strings.h>
 
+#include <libxml/globals.h>
 #include <libxml/parser.h>
+#include <libxml/xmlerror.h>
 #include <libxml/tree.h>
 
 #include "common/macro.h"
@@ -163,6 +165,12 @@ static void devices_facts(const xmlNode *devices, GuestFacts *f) {
         }
 }
 
+static void silent(void *ctx, const char *msg, ...) {
+}
+
+static void silent_structured(void *ctx, xmlErrorPtr error) {
+}
+
 static void freedocp(xmlDoc **d) {
         if (*d)
                 xmlFreeDoc(*d);
@@ -187,8 +195,20 @@ int domain_facts_parse(const char *xml, size_t n, GuestFacts *ret, const char **
          * text sizes and entity amplification stay on. Errors are not printed: the caller
          * reports the reason. */
         xmlInitParser();
+        /* Some errors (encoding conversion) bypass XML_PARSE_NOERROR and go to libxml2's
+         * global handlers, which print to stderr with bits of the input: silence them for
+         * this parse and restore them (libvirt, in the same process in event mode, has its
+         * own). */
+        xmlGenericErrorFunc old_generic = xmlGenericError;
+        void *old_generic_ctx = xmlGenericErrorContext;
+        xmlStructuredErrorFunc old_structured = xmlStructuredError;
+        void *old_structured_ctx = xmlStructuredErrorContext;
+        xmlSetGenericErrorFunc(NULL, silent);
+        xmlSetStructuredErrorFunc(NULL, silent_structured);
         doc = xmlReadMemory(xml, (int) n, "domain.xml", NULL,
                             XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        xmlSetGenericErrorFunc(old_generic_ctx, old_generic);
+        xmlSetStructuredErrorFunc(old_structured_ctx, old_structured);
         if (!doc) {
                 reason = "the domain XML is not well-formed";
                 r = -EBADMSG;
