@@ -213,6 +213,15 @@ vfio_xml capped-guest 256 | run_hook capped-guest started begin || fail "the hoo
 [[ $(workload capped-guest | awk '{print $3}') == $((1500 * M)) ]] ||
         fail "capped-guest: limit is not 1500M: '$(workload capped-guest)'"
 
+echo "== Attach names a guest fact of the wrong type"
+sleeper typed-guest
+if out=$(busctl --address="unix:path=$socket" call org.mlockd1 /org/mlockd1 org.mlockd1.Manager \
+        Attach 'ua{sv}' "$(cat "$(pidfile typed-guest)")" 2 name s typed-guest vfio_devices t 2 2>&1); then
+        fail "Attach took vfio_devices as a 't': $out"
+fi
+echo "$out"
+[[ $out == *vfio_devices*"'u'"* ]] || fail "the error does not name vfio_devices and its type: $out"
+
 if ((failures)); then
         echo "--- mlockd log"
         tail -n 30 "$tmp/mlockd.log"
