@@ -578,7 +578,9 @@ static int attach(const Settings *s, AttachMode mode, const char *xml, size_t xm
                         return 0; /* already a workload (the usual case) */
         }
 
-        if (xml_truncated)
+        if (xml_size == 0)
+                hook_log(LOG_WARNING, "no domain XML on stdin; sizing by policy only");
+        else if (xml_truncated)
                 hook_log(LOG_WARNING, "the domain XML is over %" PRIu64 " bytes; sizing unknown",
                          DOMAIN_XML_SIZE_MAX);
         else {
