@@ -321,8 +321,9 @@ static int bus_open(const char *path, sd_bus **ret) {
 }
 
 /* Options of Attach (docs/dbus-api.md): the domain's name and what sizes its limit. Zero facts
- * are left out (the daemon refuses 0 sizes). */
-static int append_options(sd_bus_message *m, const GuestFacts *f) {
+ * are left out (the daemon refuses 0 sizes). legacy: only the sizes a daemon older than the
+ * guest facts knows (memory, hard_limit). */
+static int append_options(sd_bus_message *m, const GuestFacts *f, bool legacy) {
         int r;
 
         r = sd_bus_message_open_container(m, 'a', "{sv}");
@@ -352,6 +353,8 @@ static int append_options(sd_bus_message *m, const GuestFacts *f) {
         }
         SIZE("memory", f->memory);
         SIZE("hard_limit", f->hard_limit);
+        if (legacy)
+                return sd_bus_message_close_container(m);
         SIZE("max_memory", f->max_memory);
         COUNT("max_memory_slots", f->max_memory_slots);
         COUNT("vfio_devices", f->n_vfio);
@@ -464,6 +467,33 @@ static int pending_wait(sd_bus *bus, Pending *p, size_t n) {
         }
 }
 
+/* Sends Attach(pid, options); the reply lands in *p. */
+static int attach_send(sd_bus *bus, pid_t pid, const GuestFacts *f, bool legacy, Pending *p) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, BUS_PATH, BUS_MANAGER, "Attach");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "u", (uint32_t) pid);
+        if (r < 0)
+                return r;
+        r = append_options(m, f, legacy);
+        if (r < 0)
+                return r;
+        return sd_bus_call_async(bus, NULL, m, pending_done, p, CALL_TIMEOUT_USEC);
+}
+
+/* Whether reply is a daemon's refusal of an option it does not know. */
+static bool unknown_option(sd_bus_message *reply) {
+        const sd_bus_error *e;
+
+        if (!sd_bus_message_is_method_error(reply, "org.mlockd1.Error.InvalidArgument"))
+                return false;
+        e = sd_bus_message_get_error(reply);
+        return e && e->message && strncmp(e->message, "Unknown option", 14) == 0;
+}
+
 /* Whether the policy that admitted the workload says OnFailure=abort. Explain(pid), asked
  * together with Attach, says what the policy that applies to the pid wants; but Explain knows
  * no domain name, so its answer counts only if it names the policy that admitted the workload
@@ -546,7 +576,6 @@ typedef enum AttachMode {
 static int attach(const Settings *s, AttachMode mode, const char *xml, size_t xml_size,
                   bool xml_truncated) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_(pending_done_all) Pending p[2] = {};
         _cleanup_free_ char *verdict = NULL, *policy = NULL, *onf = NULL;
         GuestFacts facts = {};
@@ -592,18 +621,24 @@ static int attach(const Settings *s, AttachMode mode, const char *xml, size_t xm
                 }
         }
 
-        r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, BUS_PATH, BUS_MANAGER, "Attach");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "u", (uint32_t) pid);
-        if (r >= 0)
-                r = append_options(m, &facts);
-        if (r >= 0)
-                r = sd_bus_call_async(bus, NULL, m, pending_done, &p[0], CALL_TIMEOUT_USEC);
+        r = attach_send(bus, pid, &facts, false, &p[0]);
         if (r >= 0)
                 r = sd_bus_call_method_async(bus, NULL, BUS_NAME, BUS_PATH, BUS_MANAGER, "Explain",
                                              pending_done, &p[1], "u", (uint32_t) pid);
         if (r >= 0)
                 r = pending_wait(bus, p, ELEMENTSOF(p));
+        if (r >= 0 && unknown_option(p[0].reply)) {
+                /* A daemon that predates the guest facts (running on after an upgrade until
+                 * restarted): what it knows still sizes the guest. */
+                hook_log(LOG_INFO,
+                         "mlockd does not know the guest facts (%s); sizing by memory "
+                         "and hard_limit only",
+                         sd_bus_message_get_error(p[0].reply)->message);
+                p[0].reply = sd_bus_message_unref(p[0].reply);
+                r = attach_send(bus, pid, &facts, true, &p[0]);
+                if (r >= 0)
+                        r = pending_wait(bus, p, 1);
+        }
         if (r < 0) {
                 hook_log(LOG_WARNING, "cannot talk to mlockd (%s): %s, not locking", s->socket,
                          strerror(-r));
