@@ -13,9 +13,9 @@
 
 #include "daemon/caller.h"
 #include "daemon/libvirt-module.h"
-#include "policy/guest-limit.h"
 #include "daemon/workload.h"
 #include "policy/config.h"
+#include "policy/guest-limit.h"
 #include "policy/policy.h"
 
 typedef struct Manager Manager;
