@@ -98,7 +98,7 @@ floor() {
         t0=$EPOCHREALTIME
         /bin/true <"$tmp/domain.xml"
         t1=$EPOCHREALTIME
-        echo $(((${t1/./} - ${t0/./})))
+        echo $((${t1/./} - ${t0/./}))
 }
 one() { # HOOK: prints the hook's wall time in microseconds
         local name=bench-$((n++)) t0 t1
@@ -108,7 +108,7 @@ one() { # HOOK: prints the hook's wall time in microseconds
         t0=$EPOCHREALTIME
         "$1" "$name" started begin - <"$tmp/domain.xml" >/dev/null 2>>"$tmp/hook.log"
         t1=$EPOCHREALTIME
-        echo $(((${t1/./} - ${t0/./})))
+        echo $((${t1/./} - ${t0/./}))
         # Let the daemon's background lock of this guest finish before the next run.
         sleep 0.03
 }

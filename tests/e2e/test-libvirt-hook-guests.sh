@@ -145,7 +145,9 @@ grep -qF 'g\n<2>mlockd: forged' "$tmp/hook.err" || fail "the name is not shown e
 
 echo "== a VFIO guest through the hook gets the limit VFIO needs (QEMU, $E2E_ACCEL)"
 qemu_start() { # NAME MIB
-        "$qemu" -name "$1" -machine q35 $(e2e_qemu_accel_args) -m "$2" -nodefaults -display none \
+        local accel_args
+        read -ra accel_args <<<"$(e2e_qemu_accel_args)"
+        "$qemu" -name "$1" -machine q35 "${accel_args[@]}" -m "$2" -nodefaults -display none \
                 -monitor none -serial none -S >"$tmp/qemu-$1.log" 2>&1 &
         pids+=($!)
         echo $! >"$(pidfile "$1")"

@@ -16,7 +16,7 @@ libvirt_env_check
 libvirt_env_enter_namespace "$@"
 libvirt_env_setup 0
 
-DOM=mlockd-hp-guest
+DOM="mlockd-hp-guest"
 MIB=1024 # kB
 M=$((1 << 20))
 
