@@ -637,6 +637,8 @@ int manager_decide(Manager *m, const PolicyRequest *req, PolicyDecision *ret, sd
         PolicyDecision d = {};
         int k;
 
+        /* Kept cgroups that emptied since the last look no longer count. */
+        manager_contain_gc(m);
         r.budget_total = m->config.budget;
         r.budget_reserved = manager_committed_bytes(m);
         k = policy_decide(m->policies, &r, &d);

@@ -58,6 +58,9 @@ static int shm_lock_mib(size_t mib) {
 
         if (id < 0)
                 return errno;
+        /* Under the shim's mlockall(MCL_FUTURE) shmat() would fault the whole segment in,
+         * locked, right away: drop that first, so that SHM_LOCK is what is tried. */
+        (void) munlockall();
         /* Removed when the last attachment goes, whatever happens to us. */
         p = shmat(id, NULL, 0);
         (void) shmctl(id, IPC_RMID, NULL);
@@ -147,6 +150,9 @@ static int attack(size_t mib) {
                         printf("attempt %s pid=%d result=no-answer\n", names[i], (int) pids[i]);
                 fclose(f);
                 fflush(stdout);
+                /* Let the OOM killer finish with a victim before the next attempt charges
+                 * anything, or the next attempt's own fork may be the one it takes. */
+                usleep(300000);
         }
         printf("ready\n");
         fflush(stdout);
