@@ -20,6 +20,7 @@
 #include "daemon/budget.h"
 #include "daemon/bus-error.h"
 #include "daemon/cgroup-util.h"
+#include "daemon/limits.h"
 #include "daemon/manager.h"
 
 typedef struct OrphanCgroup {
@@ -211,6 +212,19 @@ void manager_contain_gc(Manager *m) {
                 m->orphans[j++] = *o;
         }
         m->n_orphans = j;
+}
+
+uint64_t manager_contain_next_check(Manager *m) {
+        uint64_t next = UINT64_MAX;
+
+        for (size_t i = 0; i < m->n_orphans; i++) {
+                /* No process listed but not removable: its last tasks are still exiting (an OOM
+                 * victim freeing its memory), which takes milliseconds. */
+                if (m->orphans[i].cgroup.dir && cgroup_is_populated(m->orphans[i].cgroup.dir) == 0)
+                        return LIMIT_ORPHAN_EXITING_USEC;
+                next = LIMIT_ORPHAN_CHECK_USEC;
+        }
+        return next;
 }
 
 /* ---- Run ------------------------------------------------------------------------------- */

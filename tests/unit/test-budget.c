@@ -35,7 +35,7 @@ static void test_messages(void **state) {
         _cleanup_free_ char *s1 = budget_status_text(1, 0, SIZE_INFINITY);
 
         assert_non_null(m);
-        assert_string_equal(m, "needs 4.0G, 6.7G of the 8.0G budget is reserved, 1.2G is free; "
+        assert_string_equal(m, "needs 4.0G, 6.7G of the 8.0G budget is committed, 1.2G is free; "
                                "ask for a smaller limit or wait for other workloads to end");
         assert_non_null(strstr(o, "0B is free"));
         assert_string_equal(s, "3 workloads, 5.2G locked of 18.0G budget");
