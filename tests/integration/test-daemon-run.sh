@@ -236,6 +236,9 @@ wait_state "$w4" locked
 lck=$(vmlck "$t")
 ((lck > 0)) || fail "VmLck after Attach is $lck kB"
 [[ $(wprop "$w4" Mechanism) == '"ptrace"' ]] || fail "attach Mechanism"
+# Root's sleeper holds CAP_IPC_LOCK: mlockd raised nothing, so it moves it nowhere.
+[[ $(wprop "$w4" Containment) == '"none (nothing granted'* ]] ||
+        fail "attach Containment: $(wprop "$w4" Containment)"
 check_state "$p1" "$t"
 bctl call org.mlockd1 /org/mlockd1 org.mlockd1.Manager Detach o "$w4" || fail "Detach"
 lck=$(vmlck "$t")
