@@ -531,6 +531,9 @@ int containment_child_join(const ContainmentChild *cc) {
                 char b;
                 ssize_t k;
 
+                /* Our copy of the write end: without it, a daemon that dies means EOF. */
+                if (cc->go_w >= 0)
+                        (void) close(cc->go_w);
                 do
                         k = read(cc->go_fd, &b, 1);
                 while (k < 0 && errno == EINTR);

@@ -3,6 +3,7 @@
  * for each workload mlockd grants something to, what a workload at its bound went through,
  * and the removal of cgroups once nothing lives in them. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -96,6 +97,41 @@ static bool procs_lists(const char *dir, pid_t pid) {
 
 /* ---- start and stop -------------------------------------------------------------------- */
 
+/* Scope backend: a re-adopted workload is in its scope still if systemd put it there. */
+static void adopt_scopes(Manager *m) {
+        for (Workload *w = m->workloads.head; w; w = w->next) {
+                _cleanup_free_ char *p = NULL, *text = NULL, *path = NULL, *unit = NULL;
+                const char *base;
+                size_t n;
+
+                if (!workload_is_live(w) || w->cgroup.backend != CONTAINMENT_NONE)
+                        continue;
+                if (asprintf(&p, "/proc/%d/cgroup", (int) w->ident.pid) < 0 ||
+                    asprintf(&unit, "mlock-%s.scope", w->id_str) < 0)
+                        return;
+                if (read_file_at(AT_FDCWD, p, CGROUP_FILE_MAX, &text, &n) < 0 ||
+                    cgroup_path_parse(text, n, m->containment.scope_v1 ? "memory" : NULL, &path) <
+                            0)
+                        continue;
+                base = strrchr(path, '/');
+                if (!base || !streq(base + 1, unit))
+                        continue;
+                w->cgroup = (ContainmentCgroup){ .backend = CONTAINMENT_SCOPE,
+                                                 .v1_files = m->containment.scope_v1 };
+                if (asprintf(&w->cgroup.dir, "%s%s", m->containment.hierarchy, path) < 0 ||
+                    asprintf(&w->cgroup.label, "scope:%s", unit) < 0) {
+                        containment_cgroup_done(&w->cgroup);
+                        return;
+                }
+                w->cgroup.unit = TAKE_PTR(unit);
+                (void) cgroup_read_u64(w->cgroup.dir,
+                                       w->cgroup.v1_files ? "memory.limit_in_bytes" : "memory.max",
+                                       &w->cgroup.bound);
+                free(w->containment);
+                w->containment = strdup(w->cgroup.label);
+        }
+}
+
 /* Directories in our subtree that no workload owns: empty ones are removed, populated ones
  * (a daemon restarted while descendants lived on) are kept, bounded, as orphans. */
 static void adopt_leftovers(Manager *m) {
@@ -103,6 +139,8 @@ static void adopt_leftovers(Manager *m) {
         DIR *d;
         struct dirent *de;
 
+        if (m->containment.backend == CONTAINMENT_SCOPE)
+                adopt_scopes(m);
         if (m->containment.backend != CONTAINMENT_CGROUP1 &&
             m->containment.backend != CONTAINMENT_CGROUP2)
                 return;
