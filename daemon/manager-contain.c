@@ -227,6 +227,13 @@ void manager_containment_stop(Manager *m) {
                 if (!workload_is_live(w))
                         (void) containment_cgroup_remove(&w->cgroup);
         manager_contain_gc(m);
+        /* A cgroup whose last tasks are still exiting empties within milliseconds: wait for
+         * that a little (at most 200 ms), rather than leave it behind. */
+        for (unsigned i = 0; i < 20 && manager_contain_next_check(m) == LIMIT_ORPHAN_EXITING_USEC;
+             i++) {
+                (void) usleep(10000);
+                manager_contain_gc(m);
+        }
         for (size_t i = 0; i < m->n_orphans; i++)
                 containment_cgroup_done(&m->orphans[i].cgroup);
         free(m->orphans);
@@ -305,7 +312,8 @@ int manager_contain_run(Manager *m, Workload *w, const Caller *c, bool capabilit
         /* Root's workloads are root: a filter would not keep root from anything. Set-user-ID
          * programs would lose their bit under no_new_privs; they carry their own privileges,
          * which the administrator gave them, and stay bounded by the cgroup. */
-        r = containment_child_prepare(w->cgroup.backend != CONTAINMENT_NONE ? &w->cgroup : NULL,
+        r = containment_child_prepare(&m->containment,
+                                      w->cgroup.backend != CONTAINMENT_NONE ? &w->cgroup : NULL,
                                       !root && !secure_exec, w->settings.inherit, ret_child);
         if (r < 0) {
                 (void) containment_cgroup_remove(&w->cgroup);
