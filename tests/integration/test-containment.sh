@@ -293,6 +293,12 @@ done
 (cd "$tmp" && "$probe" "$addr" run --detach -- /bin/sleep 600 >"$tmp/out-iroot" 2>&1 </dev/null) ||
         fail "four idle workloads reserving the whole budget locked out root: $(cat "$tmp/out-iroot")"
 idle+=("$(awk '/^OK / {print $2}' "$tmp/out-iroot")")
+mprop() { bctl get-property org.mlockd1 /org/mlockd1 org.mlockd1.Manager "$1" | cut -d' ' -f2; }
+reserved=$(mprop ReservedBytes)
+committed=$(mprop CommittedBytes)
+((reserved == 5 * (64 << 20))) || fail "ReservedBytes $reserved"
+((committed < reserved)) || fail "CommittedBytes $committed is not below ReservedBytes $reserved"
+echo "idle: ReservedBytes $((reserved >> 20)) MiB, CommittedBytes $((committed >> 20)) MiB"
 echo "idle: 4 x 64M reserved of a 256M budget, each holding" \
         "$(($(awk '$1 == "total_unevictable" {print $2}' "$(cgdir_of "${idle[0]}")/memory.stat") >> 10)) KiB: root admitted"
 for w in "${idle[@]}"; do bctl call org.mlockd1 /org/mlockd1 org.mlockd1.Manager Kill oi "$w" 9 >/dev/null; done
