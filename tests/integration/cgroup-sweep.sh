@@ -5,7 +5,8 @@
 # SIGKILL (a daemon that exits removes what is empty) or left a workload running. Only the
 # subtrees of test daemons (mlockd-<hash of a state directory>, below the memory cgroup this
 # test run is in; an installed daemon uses "mlockd"): a process still in one is a workload a
-# test leaked, and is killed; then the empty directories are removed.
+# test leaked, and is killed; then the empty directories are removed. (Two test runs at once in
+# one memory cgroup would meet here: the second one's sweep would end the first one's workloads.)
 set -uo pipefail
 
 memcg=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)
