@@ -341,8 +341,7 @@ int manager_contain_process(Manager *m, Workload *w, pid_t pid, bool granted, sd
         _cleanup_free_ char *owner = NULL, *err = NULL;
         int r;
 
-        if (!granted)
-                return set_label(w, "none (nothing granted: it could lock this much already)");
+        /* Managed first: for a guest that is what bounds it, granted or not. */
         r = containment_pid_managed(&m->containment, pid, &owner);
         if (r > 0) {
                 /* Never moved out of a cgroup systemd or libvirt made for it. What bounds it:
@@ -353,6 +352,8 @@ int manager_contain_process(Manager *m, Workload *w, pid_t pid, bool granted, sd
                          w->id_str, (int) pid, owner, FORMAT_BYTES(w->settings.limit));
                 return set_label(w, "none (managed by %s)", owner);
         }
+        if (!granted)
+                return set_label(w, "none (nothing granted: it could lock this much already)");
         if (m->containment.backend == CONTAINMENT_NONE)
                 return set_label(w, "none (%s)", strna(m->containment.reason));
         r = containment_cgroup_new(&m->containment, w->id, w->settings.limit, &w->cgroup, &err);

@@ -42,16 +42,16 @@ tmp=$(mktemp -d /tmp/test-containment.XXXXXX)
 chmod 0755 "$tmp"
 dpid=
 shmid=
+guest=
+managed=
 cleanup() {
         set +e
         exec 7>&- 2>/dev/null
         [[ -n $dpid ]] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
         [[ -n $shmid ]] && ipcrm -m "$shmid" 2>/dev/null
+        [[ -n $guest ]] && kill -9 "$guest" 2>/dev/null && wait "$guest" 2>/dev/null
+        [[ -n $managed ]] && rmdir "$managed" 2>/dev/null
         # Whatever a failed run left: kill the processes in our subtrees, remove the cgroups.
-        for d in /sys/fs/cgroup/memory"$memcg_self"/mlockd-*/; do
-                [[ -d $d ]] || continue
-                grep -q "^$tmp" <<<"$(cat "$d/.owner" 2>/dev/null)" 2>/dev/null || true
-        done
         for d in "${subtrees[@]:-}"; do
                 [[ -n $d && -d $d ]] || continue
                 for w in "$d"/workload-*/; do
@@ -262,6 +262,28 @@ for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
 ! grep -q 'lock result=ok' "$tmp/out-det" || fail "a detached workload locked 512 MiB"
 echo "detach: after Detach, mlock of 512 MiB: $(cat "$tmp/out-det" | tr '\n' ' ')(empty: OOM-killed)," \
         "oom_kill $(awk '/oom_kill / {print $2}' "$cg/memory.oom_control" 2>/dev/null || echo gone)"
+
+# ---- Attach never moves a process out of a cgroup systemd or libvirt made for it ---------------------
+# A stand-in for libvirt's guest scope in the v1 memory hierarchy, below ours.
+managed="/sys/fs/cgroup/memory$memcg_self/machine.slice/machine-qemu\\x2d1\\x2dtest.scope"
+mkdir -p "$managed"
+subtrees+=("/sys/fs/cgroup/memory$memcg_self/machine.slice")
+sleep 600 </dev/null >/dev/null 2>&1 &
+guest=$!
+echo "$guest" >"$managed/cgroup.procs"
+out=$("$probe" "$addr" attach "$guest") || fail "Attach: $out"
+wg=${out#OK }
+wait_state "$wg" locked failed
+[[ $(wprop "$wg" Containment) == "none (managed by machine-qemu"*"x2dtest.scope)" ]] ||
+        fail "attach Containment: $(wprop "$wg" Containment)"
+grep -q "^$guest\$" "$managed/cgroup.procs" || fail "Attach moved pid $guest out of $managed"
+echo "attach: $(wprop "$wg" Containment), pid $guest still in it"
+kill -9 "$guest"
+wait "$guest" 2>/dev/null || true
+guest=
+wait_state "$wg" exited
+rmdir "$managed" "/sys/fs/cgroup/memory$memcg_self/machine.slice"
+managed=
 
 # ---- MaxLockedPerUser= -----------------------------------------------------------------------------
 write_conf "Budget=1G" "MaxLockedPerUser=128M"
