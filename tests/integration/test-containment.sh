@@ -211,6 +211,16 @@ attack() { # NAME PROGRAM
         done
         (((safter - sbefore) * 1024 < (256 << 20))) ||
                 fail "$name: Unevictable rose by $(((safter - sbefore) / 1024)) MiB in this session"
+        # Said while it runs (the cgroup's OOM event), not only at its end.
+        for _ in $(seq 100); do
+                grep -q "Workload ${wpath##*/} '[^']*' (pid [0-9]*) is at its bound of 96.0M" \
+                        "$tmp/log" && break
+                sleep 0.05
+        done
+        grep -q "Workload ${wpath##*/} '[^']*' (pid [0-9]*) is at its bound of 96.0M" "$tmp/log" ||
+                fail "$name: no log line while the workload ran"
+        [[ $(wprop "$wpath" Error) == *"OOM-killed"* ]] ||
+                fail "$name: Error '$(wprop "$wpath" Error)' while it runs"
         exec 7>&-
         wait_state "$wpath" exited
         # Gone with its last process.
