@@ -163,6 +163,8 @@ cgdir_of() { # PATH: the workload's cgroup directory, from its Containment prope
 start_daemon
 grep -q "Containment: cgroup1-memory under $memcg_self/mlockd-" "$tmp/log" ||
         fail "the daemon did not choose the cgroup v1 backend"
+[[ $(bctl get-property org.mlockd1 /org/mlockd1 org.mlockd1.Manager Containment) == \
+        's "cgroup1-memory under '"$memcg_self"'/mlockd-'* ]] || fail "Manager.Containment"
 subtrees+=("/sys/fs/cgroup/memory$(sed -n 's/.*Containment: cgroup1-memory under \([^ ]*\) .*/\1/p' "$tmp/log" | head -1)")
 
 # ---- the attack: mlock, fork, setsid double fork, SHM_LOCK, 256 MiB each ----------------------
