@@ -227,7 +227,7 @@ static int size_guest_limit(Manager *m, const PolicyRequest *req, uint64_t wante
 int manager_attach_resize_guest(Manager *m, Workload *w, const GuestFacts *f) {
         _cleanup_(target_info_done) TargetInfo t = {};
         GuestLimit gl = guest_limit(f);
-        uint64_t limit = 0, rlimit = 0, old = w->settings.limit, reserved;
+        uint64_t limit = 0, rlimit = 0, old = w->settings.limit;
         WorkloadOptions o;
         PolicyRequest req;
         Caller root;
@@ -254,9 +254,10 @@ int manager_attach_resize_guest(Manager *m, Workload *w, const GuestFacts *f) {
         if (limit == 0 || limit == old)
                 return 0; /* the policy no longer admits it (keep what it has), or no change */
 
-        reserved = manager_reserved_bytes(m);
+        /* The growth must fit in what Budget= has left (daemon/budget.h: what is committed,
+         * this workload's present share included). */
         if (limit > old &&
-            !budget_fits(m->config.budget, reserved >= old ? reserved - old : 0, limit)) {
+            !budget_fits(m->config.budget, manager_committed_bytes(m), limit - old)) {
                 log_warning("Workload %s '%s' (pid %d) grew and needs %s, beyond the budget; its "
                             "reservation stays %s.",
                             w->id_str, strempty(w->name), w->ident.pid, FORMAT_BYTES(limit),
