@@ -76,6 +76,8 @@ expect() { # MODE PATH: a regular file (or directory if MODE ends in /) with thi
 echo "== files and modes"
 expect 644 "$unitdir/mlockd.service"
 expect 644 "$unitdir/mlockd.socket"
+expect 644 "$unitdir/mlockd-metrics.service"
+expect 644 "$unitdir/mlockd-metrics.timer"
 expect 644 "$busdir/org.mlockd1.conf"
 expect 644 "$tmpfilesdir/mlockd.conf"
 expect 755 "$sysconfdir/libvirt/hooks/qemu.d/mlockd"
@@ -110,8 +112,17 @@ if [[ -f $build/daemon/mlockd-libvirt.so ]]; then
         fi
 fi
 [[ -e $src/conf/mlockd.conf ]] && expect 644 "$sysconfdir/mlockd/mlockd.conf"
+# The example policies grant locks: documentation, never active in /etc (the directory is
+# there, empty).
 for f in "$src"/conf/policy.d/*.policy; do
-        [[ -e $f ]] && expect 644 "$sysconfdir/mlockd/policy.d/$(basename "$f")"
+        [[ -e $f ]] && expect 644 "$docdir/examples/policy.d/$(basename "$f")"
+done
+expect 755/ "$sysconfdir/mlockd/policy.d"
+active=$(find "$dest$sysconfdir/mlockd/policy.d" -mindepth 1)
+[[ -z $active ]] || fail "policies installed active in $sysconfdir/mlockd/policy.d: $active"
+# The documents the man pages point to are installed.
+for f in "$src"/docs/*.md; do
+        [[ -e $f ]] && expect 644 "$docdir/$(basename "$f")"
 done
 vendor=$(sed -n 's|^#define MLOCKD_POLICY_DIRS.*"\(/[^"]*\)"[^"]*$|\1|p' "$build/build-config.h")
 grep -q 'install(DIRECTORY DESTINATION ${MLOCKD_VENDOR_POLICYDIR})' \
@@ -136,7 +147,12 @@ if command -v systemd-analyze >/dev/null; then
         # binary exists and is executable is real.
         sed "s|^ExecStart=$sbindir/|ExecStart=$dest$sbindir/|" "$dest$unitdir/mlockd.service" \
                 >"$units/mlockd.service"
-        cp "$dest$unitdir/mlockd.socket" "$units/"
+        cp "$dest$unitdir/mlockd.socket" "$dest$unitdir/mlockd-metrics.timer" "$units/"
+        sed "s|^ExecStart=$bindir/|ExecStart=$dest$bindir/|" \
+                "$dest$unitdir/mlockd-metrics.service" >"$units/mlockd-metrics.service"
+        grep -q '^ExecStart=.* metrics --output /var/lib/prometheus/node-exporter/mlockd.prom$' \
+                "$units/mlockd-metrics.service" ||
+                fail "mlockd-metrics.service does not write Debian's textfile directory"
         if [[ ! -x $dest$sbindir/mlockd ]]; then
                 # No daemon in this tree yet: verify everything else.
                 sed -i "s|^ExecStart=.*|ExecStart=/bin/true|" "$units/mlockd.service"
@@ -154,6 +170,7 @@ if command -v systemd-analyze >/dev/null; then
         # Any message is a failure (unknown keys are only warnings, exit status 0).
         out=$(SYSTEMD_UNIT_PATH=$units: systemd-analyze verify --man=no \
                 "$units/mlockd.service" "$units/mlockd.socket" \
+                "$units/mlockd-metrics.service" "$units/mlockd-metrics.timer" \
                 "$units/memlock-example.service" 2>&1) || fail "systemd-analyze verify failed"
         [[ -z $out ]] || fail "systemd-analyze verify: $out"
 

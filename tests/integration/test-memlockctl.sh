@@ -355,7 +355,26 @@ budget=$("${bus[@]}" get-property org.mlockd1 /org/mlockd1 org.mlockd1.Manager B
         python3 -c 'import json,sys; print(json.load(sys.stdin)["data"])')
 expect_grep "$tmp/metrics" "^mlockd_budget_bytes $budget\$"
 expect_grep "$tmp/metrics" '^mlockd_reserved_bytes 83886080$'
-expect_grep "$tmp/metrics" '^mlockd_workloads 2$'
+total=$(awk '/^mlockd_workloads\{state="[a-z]+"\} [0-9]+$/ { n += $2 } END { print n + 0 }' \
+        "$tmp/metrics")
+[[ $total == 2 ]] || fail "mlockd_workloads{state=...} sum to $total, not 2"
+version=$("$ctl" --version | cut -d' ' -f2)
+expect_grep "$tmp/metrics" "^mlockd_build_info\{version=\"$version\"\} 1\$"
+grep -q '^mlockd_workload_info{.*\(pid\|state\)=' "$tmp/metrics" &&
+        fail "mlockd_workload_info carries a pid or state label"
+
+echo "== metrics --output: an atomic file for node_exporter"
+mkdir "$tmp/textfile"
+expect_rc 0 "$ctl" metrics --output "$tmp/textfile/mlockd.prom"
+[[ $(stat -c %a "$tmp/textfile/mlockd.prom") == 644 ]] || fail "mlockd.prom is not mode 0644"
+[[ $(ls "$tmp/textfile") == mlockd.prom ]] || fail "temporary files left: $(ls "$tmp/textfile")"
+grep -q '^mlockd_budget_bytes ' "$tmp/textfile/mlockd.prom" || fail "mlockd.prom lacks samples"
+if command -v promtool >/dev/null; then
+        promtool check metrics <"$tmp/textfile/mlockd.prom" || fail "promtool check metrics (file)"
+fi
+# A directory that cannot take the file: an error naming it, nothing left behind.
+expect_rc 1 "$ctl" metrics --output "$tmp/none/mlockd.prom"
+expect_grep "$tmp/err" "$tmp/none/mlockd.prom"
 expect_grep "$tmp/metrics" "^mlockd_workload_limit_bytes\{id=\"$id1\",name=\"alpha\",policy=\"10-sleep\"\} 67108864\$"
 expect_grep "$tmp/metrics" "^mlockd_workload_limit_bytes\{id=\"$id2\",name=\"we\\\\\"ird\\\\\\\\name\",policy=\"10-sleep\"\} 16777216\$"
 expect_grep "$tmp/metrics" "^mlockd_workload_locked_bytes\{id=\"$id1\",name=\"alpha\",policy=\"10-sleep\"\} [1-9][0-9]*\$"
