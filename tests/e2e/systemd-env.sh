@@ -8,9 +8,11 @@
 # concurrent tests wait for one build. MLOCKD_SYSTEMD_ROOTFS_REBUILD=1 builds it again.
 # The container boots that rootfs read-only with a tmpfs overlay (systemd-nspawn
 # --volatile=overlay), so every test starts from the same clean tree and leaves nothing in it.
-# nspawn runs in a cgroup of its own (created in the name=systemd and cgroup2 hierarchies and
-# removed at the end), with CAP_IPC_LOCK added, --keep-unit and --register=no (there is no
-# systemd or machined on the host), and the host's network.
+# nspawn runs in a cgroup of its own (created in the name=systemd and cgroup2 hierarchies and,
+# on a cgroup v1 host, below our own v1 memory cgroup; removed at the end), with CAP_IPC_LOCK
+# added, --keep-unit and --register=no (there is no systemd or machined on the host), and the
+# host's network. The container's v1 memory hierarchy is made writable, so MemoryMax= of its
+# units is enforced by the kernel (sysenv_memory_writable).
 #
 # API (helper tests may rely on it; keep it stable):
 #   SYSENV_PACKAGES       array of packages in the rootfs. A test may append to it before
@@ -153,13 +155,22 @@ sysenv_rootfs() {
         exec {lockfd}>&-
 }
 
+# A cgroup of our own in the name=systemd and cgroup2 hierarchies (the container's systemd
+# manages everything below it), and in the v1 memory hierarchy below the one we are in, so that
+# the memory cgroups systemd creates for units with MemoryMax= stay inside a tree this test
+# removes.
 sysenv_cgroup_setup() {
-        local name=mlockd-e2e-sysenv-$$ h
+        local name=mlockd-e2e-sysenv-$$ h mem
         for h in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified; do
                 [[ -f $h/cgroup.procs ]] || continue
                 mkdir "$h/$name"
                 sysenv_cgroups+=("$h/$name")
         done
+        mem=$(awk -F: '$2 == "memory" { print $3 }' /proc/self/cgroup)
+        if [[ -n $mem && -w /sys/fs/cgroup/memory${mem%/}/cgroup.procs ]]; then
+                mkdir "/sys/fs/cgroup/memory${mem%/}/$name"
+                sysenv_cgroups+=("/sys/fs/cgroup/memory${mem%/}/$name")
+        fi
 }
 
 # Removes the cgroups created by sysenv_cgroup_setup, deepest first (nspawn and the container
@@ -262,8 +273,31 @@ sysenv_boot() {
                 sysenv_exec systemctl --no-pager --failed >&2 || true
                 return 1
         fi
+        sysenv_memory_writable || return 1
         echo "container booted ($state) in $((($(date +%s%N) - start) / 1000000)) ms," \
                 "PID 1 is host pid $SYSENV_LEADER"
+}
+
+# nspawn mounts the v1 controller hierarchies read-only in the container, so its systemd cannot
+# apply MemoryMax= (on a cgroup v1 host it writes memory.limit_in_bytes). With a memory cgroup
+# of our own (sysenv_cgroup_setup) the container's memory hierarchy is remounted writable and
+# systemd re-executed to notice: then units' memory limits are enforced by the kernel, inside
+# our subtree only.
+sysenv_memory_writable() {
+        local cg i st
+        for cg in "${sysenv_cgroups[@]}"; do
+                [[ $cg == /sys/fs/cgroup/memory/* ]] || continue
+                sysenv_exec mount -o remount,bind,rw /sys/fs/cgroup/memory || return 1
+                sysenv_exec systemctl daemon-reexec || return 1
+                for ((i = 0; i < 100; i++)); do
+                        st=$(sysenv_exec systemctl is-system-running 2>/dev/null) || true
+                        [[ $st == running || $st == degraded ]] && return 0
+                        sleep 0.1
+                done
+                echo "FAIL: systemd did not come back after daemon-reexec" >&2
+                return 1
+        done
+        return 0
 }
 
 sysenv_exec() {
