@@ -120,11 +120,15 @@ sysenv_rootfs() {
         SYSENV_ROOTFS=$dir
         exec {lockfd}>/var/tmp/mlockd-systemd-rootfs.lock
         flock "$lockfd"
-        if [[ ${MLOCKD_SYSTEMD_ROOTFS_REBUILD:-0} == 1 && ${SYSENV_REBUILT:-} != "$key" ]]; then
-                echo "MLOCKD_SYSTEMD_ROOTFS_REBUILD=1: removing $dir"
-                rm -rf --one-file-system "$dir"
-                # Once per test run, not once per test.
-                export SYSENV_REBUILT=$key
+        # Rebuilt once per run of the test suite, not once per test: the tests of one ctest
+        # run share their parent process (pid and start time make the token).
+        local token=
+        if [[ ${MLOCKD_SYSTEMD_ROOTFS_REBUILD:-0} == 1 ]]; then
+                token="$PPID:$(sed 's/.*) //' "/proc/$PPID/stat" | cut -d' ' -f20)"
+                if [[ $(cat "$dir.rebuilt-for" 2>/dev/null) != "$token" ]]; then
+                        echo "MLOCKD_SYSTEMD_ROOTFS_REBUILD=1: removing $dir"
+                        rm -rf --one-file-system "$dir"
+                fi
         fi
         if [[ ! -d $dir ]]; then
                 local include start
@@ -143,13 +147,12 @@ sysenv_rootfs() {
                         echo "FAIL: debootstrap failed (log: $dir.log)" >&2
                         exit 1
                 fi
-                # A machine id makes journald and D-Bus behave as on a real host; the
-                # overlay keeps it per boot anyway. No getty on the console.
+                # A machine id makes journald and D-Bus behave as on a real host.
                 systemd-machine-id-setup --root="$dir.new" >/dev/null 2>&1 || true
-                rm -f "$dir.new/etc/systemd/system/getty.target.wants/"* 2>/dev/null || true
                 # An unprivileged user for the tests.
                 chroot "$dir.new" useradd -m -s /bin/bash mlockd-user
                 mv "$dir.new" "$dir"
+                [[ -z $token ]] || echo "$token" >"$dir.rebuilt-for"
                 echo "debootstrap took $(($(date +%s) - start)) s"
         fi
         exec {lockfd}>&-
