@@ -10,6 +10,7 @@
 
 #include "common/proc.h"
 #include "common/process-util.h"
+#include "daemon/containment.h"
 #include "daemon/shim-report-reader.h"
 #include "daemon/spawn.h" /* Mechanism */
 #include "policy/policy.h"
@@ -96,6 +97,11 @@ struct Workload {
         uint64_t orig_memlock_soft, orig_memlock_hard;
 
         bool over_limit_warned;
+
+        /* Containment (daemon/manager-contain.c): its cgroup (backend NONE: uncontained), and
+         * the Containment property: the cgroup's label, or "none (why)". */
+        ContainmentCgroup cgroup;
+        char *containment;
 };
 
 /* A new workload with id and path set, everything else empty. */

@@ -47,7 +47,7 @@ _memlockctl() {
                       --no-legend --quiet"
         local -A verb_opts=(
                 [run]="--policy --mode --limit --prefault-threads --name --detach"
-                [exec]="--policy --mode --limit"
+                [exec]="--policy --mode --limit --name"
                 [attach]="--policy --mode --limit --name --wait"
                 [detach]="" [kill]="--signal" [status]="" [list]="" [metrics]="--output" [check]=""
                 [explain]="" [reload]=""
