@@ -16,6 +16,15 @@ rel_require() { # FILE...: skip unless built
         command -v dbus-send >/dev/null || lib_skip "dbus-send (dbus-bin) missing"
 }
 fail() { lib_die "$@"; }
+# The names these tests used before lib.sh; new tests call lib_* directly.
+rel_init() { lib_init "$@"; }
+rel_start_daemon() { lib_start_daemon "$@"; }
+rel_stop_daemon() { lib_stop_daemon "$@"; }
+rel_ping() { lib_ping "$@"; }
+rel_skip() { lib_skip "$@"; }
+rel_users() { lib_users "$@"; }
+declare -n rel_pids=lib_pids
+declare -n rel_cleanup_hooks=lib_cleanup_hooks
 
 # rel_pidfd_works: whether the daemon can open pidfds. valgrind 3.19 (Debian 12) does not know
 # pidfd_open (syscall 434) and answers ENOSYS: under it, Run, Attach and Explain cannot work, and

@@ -189,6 +189,8 @@ lib_users() {
                 command -v unshare >/dev/null || lib_skip "unshare missing"
                 [[ $(id -u) == 0 ]] || lib_skip "test users need root (a mount namespace)"
                 unshare -m true 2>/dev/null || lib_skip "cannot create a mount namespace"
+                # A scratch directory made before this call would be lost with the exec.
+                [[ -n $tmp ]] && rm -rf "$tmp"
                 # exec keeps the pid, which marks the namespace as done. (The tests take no
                 # arguments.)
                 MLOCKD_TEST_USERS_NS=$$ exec unshare --mount --propagation private "$0"
