@@ -35,6 +35,7 @@ if ! DESTDIR=$dest cmake --install "$build" >"$tmp/install.log" 2>&1; then
         echo "FAIL: cmake --install failed"
         exit 1
 fi
+cp "$manifest" "$tmp/manifest.new"
 if [[ -e $tmp/manifest.saved ]]; then
         cp "$tmp/manifest.saved" "$manifest"
 else
@@ -244,6 +245,16 @@ echo "== the hook"
 sh -n "$dest$sysconfdir/libvirt/hooks/qemu.d/mlockd" || fail "the hook does not parse"
 grep -q '@MLOCKD' "$dest$sysconfdir/libvirt/hooks/qemu.d/mlockd" &&
         fail "the installed hook has unconfigured @...@ placeholders"
+
+echo "== uninstall (cmake/uninstall.cmake, what the uninstall target runs)"
+if DESTDIR=$dest cmake -DMANIFEST="$tmp/manifest.new" -P "$src/cmake/uninstall.cmake" \
+        >"$tmp/uninstall.log" 2>&1; then
+        left=$(find "$dest" ! -type d)
+        [[ -z $left ]] || fail "files left after uninstall: $left"
+else
+        cat "$tmp/uninstall.log"
+        fail "uninstall failed"
+fi
 
 if ((failures)); then
         echo "$failures failure(s); installed:"
