@@ -8,7 +8,7 @@
 #   - the install enables and starts mlockd.socket, the daemon answers, the metrics timer is
 #     disabled, no policy is active, mlockd-metrics.service writes a valid textfile;
 #   - an edit of the conffile /etc/mlockd/mlockd.conf survives the upgrade to N+1, and the
-#     restarted daemon runs with it;
+#     restarted daemon runs with it; a deleted conffile is not restored;
 #   - purge leaves nothing of the package: no file, no /etc/mlockd or /run/mlockd, no unit
 #     state, no user or group; memlockd is untouched.
 set -euo pipefail
@@ -123,6 +123,8 @@ in_ct rm -rf /var/lib/prometheus
 echo "== edit the conffile, upgrade to N+1"
 in_ct sed -i 's/^#Budget=80%$/Budget=1G/' /etc/mlockd/mlockd.conf
 in_ct grep -qx 'Budget=1G' /etc/mlockd/mlockd.conf || fail "the edit did not apply"
+# A conffile the admin deleted stays deleted (the libvirt hook: this host has no libvirt).
+in_ct rm /etc/libvirt/hooks/qemu.d/mlockd
 pid_n=$(in_ct systemctl show -P MainPID mlockd.service)
 # No --force-conf*: dpkg's own rule keeps the edit; stdin is /dev/null, so a prompt fails.
 ct_sh "apt-get install -y -qq --no-install-recommends /root/debs/n1/$(basename "$deb_n1") >/dev/null" ||
@@ -131,6 +133,7 @@ ct_sh "apt-get install -y -qq --no-install-recommends /root/debs/n1/$(basename "
         fail "mlockd $version_n1 is not installed"
 in_ct grep -qx 'Budget=1G' /etc/mlockd/mlockd.conf || fail "the edit of mlockd.conf was lost"
 in_ct test ! -e /etc/mlockd/mlockd.conf.dpkg-new || fail "dpkg left mlockd.conf.dpkg-new"
+in_ct test ! -e /etc/libvirt/hooks/qemu.d/mlockd || fail "the upgrade restored a deleted conffile"
 [[ $(in_ct systemctl is-active mlockd.socket) == active ]] ||
         fail "mlockd.socket not active after the upgrade"
 budget=$(in_ct busctl --address=unix:path=/run/mlockd/io.socket get-property org.mlockd1 \

@@ -26,21 +26,27 @@ cache() { # NAME: a value from the build's CMakeCache.txt
         sed -n "s|^$1:[A-Z]*=||p" "$build/CMakeCache.txt" | head -n 1
 }
 
+# install_into DEST: cmake --install into DEST; its manifest in $tmp/manifest.new.
+install_into() {
+        # The manifest goes to the build directory; keep the tree as it was.
+        local manifest=$build/install_manifest.txt
+        rm -f "$tmp/manifest.saved"
+        [[ -e $manifest ]] && cp "$manifest" "$tmp/manifest.saved"
+        if ! DESTDIR=$1 cmake --install "$build" >"$tmp/install.log" 2>&1; then
+                cat "$tmp/install.log"
+                echo "FAIL: cmake --install failed"
+                exit 1
+        fi
+        cp "$manifest" "$tmp/manifest.new"
+        if [[ -e $tmp/manifest.saved ]]; then
+                cp "$tmp/manifest.saved" "$manifest"
+        else
+                rm -f "$manifest"
+        fi
+}
 echo "== cmake --install (DESTDIR=$dest)"
-# The manifest goes to the build directory; keep the tree as it was.
-manifest=$build/install_manifest.txt
-[[ -e $manifest ]] && cp "$manifest" "$tmp/manifest.saved"
-if ! DESTDIR=$dest cmake --install "$build" >"$tmp/install.log" 2>&1; then
-        cat "$tmp/install.log"
-        echo "FAIL: cmake --install failed"
-        exit 1
-fi
-cp "$manifest" "$tmp/manifest.new"
-if [[ -e $tmp/manifest.saved ]]; then
-        cp "$tmp/manifest.saved" "$manifest"
-else
-        rm -f "$manifest"
-fi
+install_into "$dest"
+cp "$tmp/manifest.new" "$tmp/manifest.first"
 
 prefix=$(cache CMAKE_INSTALL_PREFIX)
 unitdir=$(cache MLOCKD_SYSTEMD_UNITDIR)
@@ -246,8 +252,18 @@ sh -n "$dest$sysconfdir/libvirt/hooks/qemu.d/mlockd" || fail "the hook does not 
 grep -q '@MLOCKD' "$dest$sysconfdir/libvirt/hooks/qemu.d/mlockd" &&
         fail "the installed hook has unconfigured @...@ placeholders"
 
+echo "== a reinstall keeps the admin's mlockd.conf"
+if [[ -e $src/conf/mlockd.conf ]]; then
+        install_into "$tmp/dest2"
+        echo "# edited by the admin" >>"$tmp/dest2$sysconfdir/mlockd/mlockd.conf"
+        install_into "$tmp/dest2"
+        tail -n 1 "$tmp/dest2$sysconfdir/mlockd/mlockd.conf" | grep -qx '# edited by the admin' ||
+                fail "a reinstall overwrote the edited mlockd.conf"
+        cmp -s "$src/conf/mlockd.conf" "$tmp/dest2$sysconfdir/mlockd/mlockd.conf.default" ||
+                fail "the reinstall did not put the new default in mlockd.conf.default"
+fi
 echo "== uninstall (cmake/uninstall.cmake, what the uninstall target runs)"
-if DESTDIR=$dest cmake -DMANIFEST="$tmp/manifest.new" -P "$src/cmake/uninstall.cmake" \
+if DESTDIR=$dest cmake -DMANIFEST="$tmp/manifest.first" -P "$src/cmake/uninstall.cmake" \
         >"$tmp/uninstall.log" 2>&1; then
         left=$(find "$dest" ! -type d)
         [[ -z $left ]] || fail "files left after uninstall: $left"
