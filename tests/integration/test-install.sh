@@ -143,6 +143,11 @@ if command -v scdoc >/dev/null; then
 fi
 [[ -e $src/client/completion/memlockctl.bash ]] && expect 644 "$completiondir/memlockctl"
 
+# Debian's unrelated memlockd package owns the name (/usr/sbin/memlockd, memlockd.service,
+# /etc/init.d/memlockd, memlockd.8): nothing installed here may be called so.
+clash=$(find "$dest" -name 'memlockd*')
+[[ -z $clash ]] || fail "installed under the name of Debian's memlockd: $clash"
+
 bad=$(find "$dest" \( -perm -0002 -o -perm -0020 -o -perm -4000 -o -perm -2000 \) ! -type l)
 [[ -z $bad ]] || fail "group/world-writable or setuid/setgid files installed: $bad"
 
