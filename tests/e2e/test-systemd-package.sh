@@ -40,13 +40,13 @@ DEB_BUILD_OPTIONS=nocheck "$src/scripts/package" --out "$work/n" >"$work/n.log" 
         { tail -n 40 "$work/n.log"; echo "FAIL: scripts/package failed"; exit 1; }
 grep -E '^(E|W):|^lintian:' "$work/n.log" || true
 grep -q '^E:' "$work/n.log" && fail "lintian reports errors"
-deb_n=$(ls "$work"/n/mlockd_*.deb | grep -v dbgsym)
+deb_n=$(echo "$work"/n/mlockd_[0-9]*.deb)
 version_n=$(dpkg-deb -f "$deb_n" Version)
 version_n1=$version_n+e2e1
 DEB_BUILD_OPTIONS=nocheck "$src/scripts/package" --no-lintian --version "$version_n1" \
         --out "$work/n1" >"$work/n1.log" 2>&1 ||
         { tail -n 40 "$work/n1.log"; echo "FAIL: scripts/package --version failed"; exit 1; }
-deb_n1=$(ls "$work"/n1/mlockd_*.deb | grep -v dbgsym)
+deb_n1=$(echo "$work"/n1/mlockd_[0-9]*.deb)
 [[ $(dpkg-deb -f "$deb_n1" Version) == "$version_n1" ]] || fail "N+1 has the wrong version"
 dpkg --compare-versions "$version_n1" gt "$version_n" || fail "$version_n1 is not newer"
 echo "built $version_n and $version_n1"

@@ -23,7 +23,9 @@ rel_stop_daemon() { lib_stop_daemon "$@"; }
 rel_ping() { lib_ping "$@"; }
 rel_skip() { lib_skip "$@"; }
 rel_users() { lib_users "$@"; }
+# shellcheck disable=SC2034 # used by the tests
 declare -n rel_pids=lib_pids
+# shellcheck disable=SC2034
 declare -n rel_cleanup_hooks=lib_cleanup_hooks
 
 # rel_pidfd_works: whether the daemon can open pidfds. valgrind 3.19 (Debian 12) does not know

@@ -31,12 +31,12 @@
 # MLOCKD_WRAPPER, if set, is put in front of the daemon's command line, e.g.
 #   MLOCKD_WRAPPER="valgrind --error-exitcode=99 --leak-check=full" (see scripts/valgrind).
 
+# shellcheck disable=SC2034 # src, ctl and helpers are for the tests that source this file
 build=${MLOCKD_BUILD_DIR:?MLOCKD_BUILD_DIR is not set}
 src=${MLOCKD_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 daemon=$build/daemon/mlockd
 shim=$build/shim/libmemlock-shim.so
 ctl=$build/client/memlockctl
-# shellcheck disable=SC2034 # used by the tests that source this file
 helpers=$build/tests/helpers
 read -ra wrapper <<<"${MLOCKD_WRAPPER:-}"
 # Under valgrind everything is ~20x slower.
