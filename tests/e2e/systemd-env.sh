@@ -4,7 +4,7 @@
 #
 # The rootfs is a Debian bookworm `debootstrap --variant=minbase` from the mirror this machine's
 # apt sources name, with SYSENV_PACKAGES included. It is built once and cached in
-# /var/tmp/mlockd-systemd-rootfs-<hash of suite, arch, mirror and package list>; a flock makes
+# /var/tmp/mlockd-systemd-rootfs-<hash of recipe, suite, arch, mirror, package list>; a flock makes
 # concurrent tests wait for one build. MLOCKD_SYSTEMD_ROOTFS_REBUILD=1 builds it again.
 # The container boots that rootfs read-only with a tmpfs overlay (systemd-nspawn
 # --volatile=overlay), so every test starts from the same clean tree and leaves nothing in it.
@@ -89,9 +89,11 @@ sysenv_mirror() {
         done | head -n 1
 }
 
+# Bump when sysenv_rootfs changes what it does to the tree after debootstrap.
+SYSENV_RECIPE=1
 sysenv_key() {
         local mirror=$1
-        printf '%s\n' "$SYSENV_SUITE" "$(dpkg --print-architecture)" "$mirror" \
+        printf '%s\n' "$SYSENV_RECIPE" "$SYSENV_SUITE" "$(dpkg --print-architecture)" "$mirror" \
                 "${SYSENV_PACKAGES[@]}" | sha256sum | cut -c1-12
 }
 
