@@ -297,6 +297,8 @@ void containment_done(Containment *c) {
                         (void) rmdir(dir);
         }
         c->scope = containment_scope_free(c->scope);
+        seccomp_program_done(&c->seccomp[0]);
+        seccomp_program_done(&c->seccomp[1]);
         free(c->hierarchy);
         free(c->base);
         free(c->reason);
@@ -469,12 +471,20 @@ int containment_cgroup_read(const ContainmentCgroup *cg, ContainmentUsage *ret) 
 
 /* ---- the launch child -------------------------------------------------------------------- */
 
-int containment_child_prepare(const ContainmentCgroup *cg, bool seccomp, bool allow_ambient_raise,
-                              ContainmentChild *ret) {
+int containment_child_prepare(Containment *c, const ContainmentCgroup *cg, bool seccomp,
+                              bool allow_ambient_raise, ContainmentChild *ret) {
         ContainmentChild cc = CONTAINMENT_CHILD_NULL;
+        int r;
 
-        cc.seccomp = seccomp;
-        cc.allow_ambient_raise = allow_ambient_raise;
+        if (seccomp) {
+                SeccompProgram *p = &c->seccomp[allow_ambient_raise ? 1 : 0];
+                if (!p->insns) {
+                        r = seccomp_workload_compile(allow_ambient_raise, p);
+                        if (r < 0)
+                                return r;
+                }
+                cc.seccomp = p;
+        }
         if (cg && cg->backend == CONTAINMENT_SCOPE) {
                 int p[2];
                 if (pipe2(p, O_CLOEXEC) < 0)
@@ -531,6 +541,9 @@ int containment_child_join(const ContainmentChild *cc) {
                 char b;
                 ssize_t k;
 
+                /* Our copy of the write end: without it, a daemon that dies means EOF. */
+                if (cc->go_w >= 0)
+                        (void) close(cc->go_w);
                 do
                         k = read(cc->go_fd, &b, 1);
                 while (k < 0 && errno == EINTR);
@@ -543,7 +556,7 @@ int containment_child_join(const ContainmentChild *cc) {
 int containment_child_confine(const ContainmentChild *cc) {
         if (!cc->seccomp)
                 return 0;
-        return seccomp_workload_install(cc->allow_ambient_raise);
+        return seccomp_workload_load(cc->seccomp);
 }
 
 int containment_pid_managed(const Containment *c, pid_t pid, char **ret_owner) {
