@@ -111,4 +111,5 @@ charged to the workload's cgroup ($lock_runs runs, 2 warm-up):
 $(cat "$tmp/lock.md")
 
 Command: \`bench/containment.sh $runs\` (also \`scripts/bench --only containment\`).
+<!-- containment:end -->
 EOF

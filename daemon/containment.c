@@ -218,6 +218,15 @@ int containment_setup(const ContainmentSettings *s, Containment *ret) {
 
         if (!s)
                 s = &defaults;
+        /* Compiled now, before any launch child is forked: a child forked before the decision
+         * (the asynchronous launch) finds both in its copy of the daemon's memory. */
+        for (int k = 0; k < 2; k++) {
+                r = seccomp_workload_compile(k, &c.seccomp[k]);
+                if (r < 0) {
+                        containment_done(&c);
+                        return r;
+                }
+        }
         cgroupfs = s->cgroupfs ?: "/sys/fs/cgroup";
         subtree = s->subtree ?: "mlockd";
         c.allowance = s->allowance ?: CONTAINMENT_ALLOWANCE;
@@ -474,16 +483,11 @@ int containment_cgroup_read(const ContainmentCgroup *cg, ContainmentUsage *ret) 
 int containment_child_prepare(Containment *c, const ContainmentCgroup *cg, bool seccomp,
                               bool allow_ambient_raise, ContainmentChild *ret) {
         ContainmentChild cc = CONTAINMENT_CHILD_NULL;
-        int r;
 
         if (seccomp) {
-                SeccompProgram *p = &c->seccomp[allow_ambient_raise ? 1 : 0];
-                if (!p->insns) {
-                        r = seccomp_workload_compile(allow_ambient_raise, p);
-                        if (r < 0)
-                                return r;
-                }
-                cc.seccomp = p;
+                cc.seccomp = containment_seccomp_program(c, allow_ambient_raise);
+                if (!cc.seccomp)
+                        return -EINVAL;
         }
         if (cg && cg->backend == CONTAINMENT_SCOPE) {
                 int p[2];
@@ -529,6 +533,11 @@ void containment_child_done(ContainmentChild *cc) {
         safe_close(cc->go_fd);
         safe_close(cc->go_w);
         *cc = CONTAINMENT_CHILD_NULL;
+}
+
+const SeccompProgram *containment_seccomp_program(const Containment *c, bool allow_ambient_raise) {
+        const SeccompProgram *p = &c->seccomp[allow_ambient_raise ? 1 : 0];
+        return p->insns ? p : NULL;
 }
 
 int containment_child_join(const ContainmentChild *cc) {

@@ -114,8 +114,11 @@ int containment_cgroup_remove(ContainmentCgroup *cg);
 int containment_cgroup_move(Containment *c, ContainmentCgroup *cg, pid_t pid, char **ret_error);
 int containment_cgroup_read(const ContainmentCgroup *cg, ContainmentUsage *ret);
 
+/* The compiled workload filter (compiled by containment_setup()); NULL if there is none. */
+const SeccompProgram *containment_seccomp_program(const Containment *c, bool allow_ambient_raise);
+
 /* Before fork: fills ret for the launch child; cg NULL: no cgroup. seccomp: load the filter
- * (allow_ambient_raise for Inherit=yes), compiled on first use. */
+ * (allow_ambient_raise for Inherit=yes). */
 int containment_child_prepare(Containment *c, const ContainmentCgroup *cg, bool seccomp,
                               bool allow_ambient_raise, ContainmentChild *ret);
 /* After fork, in the daemon: closes the child's ends, and for a scope asks systemd to move

@@ -28,6 +28,7 @@ typedef struct OrphanCgroup {
         ContainmentCgroup cgroup;
         uid_t uid;
         uint64_t reservation;
+        unsigned quick_tries; /* looks at LIMIT_ORPHAN_EXITING_USEC since it was kept */
 } OrphanCgroup;
 
 /* Workloads of different daemon instances (tests, a second daemon with its own socket and
@@ -264,9 +265,13 @@ uint64_t manager_contain_next_check(Manager *m) {
 
         for (size_t i = 0; i < m->n_orphans; i++) {
                 /* No process listed but not removable: its last tasks are still exiting (an OOM
-                 * victim freeing its memory), which takes milliseconds. */
-                if (m->orphans[i].cgroup.dir && cgroup_is_populated(m->orphans[i].cgroup.dir) == 0)
+                 * victim freeing its memory), which takes milliseconds. Not for ever: something
+                 * else (a child cgroup root made in it) may keep it. */
+                if (m->orphans[i].cgroup.dir && m->orphans[i].quick_tries < 50 &&
+                    cgroup_is_populated(m->orphans[i].cgroup.dir) == 0) {
+                        m->orphans[i].quick_tries++;
                         return LIMIT_ORPHAN_EXITING_USEC;
+                }
                 next = LIMIT_ORPHAN_CHECK_USEC;
         }
         return next;
