@@ -17,6 +17,7 @@
 # API (helper tests may rely on it; keep it stable):
 #   SYSENV_PACKAGES       array of packages in the rootfs. A test may append to it before
 #                         sysenv_check; another list gets another cache directory.
+#   sysenv_skip REASON    prints "SKIP: REASON" and exits 77 (for a test's own prerequisites).
 #   sysenv_check          exits 77 with the reason when a container cannot run here (not root,
 #                         no systemd-nspawn, no debootstrap and no cached rootfs, no cgroups).
 #   sysenv_rootfs         builds the rootfs unless cached; sets SYSENV_ROOTFS. sysenv_boot
