@@ -101,7 +101,7 @@ sysenv_key() {
 sysenv_check() {
         [[ $EUID -eq 0 ]] || sysenv_skip "needs root (systemd-nspawn)"
         local c
-        for c in systemd-nspawn nsenter setpriv tar flock; do
+        for c in systemd-nspawn nsenter setpriv tar flock pgrep; do
                 command -v "$c" >/dev/null || sysenv_skip "$c is not installed"
         done
         local mirror
@@ -220,8 +220,7 @@ sysenv_cleanup() {
 # The container's PID 1 on the host: nspawn's child whose pid in its own namespace is 1.
 sysenv_find_leader() {
         local c
-        # shellcheck disable=SC2013 # the children files hold space-separated pids
-        for c in $(cat "/proc/$sysenv_nspawn_pid/task/"*/children 2>/dev/null); do
+        for c in $(pgrep -P "$sysenv_nspawn_pid"); do
                 if awk '$1 == "NSpid:" && $NF == 1 { found = 1 } END { exit !found }' \
                         "/proc/$c/status" 2>/dev/null; then
                         echo "$c"
