@@ -20,7 +20,7 @@ char *budget_exceeded_message(uint64_t total, uint64_t reserved, uint64_t ask) {
         uint64_t free_bytes = reserved >= total ? 0 : total - reserved;
 
         if (asprintf(&s,
-                     "needs %s, %s of the %s budget is reserved, %s is free; "
+                     "needs %s, %s of the %s budget is committed, %s is free; "
                      "ask for a smaller limit or wait for other workloads to end",
                      FORMAT_BYTES(ask), FORMAT_BYTES(reserved), FORMAT_BYTES(total),
                      FORMAT_BYTES(free_bytes)) < 0)

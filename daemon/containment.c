@@ -218,6 +218,15 @@ int containment_setup(const ContainmentSettings *s, Containment *ret) {
 
         if (!s)
                 s = &defaults;
+        /* Compiled now, before any launch child is forked: a child forked before the decision
+         * (the asynchronous launch) finds both in its copy of the daemon's memory. */
+        for (int k = 0; k < 2; k++) {
+                r = seccomp_workload_compile(k, &c.seccomp[k]);
+                if (r < 0) {
+                        containment_done(&c);
+                        return r;
+                }
+        }
         cgroupfs = s->cgroupfs ?: "/sys/fs/cgroup";
         subtree = s->subtree ?: "mlockd";
         c.allowance = s->allowance ?: CONTAINMENT_ALLOWANCE;
@@ -297,6 +306,8 @@ void containment_done(Containment *c) {
                         (void) rmdir(dir);
         }
         c->scope = containment_scope_free(c->scope);
+        seccomp_program_done(&c->seccomp[0]);
+        seccomp_program_done(&c->seccomp[1]);
         free(c->hierarchy);
         free(c->base);
         free(c->reason);
@@ -469,12 +480,15 @@ int containment_cgroup_read(const ContainmentCgroup *cg, ContainmentUsage *ret) 
 
 /* ---- the launch child -------------------------------------------------------------------- */
 
-int containment_child_prepare(const ContainmentCgroup *cg, bool seccomp, bool allow_ambient_raise,
-                              ContainmentChild *ret) {
+int containment_child_prepare(Containment *c, const ContainmentCgroup *cg, bool seccomp,
+                              bool allow_ambient_raise, ContainmentChild *ret) {
         ContainmentChild cc = CONTAINMENT_CHILD_NULL;
 
-        cc.seccomp = seccomp;
-        cc.allow_ambient_raise = allow_ambient_raise;
+        if (seccomp) {
+                cc.seccomp = containment_seccomp_program(c, allow_ambient_raise);
+                if (!cc.seccomp)
+                        return -EINVAL;
+        }
         if (cg && cg->backend == CONTAINMENT_SCOPE) {
                 int p[2];
                 if (pipe2(p, O_CLOEXEC) < 0)
@@ -521,6 +535,11 @@ void containment_child_done(ContainmentChild *cc) {
         *cc = CONTAINMENT_CHILD_NULL;
 }
 
+const SeccompProgram *containment_seccomp_program(const Containment *c, bool allow_ambient_raise) {
+        const SeccompProgram *p = &c->seccomp[allow_ambient_raise ? 1 : 0];
+        return p->insns ? p : NULL;
+}
+
 int containment_child_join(const ContainmentChild *cc) {
         if (cc->procs_fd >= 0) {
                 /* "0" is the writer itself. */
@@ -531,6 +550,9 @@ int containment_child_join(const ContainmentChild *cc) {
                 char b;
                 ssize_t k;
 
+                /* Our copy of the write end: without it, a daemon that dies means EOF. */
+                if (cc->go_w >= 0)
+                        (void) close(cc->go_w);
                 do
                         k = read(cc->go_fd, &b, 1);
                 while (k < 0 && errno == EINTR);
@@ -543,7 +565,7 @@ int containment_child_join(const ContainmentChild *cc) {
 int containment_child_confine(const ContainmentChild *cc) {
         if (!cc->seccomp)
                 return 0;
-        return seccomp_workload_install(cc->allow_ambient_raise);
+        return seccomp_workload_load(cc->seccomp);
 }
 
 int containment_pid_managed(const Containment *c, pid_t pid, char **ret_owner) {

@@ -38,6 +38,8 @@ ContainmentBackend containment_backend_from_string(const char *s);
  * most 96 MiB. */
 #define CONTAINMENT_ALLOWANCE (32ULL * 1024 * 1024)
 
+#include "daemon/seccomp-workload.h"
+
 typedef struct ContainmentScope ContainmentScope; /* containment-scope.c */
 
 typedef struct ContainmentSettings {
@@ -59,6 +61,8 @@ typedef struct Containment {
         ContainmentScope *scope;
         bool scope_v1; /* the scope backend reads the v1 memory files */
         uint64_t allowance;
+        /* The workload seccomp filter, compiled once: [0] Inherit=no, [1] Inherit=yes. */
+        SeccompProgram seccomp[2];
 } Containment;
 
 /* One workload's cgroup. */
@@ -77,8 +81,7 @@ typedef struct ContainmentChild {
         int procs_fd; /* cgroup.procs of the workload's cgroup, opened by the daemon */
         int go_fd; /* scope: read end; one byte arrives once systemd moved us */
         int go_w; /* scope: the daemon's write end */
-        bool seccomp; /* install the workload filter (daemon/seccomp-workload.h) */
-        bool allow_ambient_raise; /* Inherit=yes */
+        const SeccompProgram *seccomp; /* the workload filter to load; NULL: none */
 } ContainmentChild;
 #define CONTAINMENT_CHILD_NULL                                                                     \
         ((ContainmentChild){ .procs_fd = -EBADF, .go_fd = -EBADF, .go_w = -EBADF })
@@ -111,9 +114,13 @@ int containment_cgroup_remove(ContainmentCgroup *cg);
 int containment_cgroup_move(Containment *c, ContainmentCgroup *cg, pid_t pid, char **ret_error);
 int containment_cgroup_read(const ContainmentCgroup *cg, ContainmentUsage *ret);
 
-/* Before fork: fills ret for the launch child. */
-int containment_child_prepare(const ContainmentCgroup *cg, bool seccomp, bool allow_ambient_raise,
-                              ContainmentChild *ret);
+/* The compiled workload filter (compiled by containment_setup()); NULL if there is none. */
+const SeccompProgram *containment_seccomp_program(const Containment *c, bool allow_ambient_raise);
+
+/* Before fork: fills ret for the launch child; cg NULL: no cgroup. seccomp: load the filter
+ * (allow_ambient_raise for Inherit=yes). */
+int containment_child_prepare(Containment *c, const ContainmentCgroup *cg, bool seccomp,
+                              bool allow_ambient_raise, ContainmentChild *ret);
 /* After fork, in the daemon: closes the child's ends, and for a scope asks systemd to move
  * pid into it, then lets the child go on. -errno and *ret_error on failure (kill the child). */
 int containment_child_started(Containment *c, ContainmentCgroup *cg, ContainmentChild *cc,

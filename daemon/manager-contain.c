@@ -3,6 +3,7 @@
  * for each workload mlockd grants something to, what a workload at its bound went through,
  * and the removal of cgroups once nothing lives in them. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -20,12 +21,14 @@
 #include "daemon/budget.h"
 #include "daemon/bus-error.h"
 #include "daemon/cgroup-util.h"
+#include "daemon/limits.h"
 #include "daemon/manager.h"
 
 typedef struct OrphanCgroup {
         ContainmentCgroup cgroup;
         uid_t uid;
         uint64_t reservation;
+        unsigned quick_tries; /* looks at LIMIT_ORPHAN_EXITING_USEC since it was kept */
 } OrphanCgroup;
 
 /* Workloads of different daemon instances (tests, a second daemon with its own socket and
@@ -95,6 +98,41 @@ static bool procs_lists(const char *dir, pid_t pid) {
 
 /* ---- start and stop -------------------------------------------------------------------- */
 
+/* Scope backend: a re-adopted workload is in its scope still if systemd put it there. */
+static void adopt_scopes(Manager *m) {
+        for (Workload *w = m->workloads.head; w; w = w->next) {
+                _cleanup_free_ char *p = NULL, *text = NULL, *path = NULL, *unit = NULL;
+                const char *base;
+                size_t n;
+
+                if (!workload_is_live(w) || w->cgroup.backend != CONTAINMENT_NONE)
+                        continue;
+                if (asprintf(&p, "/proc/%d/cgroup", (int) w->ident.pid) < 0 ||
+                    asprintf(&unit, "mlock-%s.scope", w->id_str) < 0)
+                        return;
+                if (read_file_at(AT_FDCWD, p, CGROUP_FILE_MAX, &text, &n) < 0 ||
+                    cgroup_path_parse(text, n, m->containment.scope_v1 ? "memory" : NULL, &path) <
+                            0)
+                        continue;
+                base = strrchr(path, '/');
+                if (!base || !streq(base + 1, unit))
+                        continue;
+                w->cgroup = (ContainmentCgroup){ .backend = CONTAINMENT_SCOPE,
+                                                 .v1_files = m->containment.scope_v1 };
+                if (asprintf(&w->cgroup.dir, "%s%s", m->containment.hierarchy, path) < 0 ||
+                    asprintf(&w->cgroup.label, "scope:%s", unit) < 0) {
+                        containment_cgroup_done(&w->cgroup);
+                        return;
+                }
+                w->cgroup.unit = TAKE_PTR(unit);
+                (void) cgroup_read_u64(w->cgroup.dir,
+                                       w->cgroup.v1_files ? "memory.limit_in_bytes" : "memory.max",
+                                       &w->cgroup.bound);
+                free(w->containment);
+                w->containment = strdup(w->cgroup.label);
+        }
+}
+
 /* Directories in our subtree that no workload owns: empty ones are removed, populated ones
  * (a daemon restarted while descendants lived on) are kept, bounded, as orphans. */
 static void adopt_leftovers(Manager *m) {
@@ -102,6 +140,8 @@ static void adopt_leftovers(Manager *m) {
         DIR *d;
         struct dirent *de;
 
+        if (m->containment.backend == CONTAINMENT_SCOPE)
+                adopt_scopes(m);
         if (m->containment.backend != CONTAINMENT_CGROUP1 &&
             m->containment.backend != CONTAINMENT_CGROUP2)
                 return;
@@ -188,6 +228,13 @@ void manager_containment_stop(Manager *m) {
                 if (!workload_is_live(w))
                         (void) containment_cgroup_remove(&w->cgroup);
         manager_contain_gc(m);
+        /* A cgroup whose last tasks are still exiting empties within milliseconds: wait for
+         * that a little (at most 200 ms), rather than leave it behind. */
+        for (unsigned i = 0; i < 20 && manager_contain_next_check(m) == LIMIT_ORPHAN_EXITING_USEC;
+             i++) {
+                (void) usleep(10000);
+                manager_contain_gc(m);
+        }
         for (size_t i = 0; i < m->n_orphans; i++)
                 containment_cgroup_done(&m->orphans[i].cgroup);
         free(m->orphans);
@@ -211,6 +258,23 @@ void manager_contain_gc(Manager *m) {
                 m->orphans[j++] = *o;
         }
         m->n_orphans = j;
+}
+
+uint64_t manager_contain_next_check(Manager *m) {
+        uint64_t next = UINT64_MAX;
+
+        for (size_t i = 0; i < m->n_orphans; i++) {
+                /* No process listed but not removable: its last tasks are still exiting (an OOM
+                 * victim freeing its memory), which takes milliseconds. Not for ever: something
+                 * else (a child cgroup root made in it) may keep it. */
+                if (m->orphans[i].cgroup.dir && m->orphans[i].quick_tries < 50 &&
+                    cgroup_is_populated(m->orphans[i].cgroup.dir) == 0) {
+                        m->orphans[i].quick_tries++;
+                        return LIMIT_ORPHAN_EXITING_USEC;
+                }
+                next = LIMIT_ORPHAN_CHECK_USEC;
+        }
+        return next;
 }
 
 /* ---- Run ------------------------------------------------------------------------------- */
@@ -253,7 +317,8 @@ int manager_contain_run(Manager *m, Workload *w, const Caller *c, bool capabilit
         /* Root's workloads are root: a filter would not keep root from anything. Set-user-ID
          * programs would lose their bit under no_new_privs; they carry their own privileges,
          * which the administrator gave them, and stay bounded by the cgroup. */
-        r = containment_child_prepare(w->cgroup.backend != CONTAINMENT_NONE ? &w->cgroup : NULL,
+        r = containment_child_prepare(&m->containment,
+                                      w->cgroup.backend != CONTAINMENT_NONE ? &w->cgroup : NULL,
                                       !root && !secure_exec, w->settings.inherit, ret_child);
         if (r < 0) {
                 (void) containment_cgroup_remove(&w->cgroup);

@@ -313,6 +313,7 @@ void manager_workload_remove(Manager *m, Workload *w) {
         bus_emit_properties_changed(m, MANAGER_PATH, MANAGER_INTERFACE, "Workloads");
         manager_save_state(m);
         (void) budget_timer_update(m);
+        (void) gc_timer_update(m); /* its cgroup may be kept until empty */
         manager_notify_status(m);
 }
 
@@ -423,16 +424,20 @@ static int gc_timer_update(Manager *m) {
                         next = w->gone_at + LIMIT_EXITED_KEEP_USEC;
         /* Kept cgroups: the v1 memory controller tells nobody but a release agent when one
          * empties, so look now and then. */
-        if (m->n_orphans > 0)
-                next = MIN(next, now_usec(CLOCK_MONOTONIC) + LIMIT_ORPHAN_CHECK_USEC);
+        {
+                uint64_t in = manager_contain_next_check(m);
+                if (in != UINT64_MAX)
+                        next = MIN(next, now_usec(CLOCK_MONOTONIC) + in);
+        }
         if (next == UINT64_MAX) {
                 if (m->gc_timer)
                         (void) sd_event_source_set_enabled(m->gc_timer, SD_EVENT_OFF);
                 return 0;
         }
         /* Past due but kept (its injection helper still runs): look again in a second, not
-         * in a busy loop. */
-        next = MAX(next, now_usec(CLOCK_MONOTONIC) + 1000000);
+         * in a busy loop (a kept cgroup whose last tasks are exiting: sooner). */
+        next = MAX(next, now_usec(CLOCK_MONOTONIC) +
+                                 MIN(manager_contain_next_check(m), (uint64_t) 1000000));
         if (!m->gc_timer) {
                 r = sd_event_add_time(m->event, &m->gc_timer, CLOCK_MONOTONIC, next, 1000000,
                                       on_gc_timer, m);

@@ -215,6 +215,8 @@ int manager_contain_process(Manager *m, Workload *w, pid_t pid, bool granted, sd
 void manager_contain_release(Manager *m, Workload *w, bool keep_bound);
 /* Removes the kept cgroups that have become empty. */
 void manager_contain_gc(Manager *m);
+/* When to look at the kept cgroups again (µs from now), UINT64_MAX when there are none. */
+uint64_t manager_contain_next_check(Manager *m);
 /* Budget (daemon/budget.h): what is committed against Budget=, and what uid reserves. */
 uint64_t manager_contain_held(Manager *m, Workload *w);
 uint64_t manager_committed_bytes(Manager *m);

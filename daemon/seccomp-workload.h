@@ -20,10 +20,24 @@
  * workload cannot hand CAP_IPC_LOCK to a program it execs after mlockd cleared the ambient set
  * (Inherit=no sticks). */
 
+#include <linux/filter.h>
 #include <stdbool.h>
+#include <stddef.h>
 
-/* Installs the filter on the calling thread with PR_SET_NO_NEW_PRIVS (needed to install one
+/* The filter compiled to BPF once, in the daemon (libseccomp takes ~1.5 ms), so that the
+ * launch child only loads it: no allocation after fork. */
+typedef struct SeccompProgram {
+        struct sock_filter *insns;
+        size_t n;
+} SeccompProgram;
+
+/* Compiles the filter (allow_ambient_raise: Inherit=yes). Returns 0 or -errno. */
+int seccomp_workload_compile(bool allow_ambient_raise, SeccompProgram *ret);
+void seccomp_program_done(SeccompProgram *p);
+/* Loads a compiled filter on the calling thread with PR_SET_NO_NEW_PRIVS (needed to install one
  * without CAP_SYS_ADMIN; it also keeps set-user-ID bits and file capabilities from granting
- * anything to the workload's programs). Allocates: call it in a child forked from a
- * single-threaded process, before execve. Returns 0 or -errno. */
+ * anything to the workload's programs). Async-signal-safe. Returns 0 or -errno. */
+int seccomp_workload_load(const SeccompProgram *p);
+
+/* Compiles and loads at once (tests; allocates). Returns 0 or -errno. */
 int seccomp_workload_install(bool allow_ambient_raise);

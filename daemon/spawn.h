@@ -74,6 +74,8 @@ typedef struct SpawnResult {
 void spawn_result_done(SpawnResult *r);
 
 /* Starts the workload. The child:
+ *  - with req->contain, first joins the workload's cgroup (daemon/containment.h), and last
+ *    before exec loads the workload's seccomp filter;
  *  - resets signal mask and dispositions (the daemon blocks signals for sd-event);
  *  - calls setsid(): the workload is not in the daemon's session or process group, so a
  *    signal to the daemon's group (Ctrl-C on a foreground daemon, a restart) never reaches it,

@@ -66,17 +66,15 @@ void daemon_config_done(DaemonConfig *c) {
 /* MaxLockedPerUser= against the budget: a percentage is of Budget= (which may be written after
  * it), so it is resolved once the whole file is read. */
 static int resolve_share(DaemonConfig *c) {
+        const char *spec = c->max_locked_per_user_spec ?: DAEMON_CONFIG_MAX_LOCKED_PER_USER_DEFAULT;
         uint64_t v;
         int r;
 
-        if (!c->max_locked_per_user_spec)
-                return -EINVAL;
-        if (c->budget == SIZE_INFINITY &&
-            c->max_locked_per_user_spec[strlen(c->max_locked_per_user_spec) - 1] == '%') {
+        if (c->budget == SIZE_INFINITY && spec[strlen(spec) - 1] == '%') {
                 c->max_locked_per_user = SIZE_INFINITY;
                 return 0;
         }
-        r = parse_size(c->max_locked_per_user_spec, c->budget, &v, NULL);
+        r = parse_size(spec, c->budget, &v, NULL);
         if (r < 0)
                 return r;
         c->max_locked_per_user = v;

@@ -257,6 +257,19 @@ qemu_pid() {
         cat "/run/libvirt/qemu/$1.pid" 2>/dev/null
 }
 
+# Fails the test unless qemu pid PID runs with the chosen accelerator (and, for TCG, the 64 MiB
+# translation cache): libvirt turns the domain type and <tb-cache> into -accel arguments.
+check_accel() {
+        local cmd
+        cmd=$(tr '\0' ' ' <"/proc/$1/cmdline")
+        if [[ $E2E_ACCEL == tcg ]]; then
+                [[ $cmd == *"-accel tcg,tb-size=64"* ]] ||
+                        fail "qemu pid $1 does not run TCG with a 64 MiB tb cache: $cmd"
+        else
+                [[ $cmd == *"-accel kvm"* ]] || fail "qemu pid $1 does not run KVM: $cmd"
+        fi
+}
+
 vmlck_kib() {
         sed -n 's/^VmLck:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/dev/null
 }

@@ -4,7 +4,7 @@
 #
 # The rootfs is a Debian bookworm `debootstrap --variant=minbase` from the mirror this machine's
 # apt sources name, with SYSENV_PACKAGES included. It is built once and cached in
-# /var/tmp/mlockd-systemd-rootfs-<hash of suite, arch, mirror and package list>; a flock makes
+# /var/tmp/mlockd-systemd-rootfs-<hash of recipe, suite, arch, mirror, package list>; a flock makes
 # concurrent tests wait for one build. MLOCKD_SYSTEMD_ROOTFS_REBUILD=1 builds it again.
 # The container boots that rootfs read-only with a tmpfs overlay (systemd-nspawn
 # --volatile=overlay), so every test starts from the same clean tree and leaves nothing in it.
@@ -17,6 +17,7 @@
 # API (helper tests may rely on it; keep it stable):
 #   SYSENV_PACKAGES       array of packages in the rootfs. A test may append to it before
 #                         sysenv_check; another list gets another cache directory.
+#   sysenv_skip REASON    prints "SKIP: REASON" and exits 77 (for a test's own prerequisites).
 #   sysenv_check          exits 77 with the reason when a container cannot run here (not root,
 #                         no systemd-nspawn, no debootstrap and no cached rootfs, no cgroups).
 #   sysenv_rootfs         builds the rootfs unless cached; sets SYSENV_ROOTFS. sysenv_boot
@@ -45,7 +46,8 @@
 #   sysenv_stop           stops the container (SIGTERM twice: the first starts an orderly
 #                         shutdown, the second makes nspawn end it) and waits for it.
 #   sysenv_log            prints the container's console output (the test prints it on failure).
-# Each boot takes about a second; a test may boot more than once (stop, then boot again).
+# Each boot takes about a second; a test may boot more than once (sysenv_stop, then sysenv_boot
+# again), and each boot starts from the clean rootfs: nothing written inside persists.
 
 set -euo pipefail
 
@@ -90,16 +92,18 @@ sysenv_mirror() {
         done | head -n 1
 }
 
+# Bump when sysenv_rootfs changes what it does to the tree after debootstrap.
+SYSENV_RECIPE=1
 sysenv_key() {
         local mirror=$1
-        printf '%s\n' "$SYSENV_SUITE" "$(dpkg --print-architecture)" "$mirror" \
+        printf '%s\n' "$SYSENV_RECIPE" "$SYSENV_SUITE" "$(dpkg --print-architecture)" "$mirror" \
                 "${SYSENV_PACKAGES[@]}" | sha256sum | cut -c1-12
 }
 
 sysenv_check() {
         [[ $EUID -eq 0 ]] || sysenv_skip "needs root (systemd-nspawn)"
         local c
-        for c in systemd-nspawn nsenter setpriv tar flock; do
+        for c in systemd-nspawn nsenter setpriv tar flock pgrep; do
                 command -v "$c" >/dev/null || sysenv_skip "$c is not installed"
         done
         local mirror
@@ -187,19 +191,19 @@ sysenv_cgroup_cleanup() {
                 for ((i = 0; i < 50; i++)); do
                         local left=0
                         while read -r pid; do
-                                kill -9 "$pid" 2>/dev/null && left=1
+                                if kill -9 "$pid" 2>/dev/null; then left=1; fi
                         done < <(find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null)
                         ((left)) || break
                         sleep 0.1
                 done
-                find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null
-                [[ -d $cg ]] && echo "warning: could not remove cgroup $cg" >&2
+                find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+                if [[ -d $cg ]]; then echo "warning: could not remove cgroup $cg" >&2; fi
         done
         sysenv_cgroups=()
 }
 
 sysenv_log() {
-        [[ -n $SYSENV_TMP && -f $SYSENV_TMP/console.log ]] && cat "$SYSENV_TMP/console.log"
+        if [[ -n $SYSENV_TMP && -f $SYSENV_TMP/console.log ]]; then cat "$SYSENV_TMP/console.log"; fi
 }
 
 sysenv_cleanup() {
@@ -218,8 +222,7 @@ sysenv_cleanup() {
 # The container's PID 1 on the host: nspawn's child whose pid in its own namespace is 1.
 sysenv_find_leader() {
         local c
-        # shellcheck disable=SC2013 # the children files hold space-separated pids
-        for c in $(cat "/proc/$sysenv_nspawn_pid/task/"*/children 2>/dev/null); do
+        for c in $(pgrep -P "$sysenv_nspawn_pid"); do
                 if awk '$1 == "NSpid:" && $NF == 1 { found = 1 } END { exit !found }' \
                         "/proc/$c/status" 2>/dev/null; then
                         echo "$c"
@@ -362,18 +365,19 @@ sysenv_install_build() {
 sysenv_stop() {
         local pid=$sysenv_nspawn_pid i
         [[ -n $pid ]] || return 0
-        kill -TERM "$pid" 2>/dev/null
+        kill -TERM "$pid" 2>/dev/null || true
         sleep 0.2
-        kill -TERM "$pid" 2>/dev/null
+        kill -TERM "$pid" 2>/dev/null || true
         for ((i = 0; i < 200; i++)); do
                 kill -0 "$pid" 2>/dev/null || break
                 sleep 0.05
         done
         if kill -0 "$pid" 2>/dev/null; then
                 echo "warning: the container did not stop within 10 s; killing it" >&2
-                kill -KILL "$pid" 2>/dev/null
+                kill -KILL "$pid" 2>/dev/null || true
         fi
-        wait "$pid" 2>/dev/null
+        # nspawn's exit status says how the container ended (killed, here): not a failure.
+        wait "$pid" 2>/dev/null || true
         sysenv_nspawn_pid=
         SYSENV_LEADER=
         sysenv_cgroup_cleanup

@@ -182,6 +182,12 @@ done
 [[ $(proc_state "$target") != [tT] ]] || fail "attach target left stopped"
 if (($(vmlck "$target") > 0)); then
         wl=$(bctl call org.mlockd1 "${M[@]}" GetWorkloadByPid u "$target" | cut -d' ' -f2 | tr -d '"')
+        # VmLck counts as soon as the injected mlockall() starts; the state turns "locked" when
+        # the helper reports back, a moment later (under ASan and load, after this check).
+        for _ in $(seq $((100 * slow))); do
+                [[ $(wprop "$wl" State) == '"locked"' ]] && break
+                sleep 0.05
+        done
         [[ $(wprop "$wl" State) == '"locked"' ]] || fail "attached workload state $(wprop "$wl" State)"
         echo "ok Attach whose client left mid-call: carried out, locked, listed"
 else

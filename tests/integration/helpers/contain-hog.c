@@ -53,20 +53,23 @@ static int lock_mib(size_t mib) {
 
 /* SHM_LOCK a fresh segment of mib and, if that worked, fault it all in (locked). */
 static int shm_lock_mib(size_t mib) {
-        int id = shmget(IPC_PRIVATE, mib << 20, IPC_CREAT | 0600);
+        int id = shmget(IPC_PRIVATE, mib << 20, IPC_CREAT | 0600), r = 0;
         char *p;
 
         if (id < 0)
                 return errno;
-        /* Under the shim's mlockall(MCL_FUTURE) shmat() would fault the whole segment in,
-         * locked, right away: drop that first, so that SHM_LOCK is what is tried. */
-        (void) munlockall();
-        /* Removed when the last attachment goes, whatever happens to us. */
-        p = shmat(id, NULL, 0);
-        (void) shmctl(id, IPC_RMID, NULL);
-        if (p == (void *) -1)
-                return errno;
+        /* Nothing here can be OOM-killed before IPC_RMID: nothing is attached or touched. */
         if (shmctl(id, SHM_LOCK, NULL) < 0)
+                r = errno;
+        (void) shmctl(id, IPC_RMID, NULL); /* gone with the last attachment (Linux attaches
+                                            * a removed segment still) */
+        if (r != 0)
+                return r;
+        /* Under the shim's mlockall(MCL_FUTURE) shmat() would fault the segment in at once
+         * whatever SHM_LOCK said: drop that, so that SHM_LOCK is what locks it. */
+        (void) munlockall();
+        p = shmat(id, NULL, 0);
+        if (p == (void *) -1)
                 return errno;
         memset(p, 1, mib << 20);
         return 0;
