@@ -57,9 +57,10 @@ libvirt_env_enter_namespace() {
         if [[ ${MLOCKD_E2E_NAMESPACE:-} != 1 ]]; then
                 export MLOCKD_E2E_NAMESPACE=1
                 # One libvirt test at a time: two libvirtds and guests on 2 cores make the
-                # timings meaningless.
-                exec flock /tmp/mlockd-e2e-libvirt.lock unshare -m --propagation private \
-                        "$0" "$@"
+                # timings meaningless. The lock is this directory (flock(1) takes directories):
+                # a lock file in /tmp would be left behind.
+                exec flock "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)" \
+                        unshare -m --propagation private "$0" "$@"
         fi
 }
 
@@ -254,6 +255,19 @@ EOF
 
 qemu_pid() {
         cat "/run/libvirt/qemu/$1.pid" 2>/dev/null
+}
+
+# Fails the test unless qemu pid PID runs with the chosen accelerator (and, for TCG, the 64 MiB
+# translation cache): libvirt turns the domain type and <tb-cache> into -accel arguments.
+check_accel() {
+        local cmd
+        cmd=$(tr '\0' ' ' <"/proc/$1/cmdline")
+        if [[ $E2E_ACCEL == tcg ]]; then
+                [[ $cmd == *"-accel tcg,tb-size=64"* ]] ||
+                        fail "qemu pid $1 does not run TCG with a 64 MiB tb cache: $cmd"
+        else
+                [[ $cmd == *"-accel kvm"* ]] || fail "qemu pid $1 does not run KVM: $cmd"
+        fi
 }
 
 vmlck_kib() {

@@ -50,6 +50,7 @@ fi
 echo "virsh start took $(($(now_ms) - t0)) ms"
 pid=$(qemu_pid "$LOCKED")
 [[ -n $pid ]] || fail "no qemu pid for $LOCKED"
+check_accel "$pid"
 if ms=$(wait_vmlck "$pid" $((256 * MIB)) 10); then
         echo "qemu pid $pid reached VmLck >= 256 MiB $ms ms after virsh start returned" \
                 "(VmLck now $(vmlck_kib "$pid") kB)"
