@@ -87,11 +87,7 @@ expect 644 "$unitdir/mlockd-metrics.service"
 expect 644 "$unitdir/mlockd-metrics.timer"
 expect 644 "$busdir/org.mlockd1.conf"
 expect 644 "$tmpfilesdir/mlockd.conf"
-libexecdir=$(gnudir CMAKE_INSTALL_LIBEXECDIR libexec)
-expect 755 "$libexecdir/mlockd/libvirt-hook"
-[[ -L $dest$sysconfdir/libvirt/hooks/qemu.d/mlockd &&
-        $(readlink "$dest$sysconfdir/libvirt/hooks/qemu.d/mlockd") == "$libexecdir/mlockd/libvirt-hook" ]] ||
-        fail "$sysconfdir/libvirt/hooks/qemu.d/mlockd is not a link to $libexecdir/mlockd/libvirt-hook"
+expect 755 "$sysconfdir/libvirt/hooks/qemu.d/mlockd"
 for f in "$src"/conf/examples/*.conf; do
         expect 644 "$docdir/examples/systemd/$(basename "$f")"
 done
@@ -258,7 +254,7 @@ fi
 
 echo "== the hook"
 # A compiled program (libvirt/hook.c): it runs, and ignores a phase it has no business with.
-installed_hook=$dest$libexecdir/mlockd/libvirt-hook
+installed_hook=$dest$sysconfdir/libvirt/hooks/qemu.d/mlockd
 [[ $(head -c 4 "$installed_hook" | od -An -c | tr -d ' ') == '177ELF' ]] ||
         fail "the installed hook is not an executable program"
 "$installed_hook" guest migrate begin - </dev/null || fail "the installed hook does not run"
