@@ -32,6 +32,35 @@ int shim_parse_uint(const char *s, uint64_t max, uint64_t *ret) {
         return 0;
 }
 
+int shim_parse_size(const char *s, uint64_t max, uint64_t *ret) {
+        static const char suffixes[] = "KMGT";
+        char digits[24];
+        unsigned shift = 0;
+        size_t n;
+        uint64_t v;
+        int r;
+
+        if (!s)
+                return -EINVAL;
+        n = strlen(s);
+        if (n > 0) {
+                const char *x = memchr(suffixes, s[n - 1], sizeof(suffixes) - 1);
+                if (x) {
+                        shift = 10 * (unsigned) (x - suffixes + 1);
+                        n--;
+                }
+        }
+        if (n == 0 || n >= sizeof(digits))
+                return n == 0 ? -EINVAL : -ERANGE;
+        memcpy(digits, s, n);
+        digits[n] = '\0';
+        r = shim_parse_uint(digits, max >> shift, &v);
+        if (r < 0)
+                return r;
+        *ret = v << shift;
+        return 0;
+}
+
 int shim_parse_bool(const char *s) {
         static const char *const yes[] = { "1", "yes", "true", "on" };
         static const char *const no[] = { "0", "no", "false", "off" };
