@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* mmap(2) and mmap64 as the shim exports them (the only symbols it exports).
+/* mmap(2) and mmap64 as the shim exports them, with mlockall/munlockall to follow the lock mode
+ * (the shim's only exported symbols).
  *
  * Under mlockall(MCL_FUTURE) the kernel populates and locks every new mapping inside mmap(2), in
  * the calling thread, before the program can madvise(MADV_HUGEPAGE) it: for QEMU, whose guest
@@ -36,6 +37,9 @@
 #include "shim/shim-mmap.h"
 #include "shim/shim-util.h"
 
+#ifndef MCL_ONFAULT
+#define MCL_ONFAULT 4
+#endif
 #ifndef F_SEAL_FUTURE_WRITE
 #define F_SEAL_FUTURE_WRITE 0x0010
 #endif
@@ -46,6 +50,7 @@
  * every mmap. */
 static struct {
         bool enabled;
+        bool future; /* the last mlockall() had MCL_FUTURE without MCL_ONFAULT (see below) */
         bool thp;
         bool verbose;
         uint32_t threads;
@@ -90,7 +95,8 @@ static bool shared_memory_fd(int fd, int prot, int flags) {
 }
 
 static bool wanted(size_t len, int prot, int flags, int fd, bool *ret_anon) {
-        if (!__atomic_load_n(&state.enabled, __ATOMIC_ACQUIRE) || len < state.min_size)
+        if (!__atomic_load_n(&state.enabled, __ATOMIC_ACQUIRE) ||
+            !__atomic_load_n(&state.future, __ATOMIC_ACQUIRE) || len < state.min_size)
                 return false;
         /* The kernel does not populate PROT_NONE (reservations) either; stacks grow by faults. */
         if (!(prot & (PROT_READ | PROT_WRITE)) || (flags & MAP_GROWSDOWN))
@@ -190,6 +196,27 @@ SHIM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_
         if (wanted(len, prot, flags, fd, &anon))
                 return mmap_prefaulted(addr, len, prot, flags, fd, off, anon);
         return sys_mmap(addr, len, prot, flags, fd, off);
+}
+
+/* The program's own mlockall/munlockall (and the shim's: these definitions come first in the
+ * lookup order) decide whether the kernel would populate new mappings: the interposer acts only
+ * while the last call asked for MCL_FUTURE without MCL_ONFAULT. A system call and a store:
+ * async-signal-safe, as the atfork handler needs. */
+SHIM_EXPORT int mlockall(int flags) {
+        long r = syscall(SYS_mlockall, flags);
+
+        if (r == 0)
+                __atomic_store_n(&state.future, (flags & MCL_FUTURE) && !(flags & MCL_ONFAULT),
+                                 __ATOMIC_RELEASE);
+        return (int) r;
+}
+
+SHIM_EXPORT int munlockall(void) {
+        long r = syscall(SYS_munlockall);
+
+        if (r == 0)
+                __atomic_store_n(&state.future, false, __ATOMIC_RELEASE);
+        return (int) r;
 }
 
 /* glibc's mmap64 is the same function on 64-bit targets; programs built with

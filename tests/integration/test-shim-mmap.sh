@@ -121,6 +121,11 @@ out=$(under_shim MEMLOCK_MODE=current -- alloc $SIZE region r)
 expect_eq "$(field "$out" r resident)" 0 "current: resident when mmap returned"
 expect_eq "$(field "$out" r locked)" 0 "current: Locked"
 
+echo "== after the program's own munlockall() nothing is populated or locked (no MCL_FUTURE)"
+out=$(under_shim MEMLOCK_PREFAULT_THREADS=2 -- munlockall alloc $SIZE region r status s)
+expect_eq "$(field "$out" r resident)" 0 "munlockall: resident when mmap returned"
+expect_eq "$(field "$out" s VmLck)" 0 "munlockall: VmLck"
+
 echo "== over the limit: mmap fails with EAGAIN, as without the shim's interposer"
 if command -v setpriv >/dev/null; then
         unprivileged() {

@@ -9,6 +9,7 @@
  *                resident right after mmap returned (mincore(2), before anything else ran),
  *                its Rss, Locked and AnonHugePages from /proc/self/smaps, and the minor faults
  *                the main thread took inside that mmap (getrusage(RUSAGE_THREAD))
+ *   munlockall   munlockall(2): the program gives up its lock (and MCL_FUTURE)
  *   touch        write one byte per page of everything allocated
  *   status L     print "L pid=P VmLck=K VmRSS=K CapAmb=X CapEff=X" (kB, hex) from /proc
  *   fork         fork; the child runs the remaining commands, the parent waits and exits with
@@ -210,6 +211,9 @@ int main(int argc, char *argv[]) {
                                locked, thp, regions[r].minflt);
                 } else if (strcmp(c, "alloc") == 0 && i + 1 < argc) {
                         if (region_map(arg_number(argv[++i]) << 20, 'a') < 0)
+                                return 3;
+                } else if (strcmp(c, "munlockall") == 0) {
+                        if (munlockall() < 0)
                                 return 3;
                 } else if (strcmp(c, "touch") == 0) {
                         long ps = sysconf(_SC_PAGESIZE);
