@@ -171,14 +171,14 @@ static void *mmap_prefaulted(void *addr, size_t len, int prot, int flags, int fd
         (void) prefault_range(p, len, state.threads, anon, prot & PROT_WRITE, &st);
         /* 4. Locked again; mlock also populates whatever the threads could not. If it fails
          * the mapping would break Mode=on (unlocked or not resident): the call fails instead,
-         * with mlock's errno (EAGAIN or ENOMEM), as an mmap under MCL_FUTURE fails at the
-         * limit. */
+         * in mmap's terms: mlock's ENOMEM is the limit (another thread took it since step 1),
+         * which mmap calls EAGAIN; mlock's EAGAIN is pages it could not populate, ENOMEM. */
         r = mlock(p, len) < 0 ? -errno : 0;
         if (r < 0) {
                 (void) munmap(p, len);
                 if (state.verbose)
                         say_mapping(len, &st, 0, -r);
-                errno = -r;
+                errno = r == -ENOMEM ? EAGAIN : r == -EAGAIN ? ENOMEM : -r;
                 return MAP_FAILED;
         }
         if (state.verbose)
