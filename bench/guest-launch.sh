@@ -129,6 +129,7 @@ for i in "${!size_list[@]}"; do
                 "mem-lock=on::exec $q -overcommit mem-lock=on" \
                 "$run_name::exec $launcher $q" \
                 "shim, interposer off::exec env LD_PRELOAD=$shim MEMLOCK_PREFAULT_MMAP=off $q" \
+                "shim, 1 thread::exec env LD_PRELOAD=$shim MEMLOCK_PREFAULT_THREADS=1 $q" \
                 "prealloc-threads=$threads::exec $q $ram" \
                 "prealloc-threads=$threads + mem-lock=on::exec $q $ram -overcommit mem-lock=on" \
                 >"$tmp/table$i.md" 2>"$tmp/err$i" || rc=$?
@@ -166,6 +167,9 @@ qver=$("$qemu" --version | head -1)
         echo "- **shim, interposer off**: the shim preloaded with \`MEMLOCK_PREFAULT_MMAP=off\`, the path"
         echo "  before the interposer: the kernel populates guest RAM inside \`mmap\` under \`MCL_FUTURE\`,"
         echo "  in one thread, in 4 KiB pages (QEMU advises huge pages only after \`mmap\`)."
+        echo "- **shim, 1 thread**: the shim preloaded with \`MEMLOCK_PREFAULT_THREADS=1\`: the"
+        echo "  interposer (huge pages, locked before \`mmap\` returns) without parallelism; against"
+        echo "  the row above it, what the threads add on this machine."
         echo "- **prealloc-threads=$threads**: \`-object memory-backend-ram,prealloc=on,prealloc-threads=$threads\`:"
         echo "  resident, **not locked** (nothing locks it; the row is timed on Rss alone)."
         echo "- **prealloc-threads=$threads + mem-lock=on**: the same, locked by QEMU's \`mlockall\`."
@@ -190,13 +194,17 @@ qver=$("$qemu" --version | head -1)
         for i in "${!size_list[@]}"; do
                 awk -F'\t' -v s="${size_list[$i]}" -v n="$(nproc)" '
                         NR == 1 { bt = $2; bp = $8 } NR == 2 { rt = $2; rp = $8; name = $1 }
+                        NR == 4 { op = $8 }
                         END {
                                 if (bt <= 0 || rt <= 0 || bp <= 0 || rp <= 0) exit
                                 printf "- %s guest: of the medians, mem-lock=on spends %.0f ms before a quarter of", s, bt - bp
                                 printf " the guest is resident (QEMU starting, and locking its own libraries, stacks"
                                 printf " and heaps) and %.0f ms after; %s %.0f ms and %.0f ms. Population alone is", bp, name, rt - rp, rp
                                 printf " %.2fx mem-lock=on. With population free, %s could be at best %.2fx", rp / bp, name, (rt - rp) / bt
-                                printf " mem-lock=on; with population %d times faster (%d CPUs), %.2fx.\n", n, n, (rt - rp + bp / n) / bt
+                                printf " mem-lock=on; with population %d times faster (%d CPUs), %.2fx.", n, n, (rt - rp + bp / n) / bt
+                                if (op > 0)
+                                        printf " Here %d threads populated in %.2fx the time of 1 (\"shim, 1 thread\").", n, rp / op
+                                printf "\n"
                         }' "$tmp/data$i.tsv"
         done
         echo
@@ -211,7 +219,7 @@ qver=$("$qemu" --version | head -1)
         for i in "${!size_list[@]}"; do
                 awk -F'\t' -v s="${size_list[$i]}" 'NR == 2 && $7 > 0 {
                         printf "<!-- value guest.run_vs_memlock_%s=%.2f -->\n", s, $7 }' "$tmp/data$i.tsv"
-                awk -F'\t' -v s="${size_list[$i]}" 'NR == 2 { r = $2 } NR == 4 { p = $2 }
+                awk -F'\t' -v s="${size_list[$i]}" 'NR == 2 { r = $2 } NR == 5 { p = $2 }
                         END { if (p > 0) printf "<!-- value guest.run_vs_prealloc_%s=%.2f -->\n", s, r / p }' \
                         "$tmp/data$i.tsv"
         done
