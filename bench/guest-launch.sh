@@ -140,12 +140,32 @@ for i in "${!size_list[@]}"; do
                 exit "$rc"
         fi
 done
+# memory-backend-memfd, first size only: shared memory in 4 KiB pages (shmem THP is off by
+# default), where population is bound by page faults rather than by memory bandwidth.
+size=${size_list[0]}
+q="$qemu -m $size $accel -nographic -nodefaults -S -monitor none -pidfile \"\$PIDFILE\""
+q+=" -object memory-backend-memfd,id=m,size=$size -machine memory-backend=m"
+echo "guest-launch --size $size, memory-backend-memfd (this takes a while)" >&2
+rc=0
+"$bin" --size "$size" --runs "$runs" --warmup "$warmup" --tsv "$tmp/memfd.tsv" \
+        --log "$tmp/qemu.log" \
+        "mem-lock=on::exec $q -overcommit mem-lock=on" \
+        "$run_name::exec $launcher $q" \
+        "shim, 1 thread::exec env LD_PRELOAD=$shim MEMLOCK_PREFAULT_THREADS=1 $q" \
+        >"$tmp/memfd.md" 2>"$tmp/err-memfd" || rc=$?
+if ((rc != 0)); then
+        echo "guest-launch --size $size (memfd) failed (exit $rc):" >&2
+        tail -5 "$tmp/err-memfd" >&2
+        exit "$rc"
+fi
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
 thp=$(sed 's/.*\[\(.*\)\].*/\1/' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null ||
         echo unknown)
 qver=$("$qemu" --version | head -1)
+shmem_thp=$(sed 's/.*\[\(.*\)\].*/\1/' /sys/kernel/mm/transparent_hugepage/shmem_enabled 2>/dev/null ||
+        echo unknown)
 {
         echo "<!-- guest-launch:begin -->"
         echo "## Guest launch: resident and locked (bench/guest-launch)"
@@ -189,6 +209,15 @@ qver=$("$qemu" --version | head -1)
                 cat "$tmp/table$i.md"
         done
         echo
+        echo "### ${size_list[0]} guest, memory-backend-memfd"
+        echo
+        echo "\`-object memory-backend-memfd,id=m,size=${size_list[0]} -machine memory-backend=m\`: the"
+        echo "guest RAM is a memfd mapped \`MAP_SHARED\` (shmem THP \`$shmem_thp\` here; with \`never\`, 4 KiB"
+        echo "pages, whose population is bound by page faults, which threads share, more than by"
+        echo "memory bandwidth)."
+        echo
+        cat "$tmp/memfd.md"
+        echo
         echo "What limits it here:"
         echo
         for i in "${!size_list[@]}"; do
@@ -223,6 +252,8 @@ qver=$("$qemu" --version | head -1)
                         END { if (p > 0) printf "<!-- value guest.run_vs_prealloc_%s=%.2f -->\n", s, r / p }' \
                         "$tmp/data$i.tsv"
         done
+        awk -F'\t' 'NR == 2 && $7 > 0 { printf "<!-- value guest.run_vs_memlock_memfd=%.2f -->\n", $7 }' \
+                "$tmp/memfd.tsv"
         echo "<!-- guest-launch:end -->"
 } >"$tmp/section.md"
 

@@ -19,6 +19,11 @@
 
 /* Work is handed out in pieces of at most this size so that threads finish together. */
 #define PREFAULT_CHUNK (32ull << 20)
+/* A single range (a large mapping made later) is one contiguous run of work: smaller pieces, so
+ * that a thread preempted by other work on a busy machine holds up the others by little. */
+#ifndef RANGE_CHUNK
+#define RANGE_CHUNK (4ull << 20)
+#endif
 /* Pieces start on this boundary, so that no huge page is split between two threads. */
 #define PREFAULT_ALIGN (2ull << 20)
 /* "auto": one thread per this much memory, and no more than this many threads: zeroing pages is
@@ -255,12 +260,12 @@ static int populate(const Piece *p, int advice, bool touch, size_t page_size) {
         }
 }
 
-/* Piece i of a single range: the range cut on PREFAULT_CHUNK boundaries (2 MiB aligned). */
+/* Piece i of a single range: the range cut on RANGE_CHUNK boundaries (2 MiB aligned). */
 static Piece range_piece(const Piece *range, size_t i) {
         uintptr_t base = range->start & ~(uintptr_t) (PREFAULT_ALIGN - 1);
         Piece p = {
-                .start = base + i * PREFAULT_CHUNK,
-                .end = base + (i + 1) * PREFAULT_CHUNK,
+                .start = base + i * RANGE_CHUNK,
+                .end = base + (i + 1) * RANGE_CHUNK,
                 .anon = range->anon,
         };
 
@@ -273,7 +278,7 @@ static Piece range_piece(const Piece *range, size_t i) {
 
 static size_t range_pieces(const Piece *range) {
         uintptr_t base = range->start & ~(uintptr_t) (PREFAULT_ALIGN - 1);
-        return (range->end - base + PREFAULT_CHUNK - 1) / PREFAULT_CHUNK;
+        return (range->end - base + RANGE_CHUNK - 1) / RANGE_CHUNK;
 }
 
 static void *worker(void *userdata) {
