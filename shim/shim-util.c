@@ -24,7 +24,8 @@ int shim_parse_uint(const char *s, uint64_t max, uint64_t *ret) {
                 if (*p < '0' || *p > '9')
                         return -EINVAL;
                 unsigned d = (unsigned) (*p - '0');
-                if (v > (max - d) / 10)
+                /* d > max first: max - d would wrap around. */
+                if (d > max || v > (max - d) / 10)
                         return -ERANGE;
                 v = v * 10 + d;
         }
