@@ -105,15 +105,15 @@ if [[ -x $mlockd && -x $memlockctl ]]; then
 fi
 if [[ -n $launcher ]]; then
         run_name="memlockctl run"
-        run_how="\`memlockctl run -- qemu-system-x86_64 ...\` through mlockd on a private socket
-(policy Mode=on, Limit=16G; the daemon gives the shim MEMLOCK_MODE=on,
-PREFAULT_THREADS=auto, THP=1 and CAP_IPC_LOCK)"
+        run_how="\`memlockctl run -- qemu-system-x86_64 ...\` through mlockd on a private
+  socket (policy Mode=on, Limit=16G; the daemon gives the shim MEMLOCK_MODE=on,
+  PREFAULT_THREADS=auto, THP=1 and CAP_IPC_LOCK)"
 else
         echo "mlockd did not start ($(tail -1 "$ddir/mlockd.log" 2>/dev/null)); preloading the shim directly" >&2
         run_name="shim preloaded"
         launcher="env LD_PRELOAD=$shim MEMLOCK_MODE=on MEMLOCK_PREFAULT_THREADS=auto MEMLOCK_THP=1"
         run_how="**mlockd did not start in this run**: the shim preloaded directly with the
-settings the daemon gives (MEMLOCK_MODE=on, PREFAULT_THREADS=auto, THP=1)"
+  settings the daemon gives (MEMLOCK_MODE=on, PREFAULT_THREADS=auto, THP=1)"
 fi
 
 IFS=, read -ra size_list <<<"$sizes"
@@ -189,7 +189,7 @@ shmem_thp=$(sed 's/.*\[\(.*\)\].*/\1/' /sys/kernel/mm/transparent_hugepage/shmem
         echo "  in one thread, in 4 KiB pages (QEMU advises huge pages only after \`mmap\`)."
         echo "- **shim, 1 thread**: the shim preloaded with \`MEMLOCK_PREFAULT_THREADS=1\`: the"
         echo "  interposer (huge pages, locked before \`mmap\` returns) without parallelism; against"
-        echo "  the row above it, what the threads add on this machine."
+        echo "  $run_name, what the threads add on this machine."
         echo "- **prealloc-threads=$threads**: \`-object memory-backend-ram,prealloc=on,prealloc-threads=$threads\`:"
         echo "  resident, **not locked** (nothing locks it; the row is timed on Rss alone)."
         echo "- **prealloc-threads=$threads + mem-lock=on**: the same, locked by QEMU's \`mlockall\`."
