@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/macro.h"
 #include "daemon/bus-error.h"
+#include "daemon/bus-input-limit.h"
 #include "daemon/limits.h"
 #include "daemon/manager.h"
 
@@ -43,6 +44,7 @@ static Connection *connection_free(Connection *c) {
         }
         sd_event_source_disable_unref(c->free_source);
         sd_event_source_disable_unref(c->auth_source);
+        bus_input_limit_unregister(c->input_fd);
         if (c->bus) {
                 (void) sd_bus_detach_event(c->bus);
                 sd_bus_flush_close_unref(c->bus);
@@ -81,6 +83,9 @@ static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *er
 
         log_debug("Connection %s (uid %u, pid %d) closed.", c->unique_name,
                   (unsigned) c->caller.uid, c->caller.pid);
+        /* sd-bus has closed the fd already: its number may be reused before the free. */
+        bus_input_limit_unregister(c->input_fd);
+        c->input_fd = -EBADF;
         manager_connection_gone(m, c->bus);
         if (c->free_source)
                 return 0;
@@ -247,6 +252,7 @@ int bus_server_add_connection(Manager *m, int fd) {
                 return -ENOMEM;
         }
         c->caller = CALLER_NULL;
+        c->input_fd = -EBADF;
         r = caller_from_socket(fd, &c->caller);
         if (r < 0) {
                 safe_close(fd);
@@ -293,6 +299,12 @@ int bus_server_add_connection(Manager *m, int fd) {
                 safe_close(fd);
                 goto fail;
         }
+        /* Before sd_bus_start(), which reads: every byte sd-bus reads passes the size checks. */
+        r = bus_input_limit_register(fd, c->caller.uid, !caller_is_root(&c->caller),
+                                     c->unique_name);
+        if (r < 0)
+                goto fail;
+        c->input_fd = fd;
         r = sd_id128_randomize(&id);
         if (r >= 0)
                 r = sd_bus_set_server(c->bus, 1, id);
@@ -311,6 +323,12 @@ int bus_server_add_connection(Manager *m, int fd) {
                                         on_disconnected, c);
         if (r >= 0)
                 r = sd_bus_start(c->bus);
+        if (r >= 0) {
+                /* sd_bus_start() asks for an 8 MiB receive buffer: queued input is kernel
+                 * memory charged to nobody; keep it to LIMIT_SOCKET_RCVBUF. */
+                int v = LIMIT_SOCKET_RCVBUF / 2; /* the kernel doubles it */
+                (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+        }
         if (r >= 0)
                 r = sd_bus_attach_event(c->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r >= 0)

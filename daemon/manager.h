@@ -25,6 +25,7 @@ struct Connection {
         Manager *manager;
         Connection *prev, *next;
         sd_bus *bus;
+        int input_fd; /* registered with bus-input-limit.c while sd-bus has it open */
         Caller caller; /* from the socket, fixed for the connection's life */
         uint64_t id;
         char unique_name[32]; /* ":1.<id>", answered to Hello */

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Hostile bytes, memory: uid nobody opens 4 connections, each announcing a 120 MiB message and
+# sending all of it but the last byte. The daemon must stay small (VmLck < 32 MiB, VmRSS
+# < 128 MiB; it used to lock ~486 MiB) and keep answering others. Then the bounds themselves:
+# a message of exactly LIMIT_MESSAGE_BYTES is read, one byte more closes the connection, a uid's
+# messages in progress are bounded by LIMIT_INPUT_PER_UID (root's are not), and the largest
+# legal Run (argv and env at their limits) still gets an answer.
+set -euo pipefail
+# shellcheck source=tests/integration/lib-reliability.sh
+. "$(dirname "$0")/lib-reliability.sh"
+rel_require
+hostile=$src/tests/integration/lib-hostile-bus.py
+"$python" -c 'import dbus' 2>/dev/null || rel_skip "python3-dbus missing"
+
+rel_init test-bus-input-limit
+cat >"$tmp/policy.d/10-test.policy" <<'POLICY'
+[Match]
+Executable=/usr/bin/* /bin/*
+
+[Lock]
+Mode=on
+Limit=16M
+
+[Access]
+AllowUsers=root
+AllowRun=yes
+POLICY
+printf '[Daemon]\nBudget=1G\n' >"$tmp/mlockd.conf"
+chmod 0644 "$tmp/mlockd.conf" "$tmp/policy.d/10-test.policy"
+rel_start_daemon
+
+max_message=$((640 * 1024)) # LIMIT_MESSAGE_BYTES in daemon/limits.h
+held=()
+# hold USER N SIZE [--all-but-last]: runs the hostile client in the background until release;
+# sets $result to its "reset=N open=M" line.
+hold() {
+        local u=$1 fifo
+        shift
+        fifo=$tmp/hold.${#held[@]}
+        mkfifo "$fifo" "$fifo.out"
+        as "$u" "$python" "$hostile" "$tmp/io.socket" "$@" <"$fifo" >"$fifo.out" &
+        rel_pids+=($!)
+        held+=($!)
+        exec {wfd}>"$fifo"
+        rel_cleanup_hooks+=("exec $wfd>&-")
+        read -r -t $((120 * slow)) result <"$fifo.out" || fail "the hostile client did not report"
+        hold_fd=$wfd
+}
+release() {
+        exec {hold_fd}>&-
+        wait "${held[-1]}" 2>/dev/null || true
+}
+
+# ---- 4 x 120 MiB from nobody ------------------------------------------------------------------
+lck0=$(vmlck "$dpid")
+hold nobody 4 $((120 * 1024 * 1024)) --all-but-last
+lck=$(vmlck "$dpid")
+rss=$(vmrss "$dpid")
+echo "4 x 120 MiB from nobody: $result; daemon VmLck ${lck0} kB -> ${lck} kB, VmRSS ${rss} kB"
+((lck < 32 * 1024)) || fail "VmLck is ${lck} kB with 4 x 120 MiB announced (limit 32 MiB)"
+((rss < 128 * 1024)) || fail "VmRSS is ${rss} kB with 4 x 120 MiB announced (limit 128 MiB)"
+rel_ping || fail "the daemon does not answer while the hostile connections are held"
+[[ $result == "reset=4 open=0" ]] || fail "expected all 4 connections dropped, got $result"
+release
+grep -q "announces 125829120 bytes, more than the $max_message allowed" "$tmp/log" ||
+        fail "no log line names the announced size"
+
+# ---- the limit is exact ------------------------------------------------------------------------
+hold nobody 1 "$max_message" --all-but-last
+[[ $result == "reset=0 open=1" ]] || fail "a message of exactly $max_message bytes: $result"
+release
+hold nobody 1 $((max_message + 1))
+[[ $result == "reset=1 open=0" ]] || fail "a message of $max_message + 1 bytes: $result"
+release
+
+# ---- per-uid bound: 8 MiB of messages in progress is 12 of the largest ------------------------
+hold nobody 13 "$max_message" --all-but-last
+[[ $result == "reset=1 open=12" ]] || fail "13 x $max_message from one uid: $result"
+grep -q "would make the uid's unread input more than" "$tmp/log" || fail "no per-uid log line"
+rel_ping || fail "the daemon does not answer with 12 messages in progress"
+release
+hold root 13 "$max_message" --all-but-last
+[[ $result == "reset=0 open=13" ]] || fail "root is not bound per uid, but: $result"
+release
+
+# ---- the largest legal Run passes -------------------------------------------------------------
+out=$("$python" - "$addr" 2>&1 <<'PY'
+import sys, dbus
+conn = dbus.connection.Connection(sys.argv[1])
+# libdbus knows whether fds may be sent only once authenticated: make one call first.
+conn.call_blocking(None, "/org/mlockd1", "org.freedesktop.DBus.Peer", "Ping", "", [])
+# LIMIT_ARGV_COUNT entries, LIMIT_ARGV_BYTES in total counting NULs: 4096 x 64.
+argv = ["/bin/true"] + ["a" * 63] * 4095
+env = ["E%04d=%s" % (i, "v" * 57) for i in range(4096)]
+opts = {"name": "x" * 4096, "detach": dbus.Boolean(True)}
+try:
+    r = conn.call_blocking(None, "/org/mlockd1", "org.mlockd1.Manager", "Run",
+                           "asasshhha{sv}",
+                           [argv, env, "/" + "d" * 4094, dbus.types.UnixFd(0),
+                            dbus.types.UnixFd(1), dbus.types.UnixFd(2), opts], timeout=60)
+    print("reply", r)
+except dbus.DBusException as e:
+    print("error", e.get_dbus_name(), e.get_dbus_message()[:200])
+PY
+) || fail "the largest legal Run: client failed: $out"
+echo "largest legal Run: $out"
+[[ $out == reply* || $out == "error org.mlockd1."* ]] ||
+        fail "the largest legal Run got no answer from mlockd: $out"
+rel_ping || fail "the daemon does not answer after the largest Run"
+rel_finish
+echo "OK"
