@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/wait.h>
@@ -242,7 +244,12 @@ int main(int argc, char *argv[]) {
         int c, r;
 
         log_set_prefix(false);
+        log_set_keep_newlines(true);
         log_set_ident("memlockctl");
+        /* Display widths (wcwidth) of names in tables need a UTF-8 LC_CTYPE; without one in the
+         * environment, C.UTF-8 still measures CJK names right (output bytes do not change). */
+        if (!setlocale(LC_CTYPE, "") || !streq(nl_langinfo(CODESET), "UTF-8"))
+                (void) setlocale(LC_CTYPE, "C.UTF-8");
         if (getenv("MEMLOCKCTL_DEBUG"))
                 log_set_max_level(LOG_DEBUG);
 

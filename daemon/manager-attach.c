@@ -22,6 +22,7 @@
 #include "daemon/inject.h"
 #include "daemon/libvirt-events.h"
 #include "daemon/manager.h"
+#include "daemon/message-id.h"
 #include "daemon/target.h"
 
 /* A process of ours whose end nobody else waits for: reap it when its pidfd says so. */
@@ -99,8 +100,9 @@ static void finish_detach(Manager *m, Workload *w, const char *error_msg) {
                 return;
         }
         restore_limit(w);
-        log_info("Workload %s '%s' (pid %d) detached: unlocked and forgotten.", w->id_str,
-                 strempty(w->name), w->ident.pid);
+        log_struct(LOG_INFO, &WORKLOAD_LOG(w, MESSAGE_WORKLOAD_DETACHED),
+                   "Workload %s '%s' (pid %d) detached: unlocked and forgotten.", w->id_str,
+                   strempty(w->name), w->ident.pid);
         if (w->is_child && workload_is_live(w))
                 reap_later(m, w->ident.pid);
         manager_workload_set_state(m, w, WORKLOAD_DETACHED);
@@ -334,11 +336,13 @@ int manager_attach(Manager *m, const Caller *c, pid_t pid, int pidfd_in, const W
                                             "Failed to start the injection into pid %d: %s",
                                             (int) pid, strerror(-r));
         }
-        log_info("Workload %s '%s': attaching to pid %d (uid %u, %s) for uid %u, policy '%s', %s, "
-                 "limit %s%s.",
-                 w->id_str, w->name, (int) pid, (unsigned) t.uid, strna(t.exe), (unsigned) c->uid,
-                 w->policy, strna(lock_mode_to_string(w->settings.mode)),
-                 FORMAT_BYTES(w->settings.limit), w->limit_raised ? ", RLIMIT_MEMLOCK raised" : "");
+        log_struct(
+                LOG_INFO, &WORKLOAD_LOG(w, MESSAGE_WORKLOAD_STARTED),
+                "Workload %s '%s': attaching to pid %d (uid %u, %s) for uid %u, policy '%s', %s, "
+                "limit %s%s.",
+                w->id_str, w->name, (int) pid, (unsigned) t.uid, strna(t.exe), (unsigned) c->uid,
+                w->policy, strna(lock_mode_to_string(w->settings.mode)),
+                FORMAT_BYTES(w->settings.limit), w->limit_raised ? ", RLIMIT_MEMLOCK raised" : "");
         *ret = w;
         manager_workload_add(m, TAKE_PTR(w));
         return 0;

@@ -26,6 +26,16 @@ static const char *const workload_kind_table[_WORKLOAD_KIND_MAX] = {
 DEFINE_STRING_TABLE_LOOKUP(workload_state, WorkloadState)
 DEFINE_STRING_TABLE_LOOKUP(workload_kind, WorkloadKind)
 
+LogFields workload_log_fields(const Workload *w, const char *message_id) {
+        return (LogFields){
+                .message_id = message_id,
+                .workload_id = w->id_str,
+                .workload_pid = w->ident.pid,
+                .policy = w->policy,
+                .user_id = w->uid,
+        };
+}
+
 int workload_new(uint64_t id, Workload **ret) {
         _cleanup_(workload_freep) Workload *w = NULL;
 

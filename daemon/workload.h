@@ -8,6 +8,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "common/log.h"
 #include "common/proc.h"
 #include "common/process-util.h"
 #include "daemon/shim-report-reader.h"
@@ -100,6 +101,10 @@ struct Workload {
 
 /* A new workload with id and path set, everything else empty. */
 int workload_new(uint64_t id, Workload **ret);
+/* The journal fields that tie a log message to w, with the event's MESSAGE_ID
+ * (daemon/message-id.h): log_struct(LOG_INFO, &WORKLOAD_LOG(w, MESSAGE_...), "..."). */
+LogFields workload_log_fields(const Workload *w, const char *message_id);
+#define WORKLOAD_LOG(w, message_id) ((LogFields[]){ workload_log_fields(w, message_id) })[0]
 /* Frees the workload and its event sources and fds; never signals or unlocks the process. */
 Workload *workload_free(Workload *w);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Workload *, workload_free);
