@@ -7,6 +7,7 @@
 #include <locale.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 
 #include "build-config.h"
@@ -19,6 +20,7 @@
 const char *arg_socket = NULL;
 bool arg_no_pager = false;
 bool arg_legend = true;
+bool arg_full = false;
 bool arg_quiet = false;
 JsonMode arg_json = JSON_OFF;
 
@@ -62,6 +64,7 @@ static void help(void) {
                "     --json[=MODE]    JSON output on read commands: short or pretty\n"
                "     --no-pager       Do not pipe output into a pager\n"
                "     --no-legend      Do not print column headers and the total line\n"
+               "     --full           Do not cut names to fit the terminal's width\n"
                "  -q --quiet          Print less\n"
                "\nExit status: 0 ok, 1 failed, 2 usage, 3 denied, 4 not found, 5 daemon "
                "unreachable.\n"
@@ -97,6 +100,9 @@ int global_option(int c, const char *optarg_) {
                 return 1;
         case ARG_NO_PAGER:
                 arg_no_pager = true;
+                return 1;
+        case ARG_FULL:
+                arg_full = true;
                 return 1;
         case ARG_NO_LEGEND:
                 arg_legend = false;
@@ -134,6 +140,21 @@ bool use_colors(void) {
         return colors_cached;
 }
 
+static ssize_t columns_cached = -1;
+
+size_t output_columns(void) {
+        struct winsize ws = {};
+        bool tty = isatty(STDOUT_FILENO);
+
+        if (columns_cached >= 0)
+                return (size_t) columns_cached;
+        if (tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0)
+                ws.ws_col = 80;
+        columns_cached = (ssize_t) columns_wanted(arg_full, getenv("COLUMNS"), tty,
+                                                  ws.ws_col > 0 ? ws.ws_col : 80);
+        return (size_t) columns_cached;
+}
+
 static pid_t pager_pid = 0;
 
 void pager_open(void) {
@@ -147,6 +168,7 @@ void pager_open(void) {
         if (pager && (pager[0] == '\0' || streq(pager, "cat")))
                 return;
         (void) use_colors(); /* decide while stdout is still the terminal */
+        (void) output_columns();
 
         if (pipe2(fds, O_CLOEXEC) < 0)
                 return;

@@ -283,9 +283,8 @@ int manager_attach(Manager *m, const Caller *c, pid_t pid, int pidfd_in, const W
         w->kind = WORKLOAD_KIND_ATTACH;
         w->settings = d.settings;
         w->policy = strdup(policy_name(d.policy));
-        w->name = strndup(o->name ?: o->libvirt_domain ?: t.comm, 255);
         policy_decision_clear(&d);
-        if (!w->policy || !w->name)
+        if (!w->policy || workload_set_name(w, o->name ?: o->libvirt_domain ?: t.comm) < 0)
                 goto oom;
 
         /* Can a lock work? */

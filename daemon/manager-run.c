@@ -93,8 +93,7 @@ static const char *name_from_argv0(const char *argv0) {
 }
 
 static int set_name(Workload *w, const char *name, const char *fallback) {
-        w->name = strndup(name ?: fallback, 255);
-        return w->name ? 0 : -ENOMEM;
+        return workload_set_name(w, name ?: fallback);
 }
 
 static int spawn_error(sd_bus_error *error, int r, const char *msg, const char *argv0) {

@@ -109,6 +109,8 @@ LogFields workload_log_fields(const Workload *w, const char *message_id);
 Workload *workload_free(Workload *w);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Workload *, workload_free);
 
+/* Sets w->name / w->error to an escaped copy (control characters, invalid UTF-8). */
+int workload_set_name(Workload *w, const char *name);
 int workload_set_error(Workload *w, const char *error);
 /* Starting, locking, locked or failed: the process is (believed) alive and holds a reservation. */
 bool workload_is_live(const Workload *w);
