@@ -3,14 +3,21 @@
  * bytes a client sends, whether its next message may be read. The first byte chooses a split
  * point; the stream must give the same verdict, message count and announced size whether it
  * arrives in one piece, in two, or byte by byte (as recvmsg() may deliver it). */
-#include <assert.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "daemon/bus-frame.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Not assert(): it must hold in release builds too, where the corpus replays in CTest. */
+#define CHECK(x)                                                                                   \
+        do {                                                                                       \
+                if (!(x))                                                                          \
+                        abort();                                                                   \
+        } while (0)
 
 /* Small limits, so that inputs of a few KiB reach both. */
 #define MAX_MESSAGE 4096u
@@ -39,18 +46,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (size_t i = 0; i < size && r3 >= 0; i++)
                 r3 = bus_frame_feed(&bytes, data + i, 1);
 
-        assert(r1 == r2 && r1 == r3);
-        assert(r1 == 0 || r1 == -EMSGSIZE || r1 == -ENOBUFS || r1 == -EBADMSG);
-        assert(whole.n_messages == split.n_messages && whole.n_messages == bytes.n_messages);
-        assert(whole.message_size == split.message_size &&
-               whole.message_size == bytes.message_size);
-        assert(whole.phase == split.phase && whole.phase == bytes.phase);
+        CHECK(r1 == r2 && r1 == r3);
+        CHECK(r1 == 0 || r1 == -EMSGSIZE || r1 == -ENOBUFS || r1 == -EBADMSG);
+        CHECK(whole.n_messages == split.n_messages && whole.n_messages == bytes.n_messages);
+        CHECK(whole.message_size == split.message_size && whole.message_size == bytes.message_size);
+        CHECK(whole.phase == split.phase && whole.phase == bytes.phase);
         /* Nothing over the limit is ever accepted. */
         if (r1 == 0)
-                assert(whole.message_size <= MAX_MESSAGE && whole.auth_bytes <= MAX_AUTH);
+                CHECK(whole.message_size <= MAX_MESSAGE && whole.auth_bytes <= MAX_AUTH);
         /* A failed parser stays failed. */
         if (r1 < 0)
-                assert(bus_frame_feed(&whole, data, size) == r1 &&
-                       bus_frame_feed(&whole, "", 0) == r1);
+                CHECK(bus_frame_feed(&whole, data, size) == r1 &&
+                      bus_frame_feed(&whole, "", 0) == r1);
         return 0;
 }
