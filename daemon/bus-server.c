@@ -17,6 +17,7 @@
 
 #include "common/log.h"
 #include "common/macro.h"
+#include "daemon/bus-driver.h"
 #include "daemon/bus-error.h"
 #include "daemon/bus-input-limit.h"
 #include "daemon/limits.h"
@@ -155,6 +156,7 @@ static int on_filter(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         c->active = true;
         if (!sd_bus_message_is_method_call(msg, NULL, NULL))
                 return 0;
+        bus_driver_forward_to_monitors(m, c, msg);
         if (sd_bus_message_is_method_call(msg, "org.freedesktop.DBus", "Hello"))
                 return 0;
         if (c->over_limit) {
@@ -172,39 +174,6 @@ static int on_filter(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         }
         return 0;
 }
-
-static int method_hello(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        Connection *c = manager_find_connection(m, sd_bus_message_get_bus(msg));
-
-        return sd_bus_reply_method_return(msg, "s", c ? c->unique_name : ":1.0");
-}
-
-static int method_noop(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        /* AddMatch/RemoveMatch: peer-to-peer has no routing; every peer gets every signal. */
-        return sd_bus_reply_method_return(msg, NULL);
-}
-
-static int method_get_id(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        sd_id128_t id;
-        char s[SD_ID128_STRING_MAX];
-        int r;
-
-        r = sd_id128_get_boot(&id);
-        if (r < 0)
-                return r;
-        return sd_bus_reply_method_return(msg, "s", sd_id128_to_string(id, s));
-}
-
-/* The minimal org.freedesktop.DBus that busctl and gdbus expect on a peer connection. */
-const sd_bus_vtable bus_hello_vtable[] = {
-        SD_BUS_VTABLE_START(0),
-        SD_BUS_METHOD("Hello", NULL, "s", method_hello, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("AddMatch", "s", NULL, method_noop, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("RemoveMatch", "s", NULL, method_noop, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("GetId", NULL, "s", method_get_id, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_VTABLE_END,
-};
 
 int bus_add_objects(Manager *m, sd_bus *bus) {
         int r;
@@ -313,8 +282,11 @@ int bus_server_add_connection(Manager *m, int fd) {
         if (r >= 0)
                 r = sd_bus_add_filter(c->bus, NULL, on_filter, c);
         if (r >= 0)
-                r = sd_bus_add_object_vtable(c->bus, NULL, "/org/freedesktop/DBus",
-                                             "org.freedesktop.DBus", bus_hello_vtable, m);
+                r = bus_driver_add(m, c->bus);
+        /* As a bus stamps the sender: replies and signals come from the daemon's unique name
+         * (gdbus matches signals by the owner GetNameOwner reports). */
+        if (r >= 0)
+                r = sd_bus_set_sender(c->bus, BUS_DRIVER_DAEMON_NAME);
         if (r >= 0)
                 r = bus_add_objects(m, c->bus);
         if (r >= 0)
