@@ -150,6 +150,7 @@ static int unknown_option(const char *key, const BusOption *table, size_t n_tabl
 int bus_read_options(sd_bus_message *msg, const BusOption *table, size_t n_table, void *dest,
                      sd_bus_error *error) {
         _cleanup_free_ char *unknown = NULL;
+        const char *twice = NULL;
         uint64_t seen = 0;
         unsigned n = 0;
         int r;
@@ -192,9 +193,13 @@ int bus_read_options(sd_bus_message *msg, const BusOption *table, size_t n_table
                 } else {
                         uint64_t bit = UINT64_C(1) << (o - table);
 
-                        if (seen & bit)
-                                return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
-                                                      "Option '%s' is given twice.", o->key);
+                        if (seen & bit) {
+                                /* Like unknown keys: reported once the count is known. */
+                                if (!twice)
+                                        twice = o->key;
+                                r = sd_bus_message_skip(msg, "v");
+                                goto next;
+                        }
                         seen |= bit;
                         r = sd_bus_message_peek_type(msg, &type, &contents);
                         if (r < 0)
@@ -207,6 +212,7 @@ int bus_read_options(sd_bus_message *msg, const BusOption *table, size_t n_table
                                                       contents);
                         r = read_one(msg, o, dest, error);
                 }
+        next:
                 if (r < 0)
                         return r;
                 r = sd_bus_message_exit_container(msg);
@@ -215,6 +221,9 @@ int bus_read_options(sd_bus_message *msg, const BusOption *table, size_t n_table
         }
         if (unknown)
                 return unknown_option(unknown, table, n_table, error);
+        if (twice)
+                return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                      "Option '%s' is given twice.", twice);
         return sd_bus_message_exit_container(msg);
 }
 
