@@ -3,6 +3,7 @@
  * control character and is valid UTF-8, a bounded buffer gets a prefix of it cut at a character
  * boundary, and truncation to a width never exceeds it. */
 #include <locale.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,9 +26,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         size_t offset, width;
         uint32_t c;
 
+        static bool locale_set = false;
+
         if (size < 1)
                 return 0;
-        (void) setlocale(LC_CTYPE, "C.UTF-8");
+        if (!locale_set) {
+                (void) setlocale(LC_CTYPE, "C.UTF-8");
+                locale_set = true;
+        }
         width = data[0] % 40;
         s = malloc(size);
         if (!s)
