@@ -10,9 +10,11 @@
 # cannot process it. Then prints "reset=N open=M" (connections the daemon dropped / kept) and
 # holds the connections until stdin is closed.
 import os
+import select
 import socket
 import struct
 import sys
+import time
 
 
 def pad(b, n):
@@ -76,16 +78,23 @@ def main():
                     left -= k
         except (BrokenPipeError, ConnectionResetError):
             pass
-    for s in conns:
-        s.setblocking(True)
-        s.settimeout(0.5)
-        try:
-            closed = s.recv(1) == b""
-        except socket.timeout:
-            closed = False
-        except ConnectionResetError:
-            closed = True
-        reset += closed
+    # The daemon closes a refused connection at once; give it up to HOSTILE_WAIT seconds (a
+    # daemon under valgrind is slow) and stop early once every connection is closed.
+    deadline = time.monotonic() + float(os.environ.get("HOSTILE_WAIT", "2"))
+    open_conns = set(conns)
+    while open_conns and time.monotonic() < deadline:
+        ready, _, _ = select.select(list(open_conns), [], [],
+                                    max(0.0, deadline - time.monotonic()))
+        for s in ready:
+            try:
+                closed = s.recv(1, socket.MSG_DONTWAIT) == b""
+            except BlockingIOError:
+                closed = False
+            except ConnectionResetError:
+                closed = True
+            if closed:
+                open_conns.discard(s)
+                reset += 1
     print("reset=%d open=%d" % (reset, n - reset), flush=True)
     sys.stdin.read()
 

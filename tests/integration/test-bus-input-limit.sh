@@ -39,7 +39,8 @@ hold() {
         shift
         fifo=$tmp/hold.${#held[@]}
         mkfifo "$fifo" "$fifo.out"
-        as "$u" "$python" "$hostile" "$tmp/io.socket" "$@" <"$fifo" >"$fifo.out" &
+        HOSTILE_WAIT=$((2 * slow)) as "$u" "$python" "$hostile" "$tmp/io.socket" "$@" \
+                <"$fifo" >"$fifo.out" &
         rel_pids+=($!)
         held+=($!)
         exec {wfd}>"$fifo"
