@@ -157,6 +157,8 @@ static void log_to_journal(int level, int error, const LogFields *f, const char 
 }
 
 static int log_dispatch(int level, int error, const LogFields *f, const char *file, int line,
+                        const char *func, const char *format, va_list ap) _printf_(7, 0);
+static int log_dispatch(int level, int error, const LogFields *f, const char *file, int line,
                         const char *func, const char *format, va_list ap) {
         int saved = errno;
         int e = error < 0 ? -error : error;
