@@ -4,7 +4,6 @@
 #include <linux/capability.h>
 #include <malloc.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -27,47 +26,37 @@ int self_check_privileged(void) {
         return 0;
 }
 
-/* What the daemon locks beyond its mappings at start-up: a heap reserve that small
- * allocations (workloads, replies, sd-bus objects) reuse, and stack depth for its handlers. */
+/* Heap the daemon keeps locked beyond what it uses at start-up: small allocations
+ * (workloads, replies, sd-bus objects) reuse it. */
 #define SELF_HEAP_RESERVE (4u * 1024u * 1024u)
-#define SELF_STACK_RESERVE (256u * 1024u)
 /* Blocks from this size up get mappings of their own, which are never locked: sd-bus's buffer
  * for a large incoming message is one of them, and so are clients' bytes in it. */
 #define SELF_MMAP_THRESHOLD (64u * 1024u)
 
-static _noinline_ void reserve_stack(void) {
-        volatile char stack[SELF_STACK_RESERVE];
-
-        /* Touch every page so that mlockall(MCL_CURRENT | MCL_ONFAULT) finds them present. */
-        for (size_t i = 0; i < sizeof(stack); i += 4096)
-                stack[i] = 0;
-}
-
 static void reserve_heap(void) {
-        enum { CHUNK = 32 * 1024, N = SELF_HEAP_RESERVE / CHUNK };
-        void *chunks[N];
+        void *p;
 
-        /* Grow the heap in chunks below the mmap threshold, touch them and give them back to
-         * malloc (not to the kernel: the trim threshold is above the reserve). */
-        for (size_t i = 0; i < N; i++) {
-                chunks[i] = malloc(CHUNK);
-                if (chunks[i])
-                        memset(chunks[i], 0, CHUNK);
-        }
-        for (size_t i = N; i > 0; i--)
-                free(chunks[i - 1]);
+        /* One block taken from the heap (not a mapping of its own) grows the heap by the
+         * reserve; freed, it stays with malloc, as the trim threshold is above it. Untouched,
+         * it costs no RSS: MCL_ONFAULT locks its pages as they are first used. */
+        (void) mallopt(M_MMAP_THRESHOLD, 2 * SELF_HEAP_RESERVE);
+        p = malloc(SELF_HEAP_RESERVE);
+        /* One byte written, so the compiler cannot drop the pair; one page touched. */
+        if (p)
+                *(volatile char *) p = 0;
+        free(p);
+        (void) mallopt(M_MMAP_THRESHOLD, SELF_MMAP_THRESHOLD);
 }
 
 int self_lock_memory(void) {
         /* Not MCL_FUTURE: it locks every page the daemon ever maps, including the buffers that
          * clients fill (sd-bus allocates a whole announced message before reading it), so
-         * clients could pin the daemon's memory at will. Locked instead: what is mapped now
-         * (code, data, the reserves below) as it is touched; new mappings (large buffers, heap
-         * growth beyond the reserve) stay unlocked and swappable. */
-        (void) mallopt(M_MMAP_THRESHOLD, SELF_MMAP_THRESHOLD);
+         * clients could pin the daemon's memory at will. Locked instead, as they are touched:
+         * what is mapped now (code, data, the heap with its reserve, and the stack, whose
+         * mapping grows with its flags); new mappings (large buffers, heap growth beyond the
+         * reserve) stay unlocked and swappable. */
         (void) mallopt(M_TRIM_THRESHOLD, 2 * SELF_HEAP_RESERVE);
         reserve_heap();
-        reserve_stack();
         if (mlockall(MCL_CURRENT | MCL_ONFAULT) < 0) {
                 int r = negative_errno();
                 if (r == -EINVAL && mlockall(MCL_CURRENT) >= 0)
