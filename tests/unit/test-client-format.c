@@ -16,6 +16,7 @@
 
 #include "client/format.c"
 #include "client/host-check.c"
+#include "client/json-output.c"
 #include "client/prometheus.c"
 #include "client/workload-info.c"
 
@@ -229,6 +230,20 @@ static void test_table_cjk(void **state) {
                                              "2 abcde        22\n"
                                              "3 長い名前の…   3\n");
         free(c.buf);
+}
+
+/* --json relies on json-c's escaping: every C0 control becomes \uNNNN or \n/\t. */
+static void test_json_escapes(void **state) {
+        WorkloadInfo w = { .name = (char *) "e\x1b]0;t\a\tx\ny", .exit_status = -1 };
+        json_object *o = workload_to_json(&w, NULL);
+        const char *s;
+
+        assert_non_null(o);
+        s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+        assert_non_null(strstr(s, "\"e\\u001b]0;t\\u0007\\tx\\ny\""));
+        for (const char *p = s; *p; p++)
+                assert_true((unsigned char) *p >= 0x20);
+        json_object_put(o);
 }
 
 static void test_columns_wanted(void **state) {
@@ -513,6 +528,7 @@ int main(void) {
                 cmocka_unit_test(test_table_fit),
                 cmocka_unit_test(test_table_cjk),
                 cmocka_unit_test(test_columns_wanted),
+                cmocka_unit_test(test_json_escapes),
                 cmocka_unit_test(test_status_block),
                 cmocka_unit_test(test_daemon_block_and_total),
                 cmocka_unit_test(test_progress),
