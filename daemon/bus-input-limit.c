@@ -23,11 +23,12 @@
  *   as a weak symbol in the executable; this strong definition replaces it and RTLD_NEXT then
  *   finds libc's (ASan checks nothing in recvmsg that matters here).
  *
- * The daemon is single-threaded; forked helpers inherit the table but never read a registered
- * fd. */
+ * The daemon is single-threaded. A forked child forgets the table (pthread_atfork): it may reuse
+ * an fd number of a client connection for a socket of its own. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -89,11 +90,24 @@ static void uid_input_release(InputGuard *g) {
                 *u = uids[--n_uids];
 }
 
+static void forget_in_child(void) {
+        /* Only counters: after fork() the child may only do async-signal-safe things. */
+        n_guards = 0;
+        n_uids = 0;
+}
+
 int bus_input_limit_register(int fd, uid_t uid, bool charge_uid, const char *description) {
+        static bool atfork_done = false;
         InputGuard *g;
 
         if (fd < 0)
                 return -EBADF;
+        if (!atfork_done) {
+                int r = pthread_atfork(NULL, NULL, forget_in_child);
+                if (r != 0)
+                        return -r;
+                atfork_done = true;
+        }
         if ((size_t) fd >= n_guards) {
                 size_t n = MAX((size_t) fd + 1, n_guards * 2);
                 InputGuard *a = reallocarray(guards, n, sizeof(InputGuard));

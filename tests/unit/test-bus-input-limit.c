@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -182,11 +183,37 @@ static void test_per_uid(void **state) {
         assert_int_equal(bus_input_limit_uid_pending(1002), 0);
 }
 
+/* A forked child forgets the table: an fd number it reuses is not parsed as a connection. */
+static void test_fork_forgets(void **state) {
+        uint8_t buf[64], h[16];
+        int sp[2], status;
+        pid_t pid;
+
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+        assert_int_equal(bus_input_limit_register(sp[0], 1003, true, ":1.5"), 0);
+        header(h, LIMIT_MESSAGE_BYTES + 1);
+        assert_int_equal(write(sp[1], auth, sizeof(auth) - 1), (ssize_t) sizeof(auth) - 1);
+        assert_int_equal(write(sp[1], h, 16), 16);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                /* Same fd, same bytes: in the child they pass. */
+                ssize_t k = read_some(sp[0], buf, sizeof(buf), NULL);
+                _exit(k > 0 ? 0 : 1);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        bus_input_limit_unregister(sp[0]);
+        close(sp[0]);
+        close(sp[1]);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_oversized_header),
                 cmocka_unit_test(test_exact_limit_and_split_header),
                 cmocka_unit_test(test_per_uid),
+                cmocka_unit_test(test_fork_forgets),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
