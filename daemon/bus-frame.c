@@ -2,7 +2,15 @@
 #include <errno.h>
 #include <string.h>
 
+#include "common/macro.h"
+#include "common/string-table.h"
 #include "daemon/bus-frame.h"
+
+static const char *const bus_frame_phase_table[_BUS_FRAME_PHASE_MAX] = {
+        [BUS_FRAME_NUL] = "nul",   [BUS_FRAME_AUTH] = "auth",     [BUS_FRAME_HEADER] = "header",
+        [BUS_FRAME_REST] = "rest", [BUS_FRAME_FAILED] = "failed",
+};
+DEFINE_STRING_TABLE_TO_STRING(bus_frame_phase, BusFramePhase);
 
 void bus_frame_parser_init(BusFrameParser *p, uint64_t max_message, uint64_t max_auth) {
         *p = (BusFrameParser){

@@ -17,6 +17,7 @@ typedef enum BusFramePhase {
         _BUS_FRAME_PHASE_MAX,
         _BUS_FRAME_PHASE_INVALID = -1,
 } BusFramePhase;
+const char *bus_frame_phase_to_string(BusFramePhase p);
 
 /* Size of the fixed header: endianness, type, flags, version, body length, serial, and the
  * length of the header-fields array. */
