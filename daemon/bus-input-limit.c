@@ -59,6 +59,7 @@ static InputGuard *guards; /* indexed by fd */
 static size_t n_guards;
 static UidInput *uids;
 static size_t n_uids;
+static uint64_t total_pending; /* the sum of every charged uid's pending bytes */
 
 static UidInput *uid_input(uid_t uid, bool create) {
         UidInput *n;
@@ -85,6 +86,7 @@ static void uid_input_release(InputGuard *g) {
         if (!u)
                 return;
         u->pending -= MIN(u->pending, g->charged);
+        total_pending -= MIN(total_pending, g->charged);
         g->charged = 0;
         if (--u->n_guards == 0)
                 *u = uids[--n_uids];
@@ -94,6 +96,7 @@ static void forget_in_child(void) {
         /* Only counters: after fork() the child may only do async-signal-safe things. */
         n_guards = 0;
         n_uids = 0;
+        total_pending = 0;
 }
 
 int bus_input_limit_register(int fd, uid_t uid, bool charge_uid, const char *description) {
@@ -141,6 +144,10 @@ void bus_input_limit_unregister(int fd) {
         *g = (InputGuard){};
 }
 
+uint64_t bus_input_limit_total_pending(void) {
+        return total_pending;
+}
+
 uint64_t bus_input_limit_uid_pending(uid_t uid) {
         UidInput *u = uid_input(uid, false);
 
@@ -177,19 +184,24 @@ static int guard_feed(InputGuard *g, const struct msghdr *mh, size_t k) {
         if (!u)
                 return 0;
         u->pending -= MIN(u->pending, g->charged);
+        total_pending -= MIN(total_pending, g->charged);
         g->charged = 0;
-        if (u->pending + g->parser.message_size > LIMIT_INPUT_PER_UID) {
+        if (u->pending + g->parser.message_size > LIMIT_INPUT_PER_UID ||
+            total_pending + g->parser.message_size > LIMIT_INPUT_TOTAL) {
+                bool uid_bound = u->pending + g->parser.message_size > LIMIT_INPUT_PER_UID;
+
                 g->parser.phase = BUS_FRAME_FAILED;
                 g->parser.remaining = ECONNRESET;
-                return log_warning_errno(
-                        ECONNRESET,
-                        "Dropping connection %s of uid %u: its message of %" PRIu64
-                        " bytes would make the uid's unread input more than %u bytes.",
-                        g->description, (unsigned) g->uid, g->parser.message_size,
-                        LIMIT_INPUT_PER_UID);
+                return log_warning_errno(ECONNRESET,
+                                         "Dropping connection %s of uid %u: its message of %" PRIu64
+                                         " bytes would make %s unread input more than %u bytes.",
+                                         g->description, (unsigned) g->uid, g->parser.message_size,
+                                         uid_bound ? "the uid's" : "all users'",
+                                         uid_bound ? LIMIT_INPUT_PER_UID : LIMIT_INPUT_TOTAL);
         }
         g->charged = g->parser.message_size;
         u->pending += g->charged;
+        total_pending += g->charged;
         return 0;
 }
 

@@ -17,3 +17,5 @@ int bus_input_limit_register(int fd, uid_t uid, bool charge_uid, const char *des
 void bus_input_limit_unregister(int fd);
 /* Bytes the uid's connections have announced in messages not yet fully read. */
 uint64_t bus_input_limit_uid_pending(uid_t uid);
+/* The same for every charged uid together (bounded by LIMIT_INPUT_TOTAL). */
+uint64_t bus_input_limit_total_pending(void);

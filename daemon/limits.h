@@ -84,6 +84,9 @@ _Static_assert(LIMIT_MESSAGE_BYTES >= WIRE_RUN_MAX, "a legal Run must fit in a m
  * 72 x 640 KiB = 45 MiB; with it, 8 MiB (twelve largest-possible Runs in flight at once). A
  * header that would go beyond closes that connection. */
 #define LIMIT_INPUT_PER_UID (8u * 1024u * 1024u)
+/* All non-root uids together: without it, LIMIT_CONNECTIONS_TOTAL connections of many uids could
+ * hold 1000 x 640 KiB. 64 MiB is eight uids at their bound. */
+#define LIMIT_INPUT_TOTAL (64u * 1024u * 1024u)
 
 /* Exited workloads are kept for late `status` calls: for this long, and at most this many
  * (the oldest go first). */

@@ -183,6 +183,41 @@ static void test_per_uid(void **state) {
         assert_int_equal(bus_input_limit_uid_pending(1002), 0);
 }
 
+/* All non-root uids together are bounded by LIMIT_INPUT_TOTAL, each staying within its own. */
+static void test_total(void **state) {
+        enum {
+                PER_UID = LIMIT_INPUT_PER_UID / LIMIT_MESSAGE_BYTES - 2,
+                UIDS = LIMIT_INPUT_TOTAL / (PER_UID * LIMIT_MESSAGE_BYTES) + 1,
+                N = PER_UID * UIDS,
+        };
+        static int sp[N][2];
+        uint8_t buf[4096], h[16];
+        size_t refused = 0;
+
+        header(h, LIMIT_MESSAGE_BYTES);
+        for (size_t i = 0; i < N; i++) {
+                assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp[i]), 0);
+                assert_int_equal(bus_input_limit_register(sp[i][0], 3000 + (uid_t) (i / PER_UID),
+                                                          true, ":1.6"),
+                                 0);
+                assert_int_equal(write(sp[i][1], auth, sizeof(auth) - 1),
+                                 (ssize_t) sizeof(auth) - 1);
+                assert_int_equal(write(sp[i][1], h, 16), 16);
+                if (read_some(sp[i][0], buf, sizeof(buf), NULL) < 0) {
+                        assert_int_equal(errno, ECONNRESET);
+                        refused++;
+                }
+                assert_true(bus_input_limit_total_pending() <= LIMIT_INPUT_TOTAL);
+        }
+        assert_int_equal(N - refused, LIMIT_INPUT_TOTAL / LIMIT_MESSAGE_BYTES);
+        for (size_t i = 0; i < N; i++) {
+                bus_input_limit_unregister(sp[i][0]);
+                close(sp[i][0]);
+                close(sp[i][1]);
+        }
+        assert_int_equal(bus_input_limit_total_pending(), 0);
+}
+
 /* A forked child forgets the table: an fd number it reuses is not parsed as a connection. */
 static void test_fork_forgets(void **state) {
         uint8_t buf[64], h[16];
@@ -213,6 +248,7 @@ int main(void) {
                 cmocka_unit_test(test_oversized_header),
                 cmocka_unit_test(test_exact_limit_and_split_header),
                 cmocka_unit_test(test_per_uid),
+                cmocka_unit_test(test_total),
                 cmocka_unit_test(test_fork_forgets),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
