@@ -3,6 +3,7 @@
  * connection, per-uid connection and rate limits, Hello, and sending signals to every peer. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -77,27 +78,49 @@ static int on_connection_free(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Connection *c = userdata;
+/* The connection is over (closed by the peer, or dropped by us): its foreground workloads get
+ * SIGHUP now, the object goes on the next loop iteration. */
+static void connection_drop(Connection *c) {
         Manager *m = c->manager;
         int r;
+
+        if (c->free_source)
+                return;
+        manager_connection_gone(m, c->bus);
+        /* Not from inside the bus's own dispatch: free it on the next loop iteration. */
+        r = sd_event_add_defer(m->event, &c->free_source, on_connection_free, c);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to schedule freeing a connection: %m");
+                return;
+        }
+        (void) sd_event_source_set_enabled(c->free_source, SD_EVENT_ONESHOT);
+}
+
+static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Connection *c = userdata;
 
         log_debug("Connection %s (uid %u, pid %d) closed.", c->unique_name,
                   (unsigned) c->caller.uid, c->caller.pid);
         /* sd-bus has closed the fd already: its number may be reused before the free. */
         bus_input_limit_unregister(c->input_fd);
         c->input_fd = -EBADF;
-        manager_connection_gone(m, c->bus);
-        if (c->free_source)
-                return 0;
-        /* Not from inside the bus's own dispatch: free it on the next loop iteration. */
-        r = sd_event_add_defer(m->event, &c->free_source, on_connection_free, c);
-        if (r < 0) {
-                log_warning_errno(r, "Failed to schedule freeing a connection: %m");
-                return 0;
-        }
-        (void) sd_event_source_set_enabled(c->free_source, SD_EVENT_ONESHOT);
+        connection_drop(c);
         return 0;
+}
+
+/* A peer that does not read what it is sent (replies, signals) makes sd-bus queue it in the
+ * daemon's memory without bound, once the socket's buffer is full: dropped beyond
+ * LIMIT_QUEUED_MESSAGES. */
+static void connection_check_output(Connection *c) {
+        uint64_t n = 0;
+
+        if (c->free_source || sd_bus_get_n_queued_write(c->bus, &n) < 0 ||
+            n <= LIMIT_QUEUED_MESSAGES)
+                return;
+        log_warning("Dropping connection %s of uid %u: it leaves %" PRIu64
+                    " messages unread, more than %u.",
+                    c->unique_name, (unsigned) c->caller.uid, n, LIMIT_QUEUED_MESSAGES);
+        connection_drop(c);
 }
 
 int bus_check_rate(Manager *m, const Caller *c, sd_bus_error *error) {
@@ -154,6 +177,9 @@ static int on_filter(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
          * connection (EIO) if anything but the reply to its Hello arrives first, and its first
          * message is that Hello, answered before any signal we send after this point. */
         c->active = true;
+        connection_check_output(c);
+        if (c->free_source)
+                return 1;
         if (!sd_bus_message_is_method_call(msg, NULL, NULL))
                 return 0;
         bus_driver_forward_to_monitors(m, c, msg);
@@ -496,6 +522,7 @@ void bus_emit_signal(Manager *m, const char *path, const char *interface, const 
                 va_start(ap, types);
                 (void) sd_bus_emit_signalv(c->bus, path, interface, member, types, ap);
                 va_end(ap);
+                connection_check_output(c);
         }
         if (m->system_bus) {
                 va_start(ap, types);
@@ -511,6 +538,7 @@ void bus_emit_signal(Manager *m, const char *path, const char *interface, const 
                         if (_c->over_limit || _c->free_source || !_c->active)                      \
                                 continue;                                                          \
                         body;                                                                      \
+                        connection_check_output(_c);                                               \
                 }                                                                                  \
                 if ((m)->system_bus) {                                                             \
                         sd_bus *b = (m)->system_bus;                                               \

@@ -84,6 +84,11 @@ _Static_assert(LIMIT_MESSAGE_BYTES >= WIRE_RUN_MAX, "a legal Run must fit in a m
  * 72 x 640 KiB = 45 MiB; with it, 8 MiB (twelve largest-possible Runs in flight at once). A
  * header that would go beyond closes that connection. */
 #define LIMIT_INPUT_PER_UID (8u * 1024u * 1024u)
+/* Messages sd-bus holds for a peer that does not read them (replies and signals beyond what the
+ * socket's buffer took): a client waiting for its reply never has more than a few; one that
+ * never reads is dropped here instead of growing the daemon without bound. Applies to root. */
+#define LIMIT_QUEUED_MESSAGES 256u
+
 /* All non-root uids together: without it, LIMIT_CONNECTIONS_TOTAL connections of many uids could
  * hold 1000 x 640 KiB. 64 MiB is eight uids at their bound. */
 #define LIMIT_INPUT_TOTAL (64u * 1024u * 1024u)

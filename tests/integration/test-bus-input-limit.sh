@@ -5,7 +5,8 @@
 # < 128 MiB; it used to lock ~486 MiB) and keep answering others. Then the bounds themselves:
 # a message of exactly LIMIT_MESSAGE_BYTES is read, one byte more closes the connection, a uid's
 # messages in progress are bounded by LIMIT_INPUT_PER_UID (root's are not), and the largest
-# legal Run (argv and env at their limits) still gets an answer.
+# legal Run (argv and env at their limits) still gets an answer. A client that sends calls and
+# never reads the replies is dropped once 256 wait in the daemon.
 set -euo pipefail
 # shellcheck source=tests/integration/lib-reliability.sh
 . "$(dirname "$0")/lib-reliability.sh"
@@ -84,6 +85,54 @@ release
 hold root 13 "$max_message" --all-but-last
 [[ $result == "reset=0 open=13" ]] || fail "root is not bound per uid, but: $result"
 release
+
+# ---- a client that never reads its replies is dropped, not queued for --------------------------
+rss0=$(vmrss "$dpid")
+out=$(HOSTILE_WAIT=$((5 * slow)) "$python" - "$tmp/io.socket" 2>&1 <<'PY'
+import os, socket, struct, sys, time
+
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(b"\0AUTH EXTERNAL " + str(os.getuid()).encode().hex().encode() + b"\r\n")
+assert s.recv(256).startswith(b"OK ")
+s.sendall(b"BEGIN\r\n")
+def field(code, sig, value):
+    v = struct.pack("<I", len(value)) + value + b"\0"
+    b = bytes([code, 1]) + sig + b"\0" + v
+    return b + b"\0" * (-len(b) % 8)
+fields = (field(1, b"o", b"/org/mlockd1") +
+          field(2, b"s", b"org.freedesktop.DBus.Introspectable") +
+          field(3, b"s", b"Introspect"))
+# The array's length excludes the padding after its last element (the body would start there).
+padded, fields = fields, fields.rstrip(b"\0") + b"\0"
+sent = 0
+try:
+    for serial in range(1, 3001):
+        s.sendall(b"l\x01\x00\x01" + struct.pack("<III", 0, serial, len(fields)) + padded)
+        sent += 1
+except (BrokenPipeError, ConnectionResetError):
+    pass
+# Now read: what the socket buffer holds, then the end if the daemon dropped us.
+s.settimeout(float(os.environ["HOSTILE_WAIT"]))
+got = 0
+try:
+    while True:
+        b = s.recv(1 << 16)
+        if not b:
+            print("sent=%d closed after %d bytes" % (sent, got))
+            break
+        got += len(b)
+except ConnectionResetError:
+    print("sent=%d closed (reset) after %d bytes" % (sent, got))
+except socket.timeout:
+    print("sent=%d still open after %d bytes" % (sent, got))
+PY
+) || true
+rss=$(vmrss "$dpid")
+echo "3000 Introspect calls never read: $out; daemon VmRSS ${rss0} kB -> ${rss} kB"
+[[ $out == *closed* ]] || fail "a client that never reads was not dropped: $out"
+grep -q "messages unread, more than 256" "$tmp/log" || fail "no log line for the unread queue"
+rel_ping || fail "the daemon does not answer after dropping the non-reader"
 
 # ---- the largest legal Run passes -------------------------------------------------------------
 out=$("$python" - "$addr" 2>&1 <<'PY'
