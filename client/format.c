@@ -339,7 +339,8 @@ void workload_format_status(FILE *f, const WorkloadInfo *w, const char *user, ui
         _cleanup_free_ char *name = esc(w->name), *id = esc(w->id), *policy = esc(w->policy),
                             *mode = esc(w->mode), *mechanism = esc(w->mechanism),
                             *state = esc(w->state), *error = esc(w->error),
-                            *user_e = user ? esc(user) : NULL;
+                            *user_e = user ? esc(user) : NULL,
+                            *containment = w->containment ? esc(w->containment) : NULL;
 
         fprintf(f, "%s%s%s %s (workload %s)\n", color ? state_color(w->state) : "",
                 live ? "●" : "○", color ? ANSI_NORMAL : "", strna(name), strna(id));
@@ -351,6 +352,8 @@ void workload_format_status(FILE *f, const WorkloadInfo *w, const char *user, ui
         field(f, "Policy", strna(policy));
         field(f, "Mode", strna(mode));
         field(f, "Mechanism", strna(mechanism));
+        if (w->containment)
+                field(f, "Containment", strna(containment));
         fprintf(f, "%12s: %s%s%s", "State", color ? state_color(w->state) : "", strna(state),
                 color ? ANSI_NORMAL : "");
         if (w->exit_status >= 0 && w->state && streq(w->state, "exited"))

@@ -98,5 +98,11 @@ _Static_assert(LIMIT_MESSAGE_BYTES >= WIRE_RUN_MAX, "a legal Run must fit in a m
 #define LIMIT_EXITED_KEEP_USEC (60u * 1000000ull)
 #define LIMIT_EXITED_KEEP_MAX 64u
 
+/* How often cgroups kept after their workload left the table (descendants that outlived it,
+ * Detach) are checked for emptiness, to remove them. */
+#define LIMIT_ORPHAN_CHECK_USEC (10u * 1000000ull)
+/* ... and one that lists no process but cannot be removed yet (its last tasks are exiting). */
+#define LIMIT_ORPHAN_EXITING_USEC (100u * 1000ull)
+
 /* How often capability-locked workloads (no kernel limit) are checked against their limit. */
 #define LIMIT_BUDGET_CHECK_USEC (2u * 1000000ull)

@@ -159,6 +159,8 @@ int manager_run(Manager *m, const Caller *c, char **argv, char **env, const char
         _cleanup_(exec_check_done) ExecCheck ec = {};
         _cleanup_(spawn_result_done) SpawnResult res = {};
         _cleanup_free_ char *err = NULL;
+        _cleanup_(containment_child_done) ContainmentChild cc = CONTAINMENT_CHILD_NULL;
+        ContainForked forked;
         ExecCaller ecaller = {
                 .uid = c->uid,
                 .gid = c->gid,
@@ -179,6 +181,14 @@ int manager_run(Manager *m, const Caller *c, char **argv, char **env, const char
         if (r < 0)
                 return r;
 
+        /* Contain: the cgroup exists before the process does. The child gets CAP_IPC_LOCK when
+         * the daemon cannot raise its limit instead (as spawn_workload decides). */
+        r = manager_contain_run(m, w, c, !m->has_sys_resource && c->uid != 0,
+                                ec.kind == EXEC_KIND_SECURE_EXEC, &cc, error);
+        if (r < 0)
+                return r;
+        forked = (ContainForked){ .manager = m, .workload = w, .child = &cc };
+
         /* Act. */
         SpawnRequest sreq = {
                 .argv = argv,
@@ -196,11 +206,16 @@ int manager_run(Manager *m, const Caller *c, char **argv, char **env, const char
                 .lock = &w->settings,
                 .daemon_has_sys_resource = m->has_sys_resource,
                 .daemon_has_sys_ptrace = m->has_sys_ptrace,
+                .contain = &cc,
+                .on_forked = manager_contain_on_forked,
+                .on_forked_userdata = &forked,
         };
         free(err);
         err = NULL;
         r = spawn_workload(&sreq, &res, &err);
+        containment_child_done(&cc);
         if (r < 0) {
+                (void) containment_cgroup_remove(&w->cgroup);
                 return spawn_error(error, r, err, argv[0]);
         }
 
@@ -228,14 +243,17 @@ int manager_run(Manager *m, const Caller *c, char **argv, char **env, const char
                 /* We cannot follow it: do not leave an unaccounted locked process behind. */
                 (void) pidfd_send_signal_checked(w->pidfd, SIGKILL);
                 (void) waitid(P_PIDFD, (id_t) w->pidfd, &si, WEXITED);
+                (void) containment_cgroup_remove(&w->cgroup);
                 return bus_error_setf_errno(error, r, "Failed to watch the workload: %s",
                                             strerror(-r));
         }
         log_struct(LOG_INFO, &WORKLOAD_LOG(w, MESSAGE_WORKLOAD_STARTED),
-                   "Workload %s '%s': pid %d for uid %u, policy '%s', %s, limit %s, mechanism %s.",
+                   "Workload %s '%s': pid %d for uid %u, policy '%s', %s, limit %s, mechanism %s, "
+                   "containment %s.",
                    w->id_str, w->name, w->ident.pid, (unsigned) c->uid, w->policy,
                    strna(lock_mode_to_string(w->settings.mode)), FORMAT_BYTES(w->settings.limit),
-                   strna(mechanism_to_string(w->mechanism)));
+                   strna(mechanism_to_string(w->mechanism)), strna(w->containment));
+        manager_contain_watch(m, w);
         *ret = w;
         manager_workload_add(m, TAKE_PTR(w));
         return 0;
@@ -293,9 +311,12 @@ int manager_exec(Manager *m, const Caller *c, char **argv, const WorkloadOptions
         if (r < 0)
                 return r;
 
-        if (st.cap_eff != PROC_UNSET && (st.cap_eff & (UINT64_C(1) << CAP_IPC_LOCK)))
+        if (st.cap_eff != PROC_UNSET && (st.cap_eff & (UINT64_C(1) << CAP_IPC_LOCK))) {
                 w->mechanism = MECHANISM_PREEXISTING;
-        else if (m->has_sys_resource) {
+                r = manager_contain_process(m, w, c->pid, false, error);
+                if (r < 0)
+                        return r;
+        } else if (m->has_sys_resource) {
                 r = target_raise_memlock(c->pidfd, c->pid, w->settings.limit, &old);
                 if (r < 0)
                         return bus_error_setf_errno(error, r,
@@ -305,6 +326,9 @@ int manager_exec(Manager *m, const Caller *c, char **argv, const WorkloadOptions
                 w->limit_raised = true;
                 w->orig_memlock_soft = old.memlock_soft;
                 w->orig_memlock_hard = old.memlock_hard;
+                r = manager_contain_process(m, w, c->pid, true, error);
+                if (r < 0)
+                        return r;
         } else
                 return bus_error_setf(
                         error, BUS_ERROR_UNSUPPORTED,

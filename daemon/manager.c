@@ -118,6 +118,7 @@ int manager_new(const ManagerSettings *s, Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        manager_containment_stop(m);
         /* Forget workloads without touching them: a stopping daemon never kills or unlocks. */
         workload_table_clear(&m->workloads);
         bus_server_done(m);
@@ -307,6 +308,7 @@ static int gc_timer_update(Manager *m);
 void manager_workload_remove(Manager *m, Workload *w) {
         if (w->helper_pid > 0)
                 manager_attach_abandon(m, w);
+        manager_contain_release(m, w, true);
         bus_manager_emit_workload_removed(m, w);
         bus_emit_object_removed(m, w->path);
         workload_table_remove(&m->workloads, w);
@@ -314,6 +316,7 @@ void manager_workload_remove(Manager *m, Workload *w) {
         bus_emit_properties_changed(m, MANAGER_PATH, MANAGER_INTERFACE, "Workloads");
         manager_save_state(m);
         (void) budget_timer_update(m);
+        (void) gc_timer_update(m); /* its cgroup may be kept until empty */
         manager_notify_status(m);
 }
 
@@ -362,6 +365,9 @@ void manager_workload_exited(Manager *m, Workload *w, int code, int status) {
         bus_emit_signal(m, MANAGER_PATH, MANAGER_INTERFACE, "WorkloadExited", "soii", w->id_str,
                         w->path, code, code == 0 ? -1 : status);
         bus_manager_emit_workload_exited(m, w);
+        /* After the signals (all in this loop turn, so no client sees one without the other):
+         * what the bound did, then the cgroup goes if it is empty. */
+        manager_contain_release(m, w, false);
         gc_enforce_max(m);
         (void) gc_timer_update(m);
 }
@@ -412,6 +418,7 @@ static int on_gc_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                     w->gone_at + LIMIT_EXITED_KEEP_USEC <= now)
                         manager_workload_remove(m, w);
         }
+        manager_contain_gc(m);
         (void) gc_timer_update(m);
         return 0;
 }
@@ -423,14 +430,22 @@ static int gc_timer_update(Manager *m) {
         for (Workload *w = m->workloads.head; w; w = w->next)
                 if (!workload_is_live(w) && w->gone_at + LIMIT_EXITED_KEEP_USEC < next)
                         next = w->gone_at + LIMIT_EXITED_KEEP_USEC;
+        /* Kept cgroups: the v1 memory controller tells nobody but a release agent when one
+         * empties, so look now and then. */
+        {
+                uint64_t in = manager_contain_next_check(m);
+                if (in != UINT64_MAX)
+                        next = MIN(next, now_usec(CLOCK_MONOTONIC) + in);
+        }
         if (next == UINT64_MAX) {
                 if (m->gc_timer)
                         (void) sd_event_source_set_enabled(m->gc_timer, SD_EVENT_OFF);
                 return 0;
         }
         /* Past due but kept (its injection helper still runs): look again in a second, not
-         * in a busy loop. */
-        next = MAX(next, now_usec(CLOCK_MONOTONIC) + 1000000);
+         * in a busy loop (a kept cgroup whose last tasks are exiting: sooner). */
+        next = MAX(next, now_usec(CLOCK_MONOTONIC) +
+                                 MIN(manager_contain_next_check(m), (uint64_t) 1000000));
         if (!m->gc_timer) {
                 r = sd_event_add_time(m->event, &m->gc_timer, CLOCK_MONOTONIC, next, 1000000,
                                       on_gc_timer, m);
@@ -637,8 +652,10 @@ int manager_decide(Manager *m, const PolicyRequest *req, PolicyDecision *ret, sd
         PolicyDecision d = {};
         int k;
 
+        /* Kept cgroups that emptied since the last look no longer count. */
+        manager_contain_gc(m);
         r.budget_total = m->config.budget;
-        r.budget_reserved = manager_reserved_bytes(m);
+        r.budget_reserved = manager_committed_bytes(m);
         k = policy_decide(m->policies, &r, &d);
         if (k < 0)
                 return bus_error_setf_errno(error, k, "Policy decision failed: %s", strerror(-k));
@@ -657,6 +674,21 @@ int manager_decide(Manager *m, const PolicyRequest *req, PolicyDecision *ret, sd
                 policy_decision_clear(&d);
                 return bus_error_setf(error, BUS_ERROR_BUDGET_EXCEEDED, "%s",
                                       msg ?: "budget exceeded");
+        }
+        /* One user's share (MaxLockedPerUser=), counted in full reservations; root is exempt. */
+        if (req->caller_uid != 0) {
+                uint64_t mine = manager_user_reserved_bytes(m, req->caller_uid);
+                if (!budget_share_fits(m->config.max_locked_per_user, mine, d.settings.limit)) {
+                        _cleanup_free_ char *msg = budget_share_exceeded_message(
+                                (unsigned) req->caller_uid, m->config.max_locked_per_user, mine,
+                                d.settings.limit);
+                        log_info("Denied %s by uid %u for '%s': %s",
+                                 strna(request_kind_to_string(req->kind)),
+                                 (unsigned) req->caller_uid, strna(req->exe), strna(msg));
+                        policy_decision_clear(&d);
+                        return bus_error_setf(error, BUS_ERROR_BUDGET_EXCEEDED, "%s",
+                                              msg ?: "share exceeded");
+                }
         }
         *ret = d;
         return 0;
@@ -704,7 +736,7 @@ int manager_explain(Manager *m, const Caller *c, pid_t pid, PolicyDecision *ret,
         manager_request_init(&req, REQUEST_ATTACH, c, NULL);
         manager_request_set_target(&req, &t);
         req.budget_total = m->config.budget;
-        req.budget_reserved = manager_reserved_bytes(m);
+        req.budget_reserved = manager_committed_bytes(m);
         r = policy_decide(m->policies, &req, ret);
         target_info_done(&t);
         if (r < 0)
@@ -911,6 +943,9 @@ int manager_startup(Manager *m) {
                 return log_error_errno(r, "Failed to add signal handlers: %m");
 
         manager_adopt(m);
+        r = manager_containment_start(m);
+        if (r < 0)
+                return r;
 
         r = bus_server_listen(m);
         if (r < 0)

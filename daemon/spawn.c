@@ -167,6 +167,8 @@ typedef enum SpawnStage {
         SPAWN_STAGE_CHDIR,
         SPAWN_STAGE_PTRACE,
         SPAWN_STAGE_EXEC,
+        SPAWN_STAGE_CGROUP,
+        SPAWN_STAGE_SECCOMP,
         _SPAWN_STAGE_MAX,
 } SpawnStage;
 
@@ -293,6 +295,13 @@ _noreturn_ static void child_run(const ChildArgs *a) {
         SpawnStage stage;
         int errfd = a->error_fd, r;
 
+        /* ---- containment hook 1 of 2: into the workload's cgroup (daemon/containment.h) ---- */
+        if (req->contain) {
+                r = containment_child_join(req->contain);
+                if (r < 0)
+                        child_fail(errfd, SPAWN_STAGE_CGROUP, -r);
+        }
+
         r = child_reset_signals();
         if (r < 0)
                 child_fail(errfd, SPAWN_STAGE_SIGNALS, -r);
@@ -341,6 +350,13 @@ _noreturn_ static void child_run(const ChildArgs *a) {
         /* As the caller: a directory the caller may not enter fails here, as for them. */
         if (chdir(req->cwd ?: "/") < 0)
                 child_fail(errfd, SPAWN_STAGE_CHDIR, errno);
+
+        /* ---- containment hook 2 of 2: the seccomp filter, last before exec ---- */
+        if (req->contain) {
+                r = containment_child_confine(req->contain);
+                if (r < 0)
+                        child_fail(errfd, SPAWN_STAGE_SECCOMP, -r);
+        }
 
         if (a->trace) {
                 /* The parent (this process's tracer from now on) sees the exec stop. Our
@@ -417,6 +433,12 @@ static int format_child_error(const SpawnRequest *req, const char *path, const C
                 set_error(ret_error, "Failed to execute '%s' as uid %u: %s", path,
                           (unsigned) req->uid, strerror(error));
                 return -error;
+        case SPAWN_STAGE_CGROUP:
+                what = "Failed to enter the workload's cgroup";
+                break;
+        case SPAWN_STAGE_SECCOMP:
+                what = "Failed to install the workload's seccomp filter";
+                break;
         default:
                 what = "Failed to start the workload";
                 break;
@@ -920,6 +942,17 @@ int spawn_workload(const SpawnRequest *req, SpawnResult *ret, char **ret_error) 
         error_w = safe_close(error_w);
         if (!trace)
                 report_w = safe_close(report_w);
+
+        if (req->on_forked) {
+                _cleanup_free_ char *e = NULL;
+
+                r = req->on_forked(pid, req->on_forked_userdata, &e);
+                if (r < 0) {
+                        kill_and_reap(pid);
+                        set_error(ret_error, "%s", e ?: strerror(-r));
+                        return r;
+                }
+        }
 
         /* Our unreaped child: the pid cannot have been reused. */
         pidfd = pidfd_open_checked(pid);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "daemon/containment.h"
 #include "daemon/exec-check.h"
 #include "policy/policy.h"
 
@@ -47,6 +48,13 @@ typedef struct SpawnRequest {
          * CAP_SYS_PTRACE is required for secure-exec targets (else exec would drop setuid). */
         bool daemon_has_sys_resource;
         bool daemon_has_sys_ptrace;
+        /* Containment (daemon/containment.h): the child joins the workload's cgroup first
+         * thing and installs the seccomp filter last before exec. NULL: neither. on_forked
+         * (may be NULL) runs in the daemon right after fork (a scope is started there); a
+         * negative return kills the child and fails the spawn with its *ret_error. */
+        const ContainmentChild *contain;
+        int (*on_forked)(pid_t pid, void *userdata, char **ret_error);
+        void *on_forked_userdata;
 } SpawnRequest;
 
 typedef struct SpawnResult {
@@ -66,6 +74,8 @@ typedef struct SpawnResult {
 void spawn_result_done(SpawnResult *r);
 
 /* Starts the workload. The child:
+ *  - with req->contain, first joins the workload's cgroup (daemon/containment.h), and last
+ *    before exec loads the workload's seccomp filter;
  *  - resets signal mask and dispositions (the daemon blocks signals for sd-event);
  *  - calls setsid(): the workload is not in the daemon's session or process group, so a
  *    signal to the daemon's group (Ctrl-C on a foreground daemon, a restart) never reaches it,

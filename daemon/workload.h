@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/proc.h"
 #include "common/process-util.h"
+#include "daemon/containment.h"
 #include "daemon/shim-report-reader.h"
 #include "daemon/spawn.h" /* Mechanism */
 #include "policy/policy.h"
@@ -97,6 +98,13 @@ struct Workload {
         uint64_t orig_memlock_soft, orig_memlock_hard;
 
         bool over_limit_warned;
+
+        /* Containment (daemon/manager-contain.c): its cgroup (backend NONE: uncontained), and
+         * the Containment property: the cgroup's label, or "none (why)". */
+        ContainmentCgroup cgroup;
+        char *containment;
+        sd_event_source *oom_source; /* containment_cgroup_watch(), owns its fd */
+        uint64_t oom_kills_seen;
 };
 
 /* A new workload with id and path set, everything else empty. */
