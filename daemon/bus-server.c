@@ -49,7 +49,12 @@ static Connection *connection_free(Connection *c) {
         bus_input_limit_unregister(c->input_fd);
         if (c->bus) {
                 (void) sd_bus_detach_event(c->bus);
-                sd_bus_flush_close_unref(c->bus);
+                /* sd_bus_flush() waits, without a timeout, until the peer has read everything:
+                 * never for a peer dropped because it does not read. */
+                if (c->dropped)
+                        sd_bus_close_unref(c->bus);
+                else
+                        sd_bus_flush_close_unref(c->bus);
         }
         caller_done(&c->caller);
         free(c);
@@ -120,6 +125,7 @@ static void connection_check_output(Connection *c) {
         log_warning("Dropping connection %s of uid %u: it leaves %" PRIu64
                     " messages unread, more than %u.",
                     c->unique_name, (unsigned) c->caller.uid, n, LIMIT_QUEUED_MESSAGES);
+        c->dropped = true;
         connection_drop(c);
 }
 
@@ -432,6 +438,10 @@ int bus_server_listen(Manager *m) {
 }
 
 void bus_server_done(Manager *m) {
+        /* Without flushing: a peer that does not read must not hold up the daemon's exit. What
+         * the kernel took is delivered; sd-bus's own queue holds only what it did not take. */
+        for (Connection *c = m->connections; c; c = c->next)
+                c->dropped = true;
         while (m->connections)
                 connection_free(m->connections);
         m->listen_source = sd_event_source_disable_unref(m->listen_source);

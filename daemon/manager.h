@@ -33,6 +33,7 @@ struct Connection {
         bool over_limit; /* beyond LIMIT_CONNECTIONS_PER_UID: every call gets an error */
         bool active; /* has sent a message: signals may go to it (see bus-server.c) */
         bool monitor; /* root's BecomeMonitor: gets a copy of every call (bus-driver.c) */
+        bool dropped; /* closed by us for not reading: freed without flushing */
         sd_event_source *free_source; /* deferred free after Disconnected */
         sd_event_source *auth_source; /* until authenticated: see on_connection_authenticated */
 };

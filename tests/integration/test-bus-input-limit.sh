@@ -112,6 +112,13 @@ try:
         sent += 1
 except (BrokenPipeError, ConnectionResetError):
     pass
+# Still not reading: the daemon must go on answering others (it must not wait for us).
+import subprocess
+time.sleep(1)
+ping = subprocess.run(["busctl", "--address=unix:path=" + sys.argv[1], "--timeout=5",
+                       "get-property", "org.mlockd1", "/org/mlockd1", "org.mlockd1.Manager",
+                       "Version"], capture_output=True)
+print("others answered" if ping.returncode == 0 else "others NOT answered")
 # Now read: what the socket buffer holds, then the end if the daemon dropped us.
 s.settimeout(float(os.environ["HOSTILE_WAIT"]))
 got = 0
@@ -131,6 +138,7 @@ PY
 rss=$(vmrss "$dpid")
 echo "3000 Introspect calls never read: $out; daemon VmRSS ${rss0} kB -> ${rss} kB"
 [[ $out == *closed* ]] || fail "a client that never reads was not dropped: $out"
+[[ $out == *"others answered"* ]] || fail "the daemon stopped answering while a client did not read: $out"
 grep -q "messages unread, more than 256" "$tmp/log" || fail "no log line for the unread queue"
 rel_ping || fail "the daemon does not answer after dropping the non-reader"
 
