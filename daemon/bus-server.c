@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The socket: listening (or socket activation), one peer-to-peer sd_bus per accepted
- * connection, per-uid connection and rate limits, Hello, and sending signals to every peer. */
+ * connection, per-uid connection and rate limits, dropping peers that do not read, and sending
+ * signals to every peer. The bus driver (Hello, ...) is bus-driver.c, the input bounds
+ * bus-input-limit.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
