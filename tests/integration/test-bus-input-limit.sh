@@ -12,9 +12,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib-reliability.sh"
 rel_require
 hostile=$src/tests/integration/lib-hostile-bus.py
-"$python" -c 'import dbus' 2>/dev/null || rel_skip "python3-dbus missing"
+"$python" -c 'import dbus' 2>/dev/null || lib_skip "python3-dbus missing"
 
-rel_init test-bus-input-limit
+lib_init test-bus-input-limit
 cat >"$tmp/policy.d/10-test.policy" <<'POLICY'
 [Match]
 Executable=/usr/bin/* /bin/*
@@ -29,7 +29,7 @@ AllowRun=yes
 POLICY
 printf '[Daemon]\nBudget=1G\n' >"$tmp/mlockd.conf"
 chmod 0644 "$tmp/mlockd.conf" "$tmp/policy.d/10-test.policy"
-rel_start_daemon
+lib_start_daemon
 
 max_message=$((640 * 1024)) # LIMIT_MESSAGE_BYTES in daemon/limits.h
 held=()
@@ -42,10 +42,10 @@ hold() {
         mkfifo "$fifo" "$fifo.out"
         HOSTILE_WAIT=$((2 * slow)) as "$u" "$python" "$hostile" "$tmp/io.socket" "$@" \
                 <"$fifo" >"$fifo.out" &
-        rel_pids+=($!)
+        lib_pids+=($!)
         held+=($!)
         exec {wfd}>"$fifo"
-        rel_cleanup_hooks+=("exec $wfd>&-")
+        lib_cleanup_hooks+=("exec $wfd>&-")
         read -r -t $((120 * slow)) result <"$fifo.out" || fail "the hostile client did not report"
         hold_fd=$wfd
 }
@@ -62,7 +62,7 @@ rss=$(vmrss "$dpid")
 echo "4 x 120 MiB from nobody: $result; daemon VmLck ${lck0} kB -> ${lck} kB, VmRSS ${rss} kB"
 ((lck < 32 * 1024)) || fail "VmLck is ${lck} kB with 4 x 120 MiB announced (limit 32 MiB)"
 ((rss < 128 * 1024)) || fail "VmRSS is ${rss} kB with 4 x 120 MiB announced (limit 128 MiB)"
-rel_ping || fail "the daemon does not answer while the hostile connections are held"
+lib_ping || fail "the daemon does not answer while the hostile connections are held"
 [[ $result == "reset=4 open=0" ]] || fail "expected all 4 connections dropped, got $result"
 release
 grep -q "announces 125829120 bytes, more than the $max_message allowed" "$tmp/log" ||
@@ -80,7 +80,7 @@ release
 hold nobody 13 "$max_message" --all-but-last
 [[ $result == "reset=1 open=12" ]] || fail "13 x $max_message from one uid: $result"
 grep -q "would make the uid's unread input more than" "$tmp/log" || fail "no per-uid log line"
-rel_ping || fail "the daemon does not answer with 12 messages in progress"
+lib_ping || fail "the daemon does not answer with 12 messages in progress"
 release
 hold root 13 "$max_message" --all-but-last
 [[ $result == "reset=0 open=13" ]] || fail "root is not bound per uid, but: $result"
@@ -140,7 +140,7 @@ echo "3000 Introspect calls never read: $out; daemon VmRSS ${rss0} kB -> ${rss} 
 [[ $out == *closed* ]] || fail "a client that never reads was not dropped: $out"
 [[ $out == *"others answered"* ]] || fail "the daemon stopped answering while a client did not read: $out"
 grep -q "messages unread, more than 256" "$tmp/log" || fail "no log line for the unread queue"
-rel_ping || fail "the daemon does not answer after dropping the non-reader"
+lib_ping || fail "the daemon does not answer after dropping the non-reader"
 
 # ---- the largest legal Run passes -------------------------------------------------------------
 out=$("$python" - "$addr" 2>&1 <<'PY'
@@ -165,6 +165,6 @@ PY
 echo "largest legal Run: $out"
 [[ $out == reply* || $out == "error org.mlockd1."* ]] ||
         fail "the largest legal Run got no answer from mlockd: $out"
-rel_ping || fail "the daemon does not answer after the largest Run"
+lib_ping || fail "the daemon does not answer after the largest Run"
 rel_finish
 echo "OK"

@@ -9,11 +9,11 @@ set -euo pipefail
 . "$(dirname "$0")/lib-reliability.sh"
 rel_require
 ctl=$build/client/memlockctl
-command -v busctl >/dev/null || rel_skip "busctl missing"
-command -v gdbus >/dev/null || rel_skip "gdbus (libglib2.0-bin) missing"
-"$python" -c 'import dbus' 2>/dev/null || rel_skip "python3-dbus missing"
+command -v busctl >/dev/null || lib_skip "busctl missing"
+command -v gdbus >/dev/null || lib_skip "gdbus (libglib2.0-bin) missing"
+"$python" -c 'import dbus' 2>/dev/null || lib_skip "python3-dbus missing"
 
-rel_init test-dbus-tools
+lib_init test-dbus-tools
 cat >"$tmp/policy.d/10-test.policy" <<'POLICY'
 [Match]
 Executable=/usr/bin/* /bin/*
@@ -28,7 +28,7 @@ AllowRun=yes
 POLICY
 printf '[Daemon]\nBudget=1G\n' >"$tmp/mlockd.conf"
 chmod 0644 "$tmp/mlockd.conf" "$tmp/policy.d/10-test.policy"
-rel_start_daemon
+lib_start_daemon
 
 # wait_for FILE PATTERN: up to 10 s (times the valgrind factor) for PATTERN in FILE.
 wait_for() {
@@ -43,7 +43,7 @@ wait_for() {
 # background CMD...: starts a tool in the background, killed at exit.
 background() {
         "$@" &
-        rel_pids+=($!)
+        lib_pids+=($!)
 }
 
 # ---- GetNameOwner, NameHasOwner, ListNames ---------------------------------------------------------
@@ -64,7 +64,7 @@ out=$(bctl list --no-pager)
 # ---- busctl monitor -----------------------------------------------------------------------------------
 background busctl --address="$addr" monitor >"$tmp/busctl-monitor" 2>&1
 wait_for "$tmp/busctl-monitor" "Monitoring bus message stream" || fail "busctl monitor did not start"
-rel_ping
+lib_ping
 "$ctl" --socket "$tmp/io.socket" run -- true || fail "memlockctl run failed"
 wait_for "$tmp/busctl-monitor" "Member=WorkloadExited" ||
         fail "busctl monitor does not show the workload's signals"

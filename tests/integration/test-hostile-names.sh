@@ -10,9 +10,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib-reliability.sh"
 rel_require
 ctl=$build/client/memlockctl
-[[ -x $ctl ]] || rel_skip "$ctl not built"
+[[ -x $ctl ]] || lib_skip "$ctl not built"
 
-rel_init test-hostile-names
+lib_init test-hostile-names
 mkdir -p "$tmp/bin"
 chmod 0755 "$tmp/bin"
 cat >"$tmp/policy.d/10-test.policy" <<POLICY
@@ -29,7 +29,7 @@ AllowRun=yes
 POLICY
 printf '[Daemon]\nBudget=1G\n' >"$tmp/mlockd.conf"
 chmod 0644 "$tmp/mlockd.conf" "$tmp/policy.d/10-test.policy"
-rel_start_daemon
+lib_start_daemon
 mctl() { "$ctl" --socket "$tmp/io.socket" --no-pager "$@"; }
 # no_raw_controls WHAT TEXT: fails if TEXT holds ESC, BEL or a TAB.
 no_raw_controls() {

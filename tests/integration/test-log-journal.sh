@@ -19,7 +19,7 @@ fi
 rel_require
 ctl=$build/client/memlockctl
 
-rel_init test-log-journal
+lib_init test-log-journal
 # journald's sockets and its runtime journal, private to this namespace: a tmpfs over /run
 # (nothing is created in the host's /run), and over /var/log/journal if it exists.
 mount -t tmpfs tmpfs /run
@@ -28,7 +28,7 @@ if [[ -d /var/log/journal ]]; then
 fi
 mkdir -p /run/systemd/journal /run/log
 "$journald" >"$tmp/journald.log" 2>&1 &
-rel_pids+=($!)
+lib_pids+=($!)
 for _ in $(seq 100); do
         [[ -S /run/systemd/journal/socket ]] && break
         sleep 0.05
@@ -56,7 +56,7 @@ chmod 0644 "$tmp/mlockd.conf" "$tmp/policy.d/10-test.policy"
 : >"$tmp/log"
 JOURNAL_STREAM=$(stat -c %d:%i "$tmp/log")
 export JOURNAL_STREAM
-rel_start_daemon
+lib_start_daemon
 unset JOURNAL_STREAM
 
 "$ctl" --socket "$tmp/io.socket" run --name story -- true || fail "memlockctl run failed"
