@@ -539,6 +539,17 @@ static int property_version(sd_bus *bus, const char *path, const char *interface
         return sd_bus_message_append(reply, "s", MLOCKD_VERSION);
 }
 
+static int property_containment(sd_bus *bus, const char *path, const char *interface,
+                                const char *property, sd_bus_message *reply, void *userdata,
+                                sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_free_ char *s = containment_describe(&m->containment);
+
+        if (!s)
+                return -ENOMEM;
+        return sd_bus_message_append(reply, "s", s);
+}
+
 static int property_bytes(sd_bus *bus, const char *path, const char *interface,
                           const char *property, sd_bus_message *reply, void *userdata,
                           sd_bus_error *error) {
@@ -629,6 +640,7 @@ const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_PROPERTY("BudgetBytes", "t", property_bytes, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ReservedBytes", "t", property_bytes, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+        SD_BUS_PROPERTY("Containment", "s", property_containment, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         /* Moves with what workloads' cgroups hold: read when asked, never signalled. */
         SD_BUS_PROPERTY("CommittedBytes", "t", property_bytes, 0, 0),
         SD_BUS_PROPERTY("LockedBytes", "t", property_bytes, 0, 0),

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -476,6 +478,51 @@ int containment_cgroup_read(const ContainmentCgroup *cg, ContainmentUsage *ret) 
         }
         *ret = u;
         return 0;
+}
+
+int containment_cgroup_watch(const ContainmentCgroup *cg, int *ret_fd) {
+        _cleanup_close_ int fd = -EBADF, ofd = -EBADF;
+        _cleanup_free_ char *p = NULL;
+        char buf[64];
+        int r;
+
+        if (!cg->dir)
+                return -ENOENT;
+        if (!cg->v1_files) {
+                fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+                if (fd < 0)
+                        return negative_errno();
+                p = path_join(cg->dir, "memory.events");
+                if (!p)
+                        return -ENOMEM;
+                if (inotify_add_watch(fd, p, IN_MODIFY) < 0)
+                        return negative_errno();
+                *ret_fd = TAKE_FD(fd);
+                return 0;
+        }
+        fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (fd < 0)
+                return negative_errno();
+        p = path_join(cg->dir, "memory.oom_control");
+        if (!p)
+                return -ENOMEM;
+        ofd = open(p, O_RDONLY | O_CLOEXEC);
+        if (ofd < 0)
+                return negative_errno();
+        /* The registration lives until the eventfd is closed or the cgroup removed. */
+        (void) snprintf(buf, sizeof(buf), "%d %d", fd, ofd);
+        r = cgroup_write(cg->dir, "cgroup.event_control", buf);
+        if (r < 0)
+                return r;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+void containment_watch_drain(int fd) {
+        char buf[4096];
+
+        while (read(fd, buf, sizeof(buf)) > 0)
+                ;
 }
 
 /* ---- the launch child -------------------------------------------------------------------- */

@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,8 @@ static void orphan_add(Manager *m, ContainmentCgroup *cg, uid_t uid, uint64_t re
         *cg = (ContainmentCgroup){ .backend = CONTAINMENT_NONE };
 }
 
+static void watch_bound(Manager *m, Workload *w);
+
 /* Whether dir/cgroup.procs lists pid. */
 static bool procs_lists(const char *dir, pid_t pid) {
         _cleanup_free_ char *list = NULL;
@@ -130,6 +133,7 @@ static void adopt_scopes(Manager *m) {
                                        &w->cgroup.bound);
                 free(w->containment);
                 w->containment = strdup(w->cgroup.label);
+                watch_bound(m, w);
         }
 }
 
@@ -178,6 +182,7 @@ static void adopt_leftovers(Manager *m) {
                                 free(w->containment);
                                 w->containment = strdup(cg.label);
                                 w->cgroup = cg;
+                                watch_bound(m, w);
                                 continue;
                         }
                 }
@@ -277,6 +282,57 @@ uint64_t manager_contain_next_check(Manager *m) {
         return next;
 }
 
+/* ---- what the bound does, as it happens --------------------------------------------------- */
+
+static int on_bound_event(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Workload *w = userdata;
+        Manager *m = w->manager;
+        ContainmentUsage u;
+        _cleanup_free_ char *e = NULL;
+
+        containment_watch_drain(fd);
+        if (containment_cgroup_read(&w->cgroup, &u) < 0 || u.oom_kills <= w->oom_kills_seen)
+                return 0;
+        log_warning("Workload %s '%s' (pid %d) is at its bound of %s (limit %s + allowance): the "
+                    "kernel's OOM killer stopped %" PRIu64 " of its processes (%" PRIu64
+                    " so far).",
+                    w->id_str, strempty(w->name), w->ident.pid, FORMAT_BYTES(w->cgroup.bound),
+                    FORMAT_BYTES(w->settings.limit), u.oom_kills - w->oom_kills_seen, u.oom_kills);
+        w->oom_kills_seen = u.oom_kills;
+        if (asprintf(&e, "reached its bound of %s: %" PRIu64 " process%s OOM-killed",
+                     FORMAT_BYTES(w->cgroup.bound), u.oom_kills,
+                     u.oom_kills == 1 ? "" : "es") >= 0) {
+                (void) workload_set_error(w, e);
+                bus_emit_properties_changed(m, w->path, WORKLOAD_INTERFACE, "Error");
+        }
+        return 0;
+}
+
+/* Follows the workload's cgroup for OOM kills while it runs (an event, not a poll). Best effort:
+ * without it the record is still read when the workload ends. */
+static void watch_bound(Manager *m, Workload *w) {
+        int fd, r;
+
+        if (w->cgroup.backend == CONTAINMENT_NONE || !m->event)
+                return;
+        r = containment_cgroup_watch(&w->cgroup, &fd);
+        if (r < 0) {
+                log_debug_errno(r, "Cannot watch the cgroup of workload %s: %m", w->id_str);
+                return;
+        }
+        r = sd_event_add_io(m->event, &w->oom_source, fd, EPOLLIN, on_bound_event, w);
+        if (r < 0) {
+                safe_close(fd);
+                return;
+        }
+        (void) sd_event_source_set_io_fd_own(w->oom_source, true);
+        (void) sd_event_source_set_description(w->oom_source, "workload-bound");
+}
+
+void manager_contain_watch(Manager *m, Workload *w) {
+        watch_bound(m, w);
+}
+
 /* ---- Run ------------------------------------------------------------------------------- */
 
 int manager_contain_run(Manager *m, Workload *w, const Caller *c, bool capability, bool secure_exec,
@@ -341,8 +397,7 @@ int manager_contain_process(Manager *m, Workload *w, pid_t pid, bool granted, sd
         _cleanup_free_ char *owner = NULL, *err = NULL;
         int r;
 
-        if (!granted)
-                return set_label(w, "none (nothing granted: it could lock this much already)");
+        /* Managed first: for a guest that is what bounds it, granted or not. */
         r = containment_pid_managed(&m->containment, pid, &owner);
         if (r > 0) {
                 /* Never moved out of a cgroup systemd or libvirt made for it. What bounds it:
@@ -353,6 +408,8 @@ int manager_contain_process(Manager *m, Workload *w, pid_t pid, bool granted, sd
                          w->id_str, (int) pid, owner, FORMAT_BYTES(w->settings.limit));
                 return set_label(w, "none (managed by %s)", owner);
         }
+        if (!granted)
+                return set_label(w, "none (nothing granted: it could lock this much already)");
         if (m->containment.backend == CONTAINMENT_NONE)
                 return set_label(w, "none (%s)", strna(m->containment.reason));
         r = containment_cgroup_new(&m->containment, w->id, w->settings.limit, &w->cgroup, &err);
@@ -368,7 +425,10 @@ int manager_contain_process(Manager *m, Workload *w, pid_t pid, bool granted, sd
         }
         free(w->containment);
         w->containment = strdup(w->cgroup.label);
-        return w->containment ? 0 : -ENOMEM;
+        if (!w->containment)
+                return -ENOMEM;
+        watch_bound(m, w);
+        return 0;
 }
 
 /* ---- the end of a workload --------------------------------------------------------------- */
@@ -377,6 +437,7 @@ void manager_contain_release(Manager *m, Workload *w, bool keep_bound) {
         ContainmentUsage u;
         int r;
 
+        w->oom_source = sd_event_source_disable_unref(w->oom_source);
         if (w->cgroup.backend == CONTAINMENT_NONE)
                 return;
         if (containment_cgroup_read(&w->cgroup, &u) >= 0 && (u.oom_kills > 0 || u.limit_hits > 0)) {

@@ -252,6 +252,7 @@ int manager_run(Manager *m, const Caller *c, char **argv, char **env, const char
                  w->id_str, w->name, w->ident.pid, (unsigned) c->uid, w->policy,
                  strna(lock_mode_to_string(w->settings.mode)), FORMAT_BYTES(w->settings.limit),
                  strna(mechanism_to_string(w->mechanism)), strna(w->containment));
+        manager_contain_watch(m, w);
         *ret = w;
         manager_workload_add(m, TAKE_PTR(w));
         return 0;

@@ -353,13 +353,15 @@ void manager_workload_exited(Manager *m, Workload *w, int code, int status) {
                 log_info("Workload %s '%s' (pid %d) exited.", w->id_str, strempty(w->name),
                          w->ident.pid);
         w->owner_bus = sd_bus_unref(w->owner_bus);
-        manager_contain_release(m, w, false);
         bus_emit_properties_changed(m, w->path, WORKLOAD_INTERFACE, "ExitStatus");
         manager_workload_set_state(m, w, WORKLOAD_EXITED);
         /* WorkloadExited carries the raw code and status (a client exits with 128+N). */
         bus_emit_signal(m, MANAGER_PATH, MANAGER_INTERFACE, "WorkloadExited", "soii", w->id_str,
                         w->path, code, code == 0 ? -1 : status);
         bus_manager_emit_workload_exited(m, w);
+        /* After the signals (all in this loop turn, so no client sees one without the other):
+         * what the bound did, then the cgroup goes if it is empty. */
+        manager_contain_release(m, w, false);
         gc_enforce_max(m);
         (void) gc_timer_update(m);
 }

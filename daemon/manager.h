@@ -206,6 +206,8 @@ typedef struct ContainForked {
         ContainmentChild *child;
 } ContainForked;
 int manager_contain_on_forked(pid_t pid, void *userdata, char **ret_error);
+/* Run, once the workload is in the table: follow its cgroup's OOM kills as they happen. */
+void manager_contain_watch(Manager *m, Workload *w);
 /* Attach, Exec: contains a running process if mlockd granted it something (granted) and no
  * systemd unit or libvirt guest cgroup holds it; sets the Containment property either way. */
 int manager_contain_process(Manager *m, Workload *w, pid_t pid, bool granted, sd_bus_error *error);

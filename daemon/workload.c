@@ -63,6 +63,7 @@ Workload *workload_free(Workload *w) {
         safe_close(w->helper_fd);
         sd_bus_unref(w->owner_bus);
         sd_bus_message_unref(w->detach_reply);
+        sd_event_source_disable_unref(w->oom_source);
         containment_cgroup_done(&w->cgroup);
         free(w->containment);
         free(w->path);

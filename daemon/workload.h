@@ -102,6 +102,8 @@ struct Workload {
          * the Containment property: the cgroup's label, or "none (why)". */
         ContainmentCgroup cgroup;
         char *containment;
+        sd_event_source *oom_source; /* containment_cgroup_watch(), owns its fd */
+        uint64_t oom_kills_seen;
 };
 
 /* A new workload with id and path set, everything else empty. */

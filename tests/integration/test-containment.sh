@@ -42,16 +42,16 @@ tmp=$(mktemp -d /tmp/test-containment.XXXXXX)
 chmod 0755 "$tmp"
 dpid=
 shmid=
+guest=
+managed=
 cleanup() {
         set +e
         exec 7>&- 2>/dev/null
         [[ -n $dpid ]] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
         [[ -n $shmid ]] && ipcrm -m "$shmid" 2>/dev/null
+        [[ -n $guest ]] && kill -9 "$guest" 2>/dev/null && wait "$guest" 2>/dev/null
+        [[ -n $managed ]] && rmdir "$managed" 2>/dev/null
         # Whatever a failed run left: kill the processes in our subtrees, remove the cgroups.
-        for d in /sys/fs/cgroup/memory"$memcg_self"/mlockd-*/; do
-                [[ -d $d ]] || continue
-                grep -q "^$tmp" <<<"$(cat "$d/.owner" 2>/dev/null)" 2>/dev/null || true
-        done
         for d in "${subtrees[@]:-}"; do
                 [[ -n $d && -d $d ]] || continue
                 for w in "$d"/workload-*/; do
@@ -163,6 +163,8 @@ cgdir_of() { # PATH: the workload's cgroup directory, from its Containment prope
 start_daemon
 grep -q "Containment: cgroup1-memory under $memcg_self/mlockd-" "$tmp/log" ||
         fail "the daemon did not choose the cgroup v1 backend"
+[[ $(bctl get-property org.mlockd1 /org/mlockd1 org.mlockd1.Manager Containment) == \
+        's "cgroup1-memory under '"$memcg_self"'/mlockd-'* ]] || fail "Manager.Containment"
 subtrees+=("/sys/fs/cgroup/memory$(sed -n 's/.*Containment: cgroup1-memory under \([^ ]*\) .*/\1/p' "$tmp/log" | head -1)")
 
 # ---- the attack: mlock, fork, setsid double fork, SHM_LOCK, 256 MiB each ----------------------
@@ -211,6 +213,16 @@ attack() { # NAME PROGRAM
         done
         (((safter - sbefore) * 1024 < (256 << 20))) ||
                 fail "$name: Unevictable rose by $(((safter - sbefore) / 1024)) MiB in this session"
+        # Said while it runs (the cgroup's OOM event), not only at its end.
+        for _ in $(seq 100); do
+                grep -q "Workload ${wpath##*/} '[^']*' (pid [0-9]*) is at its bound of 96.0M" \
+                        "$tmp/log" && break
+                sleep 0.05
+        done
+        grep -q "Workload ${wpath##*/} '[^']*' (pid [0-9]*) is at its bound of 96.0M" "$tmp/log" ||
+                fail "$name: no log line while the workload ran"
+        [[ $(wprop "$wpath" Error) == *"OOM-killed"* ]] ||
+                fail "$name: Error '$(wprop "$wpath" Error)' while it runs"
         exec 7>&-
         wait_state "$wpath" exited
         # Gone with its last process.
@@ -262,6 +274,28 @@ for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
 ! grep -q 'lock result=ok' "$tmp/out-det" || fail "a detached workload locked 512 MiB"
 echo "detach: after Detach, mlock of 512 MiB: $(cat "$tmp/out-det" | tr '\n' ' ')(empty: OOM-killed)," \
         "oom_kill $(awk '/oom_kill / {print $2}' "$cg/memory.oom_control" 2>/dev/null || echo gone)"
+
+# ---- Attach never moves a process out of a cgroup systemd or libvirt made for it ---------------------
+# A stand-in for libvirt's guest scope in the v1 memory hierarchy, below ours.
+managed="/sys/fs/cgroup/memory$memcg_self/machine.slice/machine-qemu\\x2d1\\x2dtest.scope"
+mkdir -p "$managed"
+subtrees+=("/sys/fs/cgroup/memory$memcg_self/machine.slice")
+sleep 600 </dev/null >/dev/null 2>&1 &
+guest=$!
+echo "$guest" >"$managed/cgroup.procs"
+out=$("$probe" "$addr" attach "$guest") || fail "Attach: $out"
+wg=${out#OK }
+wait_state "$wg" locked failed
+[[ $(wprop "$wg" Containment) == "none (managed by machine-qemu"*"x2dtest.scope)" ]] ||
+        fail "attach Containment: $(wprop "$wg" Containment)"
+grep -q "^$guest\$" "$managed/cgroup.procs" || fail "Attach moved pid $guest out of $managed"
+echo "attach: $(wprop "$wg" Containment), pid $guest still in it"
+kill -9 "$guest"
+wait "$guest" 2>/dev/null || true
+guest=
+wait_state "$wg" exited
+rmdir "$managed" "/sys/fs/cgroup/memory$memcg_self/machine.slice"
+managed=
 
 # ---- MaxLockedPerUser= -----------------------------------------------------------------------------
 write_conf "Budget=1G" "MaxLockedPerUser=128M"
