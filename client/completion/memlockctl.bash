@@ -49,14 +49,14 @@ _memlockctl() {
                 [run]="--policy --mode --limit --prefault-threads --name --detach"
                 [exec]="--policy --mode --limit --name"
                 [attach]="--policy --mode --limit --name --wait"
-                [detach]="" [kill]="--signal" [status]="" [list]="" [metrics]="" [check]=""
+                [detach]="" [kill]="--signal" [status]="" [list]="" [metrics]="--output" [check]=""
                 [explain]="" [reload]=""
                 [policy]="--offline --policy-dir --exe --user --caller --kind --domain --unit
                           --policy --mode --limit"
         )
 
         case $prev in
-        --socket | --policy-dir)
+        --socket | --policy-dir | --output | -o)
                 compopt -o filenames 2>/dev/null
                 mapfile -t COMPREPLY < <(compgen -f -- "$cur")
                 return ;;

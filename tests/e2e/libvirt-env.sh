@@ -57,9 +57,10 @@ libvirt_env_enter_namespace() {
         if [[ ${MLOCKD_E2E_NAMESPACE:-} != 1 ]]; then
                 export MLOCKD_E2E_NAMESPACE=1
                 # One libvirt test at a time: two libvirtds and guests on 2 cores make the
-                # timings meaningless.
-                exec flock /tmp/mlockd-e2e-libvirt.lock unshare -m --propagation private \
-                        "$0" "$@"
+                # timings meaningless. The lock is this directory (flock(1) takes directories):
+                # a lock file in /tmp would be left behind.
+                exec flock "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)" \
+                        unshare -m --propagation private "$0" "$@"
         fi
 }
 

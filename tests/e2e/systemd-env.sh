@@ -39,8 +39,10 @@
 #   sysenv_install_build BUILD
 #                         installs the build for prefix /usr (BUILD itself if configured so,
 #                         else a copy configured for /usr in BUILD/sysenv-prefix-usr) with
-#                         `DESTDIR=... cmake --install` into a staging directory, copies that
-#                         into the container's /, and runs `systemctl daemon-reload`.
+#                         `DESTDIR=... cmake --install` into a staging directory, activates
+#                         the example policies there (/usr/share/doc/mlockd/examples/policy.d
+#                         into /etc/mlockd/policy.d, as an admin would), copies that into the
+#                         container's /, and runs `systemctl daemon-reload`.
 #   sysenv_stop           stops the container (SIGTERM twice: the first starts an orderly
 #                         shutdown, the second makes nspawn end it) and waits for it.
 #   sysenv_log            prints the container's console output (the test prints it on failure).
@@ -350,6 +352,12 @@ sysenv_install_build() {
         rm -rf "$stage"
         DESTDIR=$stage cmake --install "$build" >"$SYSENV_TMP/install.log" 2>&1 ||
                 { cat "$SYSENV_TMP/install.log" >&2; return 1; }
+        # The example policies are installed as documentation, not active; the tests use them,
+        # so they are copied into /etc/mlockd/policy.d as an admin would (mlockd.policy(5)).
+        local p
+        for p in "$stage"/usr/share/doc/mlockd/examples/policy.d/*.policy; do
+                [[ -e $p ]] && install -m 0644 "$p" "$stage/etc/mlockd/policy.d/"
+        done
         sysenv_copy_in "$stage" /
         sysenv_exec systemctl daemon-reload
 }
