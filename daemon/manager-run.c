@@ -20,6 +20,7 @@
 #include "daemon/env-filter.h"
 #include "daemon/exec-check.h"
 #include "daemon/manager.h"
+#include "daemon/message-id.h"
 #include "daemon/shim-report-reader.h"
 #include "daemon/spawn.h"
 #include "daemon/target.h"
@@ -92,8 +93,7 @@ static const char *name_from_argv0(const char *argv0) {
 }
 
 static int set_name(Workload *w, const char *name, const char *fallback) {
-        w->name = strndup(name ?: fallback, 255);
-        return w->name ? 0 : -ENOMEM;
+        return workload_set_name(w, name ?: fallback);
 }
 
 static int spawn_error(sd_bus_error *error, int r, const char *msg, const char *argv0) {
@@ -247,11 +247,12 @@ int manager_run(Manager *m, const Caller *c, char **argv, char **env, const char
                 return bus_error_setf_errno(error, r, "Failed to watch the workload: %s",
                                             strerror(-r));
         }
-        log_info("Workload %s '%s': pid %d for uid %u, policy '%s', %s, limit %s, mechanism %s, "
-                 "containment %s.",
-                 w->id_str, w->name, w->ident.pid, (unsigned) c->uid, w->policy,
-                 strna(lock_mode_to_string(w->settings.mode)), FORMAT_BYTES(w->settings.limit),
-                 strna(mechanism_to_string(w->mechanism)), strna(w->containment));
+        log_struct(LOG_INFO, &WORKLOAD_LOG(w, MESSAGE_WORKLOAD_STARTED),
+                   "Workload %s '%s': pid %d for uid %u, policy '%s', %s, limit %s, mechanism %s, "
+                   "containment %s.",
+                   w->id_str, w->name, w->ident.pid, (unsigned) c->uid, w->policy,
+                   strna(lock_mode_to_string(w->settings.mode)), FORMAT_BYTES(w->settings.limit),
+                   strna(mechanism_to_string(w->mechanism)), strna(w->containment));
         manager_contain_watch(m, w);
         *ret = w;
         manager_workload_add(m, TAKE_PTR(w));
@@ -354,10 +355,11 @@ int manager_exec(Manager *m, const Caller *c, char **argv, const WorkloadOptions
         if (r < 0)
                 return bus_error_setf_errno(error, r, "Failed to watch pid %d: %s", c->pid,
                                             strerror(-r));
-        log_info("Workload %s '%s': pid %d (uid %u) execs with the shim, policy '%s', limit %s, "
-                 "mechanism %s.",
-                 w->id_str, w->name, c->pid, (unsigned) c->uid, w->policy,
-                 FORMAT_BYTES(w->settings.limit), strna(mechanism_to_string(w->mechanism)));
+        log_struct(LOG_INFO, &WORKLOAD_LOG(w, MESSAGE_WORKLOAD_STARTED),
+                   "Workload %s '%s': pid %d (uid %u) execs with the shim, policy '%s', limit %s, "
+                   "mechanism %s.",
+                   w->id_str, w->name, c->pid, (unsigned) c->uid, w->policy,
+                   FORMAT_BYTES(w->settings.limit), strna(mechanism_to_string(w->mechanism)));
         *ret = w;
         *ret_env = TAKE_PTR(env);
         manager_workload_add(m, TAKE_PTR(w));

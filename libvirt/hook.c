@@ -44,6 +44,7 @@
 #include <systemd/sd-bus.h>
 
 #include "build-config.h"
+#include "common/escape.h"
 #include "common/macro.h"
 #include "common/parse-util.h"
 #include "common/proc.h"
@@ -66,41 +67,6 @@
 
 static const char *arg_domain = "";
 
-/* C-style escape of untrusted bytes for a log line: a newline in a domain name must not start
- * a line of its own (under journald, "<2>..." would be a forged priority). Local to the hook
- * for now; to be replaced by common/escape.c (helper "hostile") once that is on main. */
-static char *escape(const char *s) {
-        size_t n = strlen(s);
-        char *buf = malloc(n * 4 + 1), *p = buf;
-
-        if (!buf)
-                return NULL;
-        for (; *s; s++) {
-                unsigned char c = (unsigned char) *s;
-                switch (c) {
-                case '\n':
-                        *p++ = '\\', *p++ = 'n';
-                        break;
-                case '\t':
-                        *p++ = '\\', *p++ = 't';
-                        break;
-                case '\r':
-                        *p++ = '\\', *p++ = 'r';
-                        break;
-                case '\\':
-                        *p++ = '\\', *p++ = '\\';
-                        break;
-                default:
-                        if (c < ' ' || c >= 0x7f)
-                                p += sprintf(p, "\\x%02x", c);
-                        else
-                                *p++ = (char) c;
-                }
-        }
-        *p = '\0';
-        return buf;
-}
-
 _printf_(2, 3) static void hook_log(int priority, const char *format, ...) {
         _cleanup_free_ char *msg = NULL, *emsg = NULL, *edomain = NULL;
         va_list ap;
@@ -111,9 +77,11 @@ _printf_(2, 3) static void hook_log(int priority, const char *format, ...) {
         va_end(ap);
         if (r < 0)
                 return;
-        /* Messages quote the daemon's errors, which may quote the name again: escape both. */
-        emsg = escape(msg);
-        edomain = escape(arg_domain);
+        /* C-style escapes: a newline in a domain name must not start a line of its own (under
+         * journald, "<2>..." would be a forged priority). Messages quote the daemon's errors,
+         * which may quote the name again: escape both. */
+        emsg = cescape(msg);
+        edomain = cescape(arg_domain);
         if (!emsg || !edomain)
                 return;
         /* stderr ends up in libvirtd's log (and in its error message if we fail the start). */
