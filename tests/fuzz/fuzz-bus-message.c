@@ -17,7 +17,7 @@
 
 #include "common/log.h"
 #include "common/macro.h"
-#include "daemon/manager.h"
+#include "daemon/core/manager.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

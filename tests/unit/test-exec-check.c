@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include "common/macro.h"
-#include "daemon/exec-check.h"
+#include "daemon/helpers/exec-check.h"
 
 /* ---- ELF buffers ---------------------------------------------------------------------- */
 

@@ -25,8 +25,8 @@
 #include "common/parse-util.h"
 #include "common/proc.h"
 #include "daemon/privileges.h"
-#include "daemon/shim-report-reader.h"
-#include "daemon/spawn.h"
+#include "daemon/core/shim-report-reader.h"
+#include "daemon/helpers/spawn.h"
 
 #define NOBODY 65534
 #define FAKE_SHIM "/nonexistent/libmemlock-shim.so"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "daemon/exec-check.h"
+#include "daemon/helpers/exec-check.h"
 
 #include <elf.h>
 #include <errno.h>

@@ -9,7 +9,7 @@
 #include "common/macro.h"
 #include "common/parse-util.h"
 #include "common/string-table.h"
-#include "daemon/workload.h"
+#include "daemon/core/workload.h"
 
 static const char *const workload_state_table[_WORKLOAD_STATE_MAX] = {
         [WORKLOAD_STARTING] = "starting", [WORKLOAD_LOCKING] = "locking",

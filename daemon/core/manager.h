@@ -11,9 +11,9 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
-#include "daemon/caller.h"
+#include "daemon/core/caller.h"
 #include "daemon/libvirt-module.h"
-#include "daemon/workload.h"
+#include "daemon/core/workload.h"
 #include "policy/config.h"
 #include "policy/policy.h"
 

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "daemon/bus-error.h"
+#include "daemon/bus/bus-error.h"
 
 static const sd_bus_error_map mlockd_errors[] = {
         SD_BUS_ERROR_MAP(BUS_ERROR_ACCESS_DENIED, EACCES),

@@ -10,8 +10,8 @@
 
 #include "common/proc.h"
 #include "common/process-util.h"
-#include "daemon/shim-report-reader.h"
-#include "daemon/spawn.h" /* Mechanism */
+#include "daemon/core/shim-report-reader.h"
+#include "daemon/helpers/spawn.h" /* Mechanism */
 #include "policy/policy.h"
 
 typedef struct Manager Manager;

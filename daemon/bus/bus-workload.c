@@ -8,7 +8,7 @@
 #include "common/macro.h"
 #include "common/proc.h"
 #include "common/process-util.h"
-#include "daemon/manager.h"
+#include "daemon/core/manager.h"
 
 int bus_workload_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                       void **ret_found, sd_bus_error *error) {

@@ -10,7 +10,7 @@
 #include "common/log.h"
 #include "common/macro.h"
 #include "common/proc.h"
-#include "daemon/state.h"
+#include "daemon/core/state.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 

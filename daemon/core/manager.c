@@ -16,15 +16,15 @@
 #include "common/parse-util.h"
 #include "common/proc.h"
 #include "common/process-util.h"
-#include "daemon/budget.h"
-#include "daemon/bus-error.h"
+#include "daemon/core/budget.h"
+#include "daemon/bus/bus-error.h"
 #include "daemon/libvirt-module.h"
-#include "daemon/limits.h"
-#include "daemon/manager.h"
+#include "daemon/core/limits.h"
+#include "daemon/core/manager.h"
 #include "daemon/privileges.h"
 #include "daemon/self.h"
-#include "daemon/state.h"
-#include "daemon/target.h"
+#include "daemon/core/state.h"
+#include "daemon/core/target.h"
 
 static const char *const default_policy_dirs[] = { MLOCKD_POLICY_DIRS, NULL };
 

@@ -17,9 +17,9 @@
 
 #include "common/log.h"
 #include "common/macro.h"
-#include "daemon/bus-error.h"
-#include "daemon/limits.h"
-#include "daemon/manager.h"
+#include "daemon/bus/bus-error.h"
+#include "daemon/core/limits.h"
+#include "daemon/core/manager.h"
 
 static uint64_t now_mono(void) {
         struct timespec ts;

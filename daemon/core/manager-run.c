@@ -16,13 +16,13 @@
 #include "common/parse-util.h"
 #include "common/proc.h"
 #include "common/process-util.h"
-#include "daemon/bus-error.h"
-#include "daemon/env-filter.h"
-#include "daemon/exec-check.h"
-#include "daemon/manager.h"
-#include "daemon/shim-report-reader.h"
-#include "daemon/spawn.h"
-#include "daemon/target.h"
+#include "daemon/bus/bus-error.h"
+#include "daemon/helpers/env-filter.h"
+#include "daemon/helpers/exec-check.h"
+#include "daemon/core/manager.h"
+#include "daemon/core/shim-report-reader.h"
+#include "daemon/helpers/spawn.h"
+#include "daemon/core/target.h"
 
 static void report_done(Workload *w) {
         w->report_source = sd_event_source_disable_unref(w->report_source);

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "daemon/exec-check.h"
+#include "daemon/helpers/exec-check.h"
 #include "policy/policy.h"
 
 /* How the workload was given the right to lock beyond the default RLIMIT_MEMLOCK. Strings as

@@ -17,12 +17,12 @@
 #include "common/parse-util.h"
 #include "common/proc.h"
 #include "common/process-util.h"
-#include "daemon/bus-error.h"
-#include "daemon/inject-job.h"
-#include "daemon/inject.h"
+#include "daemon/bus/bus-error.h"
+#include "daemon/helpers/inject-job.h"
+#include "daemon/helpers/inject.h"
 #include "daemon/libvirt-events.h"
-#include "daemon/manager.h"
-#include "daemon/target.h"
+#include "daemon/core/manager.h"
+#include "daemon/core/target.h"
 
 /* A process of ours whose end nobody else waits for: reap it when its pidfd says so. */
 static int on_reap(sd_event_source *s, int fd, uint32_t revents, void *userdata) {

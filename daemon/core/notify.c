@@ -5,8 +5,8 @@
 
 #include "common/log.h"
 #include "common/macro.h"
-#include "daemon/budget.h"
-#include "daemon/manager.h"
+#include "daemon/core/budget.h"
+#include "daemon/core/manager.h"
 
 static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;

@@ -15,8 +15,8 @@
 #include "common/parse-util.h"
 #include "common/proc.h"
 #include "common/process-util.h"
-#include "daemon/caller.h"
-#include "daemon/target.h"
+#include "daemon/core/caller.h"
+#include "daemon/core/target.h"
 
 /* The largest /proc/PID/status we accept (a few KiB in practice). */
 #define TARGET_STATUS_MAX (64u * 1024u)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "daemon/env-filter.h"
+#include "daemon/helpers/env-filter.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
 
 #include "common/macro.h"
 #include "common/parse-util.h"
-#include "daemon/budget.h"
+#include "daemon/core/budget.h"
 
 int budget_fits(uint64_t total, uint64_t reserved, uint64_t ask) {
         if (total == SIZE_INFINITY)

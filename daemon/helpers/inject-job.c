@@ -11,8 +11,8 @@
 
 #include "common/macro.h"
 #include "common/proc.h"
-#include "daemon/inject-job.h"
-#include "daemon/inject.h"
+#include "daemon/helpers/inject-job.h"
+#include "daemon/helpers/inject.h"
 
 static bool request_valid(long nr, int flags) {
         if (nr == SYS_mlockall) {

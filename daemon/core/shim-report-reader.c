@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "daemon/shim-report-reader.h"
+#include "daemon/core/shim-report-reader.h"
 
 #include <endian.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "daemon/spawn.h"
+#include "daemon/helpers/spawn.h"
 
 #include <cap-ng.h>
 #include <errno.h>
@@ -33,8 +33,8 @@
 #include "common/proc.h"
 #include "common/process-util.h"
 #include "common/shim-report.h"
-#include "daemon/env-filter.h"
-#include "daemon/shim-report-reader.h"
+#include "daemon/helpers/env-filter.h"
+#include "daemon/core/shim-report-reader.h"
 
 /* In the child: the error pipe sits here until exec closes it (O_CLOEXEC). */
 #define SPAWN_ERROR_FD 4

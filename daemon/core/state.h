@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "daemon/workload.h"
+#include "daemon/core/workload.h"
 
 #define STATE_VERSION 1
 #define STATE_FILE_NAME "state"

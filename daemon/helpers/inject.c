@@ -19,7 +19,7 @@
 #include "common/parse-util.h"
 #include "common/proc.h"
 #include "common/process-util.h"
-#include "daemon/inject.h"
+#include "daemon/helpers/inject.h"
 
 /* How much of the target's executable mappings we scan for a syscall instruction before giving up.
  * The vDSO (scanned first) always has one on x86_64 and aarch64; this only matters for processes

@@ -11,9 +11,9 @@
 #include "common/parse-util.h"
 #include "common/proc.h"
 #include "common/process-util.h"
-#include "daemon/bus-error.h"
-#include "daemon/limits.h"
-#include "daemon/manager.h"
+#include "daemon/bus/bus-error.h"
+#include "daemon/core/limits.h"
+#include "daemon/core/manager.h"
 
 /* ---- reading arguments ---------------------------------------------------------------------- */
 

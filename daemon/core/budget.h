@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "daemon/workload.h"
+#include "daemon/core/workload.h"
 
 /* Whether `ask` more bytes fit: 1 yes, 0 no. total may be SIZE_INFINITY. */
 int budget_fits(uint64_t total, uint64_t reserved, uint64_t ask);

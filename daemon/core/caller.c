@@ -9,7 +9,7 @@
 #include "common/parse-util.h"
 #include "common/proc.h"
 #include "common/process-util.h"
-#include "daemon/caller.h"
+#include "daemon/core/caller.h"
 
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77
