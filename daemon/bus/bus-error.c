@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "daemon/bus/bus-error.h"
 
@@ -24,37 +25,28 @@ void bus_error_register(void) {
         (void) sd_bus_error_add_map(mlockd_errors);
 }
 
-const char *bus_error_name_from_errno(int error) {
-        switch (error < 0 ? -error : error) {
-        case ESRCH:
-                return BUS_ERROR_NO_SUCH_PROCESS;
-        case EPERM:
-        case EACCES:
-                return BUS_ERROR_ACCESS_DENIED;
-        case ENOENT:
-        case ENXIO:
-                return BUS_ERROR_NO_SUCH_WORKLOAD;
-        case EINVAL:
-        case E2BIG:
-        case ENAMETOOLONG:
-        case EBADF:
-        case ENOEXEC:
-                return BUS_ERROR_INVALID_ARGUMENT;
-        case EUSERS:
-        case EMFILE:
-        case EBUSY:
-        case EAGAIN:
-                return BUS_ERROR_LIMIT_EXCEEDED;
-        case ENOSPC:
-                return BUS_ERROR_BUDGET_EXCEEDED;
-        case EOPNOTSUPP:
-        case ENOSYS:
-                return BUS_ERROR_UNSUPPORTED;
-        case EBADMSG:
-                return BUS_ERROR_INVALID_POLICY;
-        default:
+/* The one map from the core's error kinds to the API's names. */
+static const char *const error_kind_names[_ERROR_KIND_MAX] = {
+        [ERROR_ACCESS_DENIED] = BUS_ERROR_ACCESS_DENIED,
+        [ERROR_BUDGET_EXCEEDED] = BUS_ERROR_BUDGET_EXCEEDED,
+        [ERROR_NO_SUCH_WORKLOAD] = BUS_ERROR_NO_SUCH_WORKLOAD,
+        [ERROR_NO_SUCH_PROCESS] = BUS_ERROR_NO_SUCH_PROCESS,
+        [ERROR_NO_MATCHING_POLICY] = BUS_ERROR_NO_MATCHING_POLICY,
+        [ERROR_LOCK_FAILED] = BUS_ERROR_LOCK_FAILED,
+        [ERROR_INVALID_POLICY] = BUS_ERROR_INVALID_POLICY,
+        [ERROR_INVALID_ARGUMENT] = BUS_ERROR_INVALID_ARGUMENT,
+        [ERROR_LIMIT_EXCEEDED] = BUS_ERROR_LIMIT_EXCEEDED,
+        [ERROR_UNSUPPORTED] = BUS_ERROR_UNSUPPORTED,
+};
+
+const char *bus_error_name_from_kind(ErrorKind k) {
+        if (k < 0 || k >= _ERROR_KIND_MAX)
                 return BUS_ERROR_LOCK_FAILED;
-        }
+        return error_kind_names[k];
+}
+
+const char *bus_error_name_from_errno(int error) {
+        return bus_error_name_from_kind(error_kind_from_errno(error));
 }
 
 static int errno_from_name(const char *name) {
@@ -101,28 +93,13 @@ int bus_error_setf(sd_bus_error *e, const char *name, const char *format, ...) {
         return r;
 }
 
-int bus_error_set_verdict(sd_bus_error *e, const PolicyDecision *d) {
-        const char *name;
-
-        switch (d->verdict) {
-        case VERDICT_DENY_NO_MATCH:
-        case VERDICT_DENY_NO_SUCH_POLICY:
-                name = BUS_ERROR_NO_MATCHING_POLICY;
-                break;
-        case VERDICT_DENY_ACCESS:
-        case VERDICT_DENY_KIND:
-        case VERDICT_DENY_LIMIT:
-                name = BUS_ERROR_ACCESS_DENIED;
-                break;
-        case VERDICT_DENY_BUDGET:
-                name = BUS_ERROR_BUDGET_EXCEEDED;
-                break;
-        case VERDICT_DENY_INVALID:
-                name = BUS_ERROR_INVALID_ARGUMENT;
-                break;
-        default:
-                name = BUS_ERROR_ACCESS_DENIED;
-                break;
-        }
-        return bus_error_setf(e, name, "%s", d->message ?: strempty(verdict_to_string(d->verdict)));
+int bus_error_from_core(sd_bus_error *e, const CoreError *ce, int r) {
+        if (r >= 0)
+                r = -EIO;
+        if (!core_error_is_set(ce))
+                return bus_error_setf_errno(e, r, "%s", strerror(-r));
+        if (!e || sd_bus_error_is_set(e))
+                return r;
+        (void) sd_bus_error_set(e, bus_error_name_from_kind(ce->kind), ce->message ?: strerror(-r));
+        return r;
 }

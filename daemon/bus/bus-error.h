@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
-/* The one place that maps errno values and policy verdicts to org.mlockd1.Error.* names. */
+/* The one place that maps the core's errors (daemon/core/error.h: kinds, errno values) to
+ * org.mlockd1.Error.* names. */
 
 #include <systemd/sd-bus.h>
 
 #include "common/macro.h"
-#include "policy/policy.h"
+#include "daemon/core/error.h"
 
 #define BUS_ERROR_ACCESS_DENIED "org.mlockd1.Error.AccessDenied"
 #define BUS_ERROR_BUDGET_EXCEEDED "org.mlockd1.Error.BudgetExceeded"
@@ -21,10 +22,8 @@
 /* Registers the names with sd-bus so sd_bus_error_get_errno() gives sensible values. */
 void bus_error_register(void);
 
-/* The error name for an errno: ESRCH → NoSuchProcess, EPERM/EACCES → AccessDenied,
- * ENOENT/ENXIO → NoSuchWorkload, EINVAL/E2BIG/ENAMETOOLONG → InvalidArgument,
- * EUSERS/EMFILE/EBUSY → LimitExceeded, ENOSPC → BudgetExceeded, EOPNOTSUPP/ENOSYS →
- * Unsupported, EBADMSG → InvalidPolicy; anything else LockFailed. */
+/* The error name for a kind, and for an errno (through error_kind_from_errno()). */
+const char *bus_error_name_from_kind(ErrorKind k);
 const char *bus_error_name_from_errno(int error);
 
 /* Sets e to the name for r and the formatted message; returns r (negative). If e is already
@@ -33,6 +32,6 @@ int bus_error_setf_errno(sd_bus_error *e, int r, const char *format, ...) _print
 /* Sets a specific name; returns -errno matching the name. */
 int bus_error_setf(sd_bus_error *e, const char *name, const char *format, ...) _printf_(3, 4);
 
-/* A denial from policy_decide(): AccessDenied, NoMatchingPolicy, BudgetExceeded, ...
- * with the decision's message. Returns a negative errno. */
-int bus_error_set_verdict(sd_bus_error *e, const PolicyDecision *d);
+/* Sets e from a core error (its kind's name and its message; r's name and strerror() if ce is
+ * not set); returns r (negative). */
+int bus_error_from_core(sd_bus_error *e, const CoreError *ce, int r);

@@ -2,18 +2,20 @@
 /* org.mlockd1.Manager at /org/mlockd1. Each handler: read → validate → identify caller →
  * delegate to manager_*() (decide, act, record, emit) → reply. */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "build-config.h"
+#include "common/log.h"
 #include "common/macro.h"
 #include "common/parse-util.h"
 #include "common/proc.h"
 #include "common/process-util.h"
 #include "daemon/bus/bus-error.h"
+#include "daemon/bus/bus.h"
 #include "daemon/core/limits.h"
-#include "daemon/core/manager.h"
 
 /* ---- reading arguments ---------------------------------------------------------------------- */
 
@@ -204,13 +206,16 @@ static int reply_path(sd_bus_message *msg, Workload *w) {
 /* ---- methods ------------------------------------------------------------------------------- */
 
 static int method_run(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+        BusServer *s = userdata;
+        Manager *m = s->manager;
         _cleanup_strv_free_ char **argv = NULL, **env = NULL;
         _cleanup_(caller_done) Caller c = CALLER_NULL;
+        _cleanup_(core_error_done) CoreError e = CORE_ERROR_NULL;
         WorkloadOptions o;
         const char *cwd;
+        Connection *conn;
+        uint64_t job_id;
         int fds[3];
-        Workload *w;
         int r;
 
         r = read_strv(msg, "argv", LIMIT_ARGV_COUNT, LIMIT_ARGV_BYTES, &argv, error);
@@ -235,26 +240,28 @@ static int method_run(sd_bus_message *msg, void *userdata, sd_bus_error *error) 
                 return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
                                       "cwd '%s' is not an absolute path.", cwd);
 
-        r = bus_message_get_caller(m, msg, &c, error);
+        r = bus_message_get_caller(s, msg, &c, error);
         if (r < 0)
                 return r;
-        r = manager_run(m, &c, argv, env, cwd, fds, &o,
-                        manager_find_connection(m, sd_bus_message_get_bus(msg))
-                                ? sd_bus_message_get_bus(msg)
-                                : NULL,
-                        &w, error);
+        conn = bus_server_find_connection(s, sd_bus_message_get_bus(msg));
+        r = manager_run(m, &c, argv, env, cwd, fds, &o, conn ? conn->id : 0, &job_id, &e);
+        if (r < 0)
+                return bus_error_from_core(error, &e, r);
+        /* The launch runs as a job: the reply follows when the program runs (or fails). */
+        r = bus_server_pending_add(s, job_id, msg);
         if (r < 0)
                 return r;
-        return reply_path(msg, w);
+        return 1;
 }
 
 static int method_exec(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_strv_free_ char **argv = NULL, **env = NULL;
+        BusServer *s = userdata;
+        Manager *m = s->manager;
+        _cleanup_strv_free_ char **argv = NULL;
         _cleanup_(caller_done) Caller c = CALLER_NULL;
+        _cleanup_(core_error_done) CoreError e = CORE_ERROR_NULL;
         WorkloadOptions o;
-        Workload *w;
+        uint64_t job_id;
         int r;
 
         r = read_strv(msg, "argv", LIMIT_ARGV_COUNT, LIMIT_ARGV_BYTES, &argv, error);
@@ -266,27 +273,23 @@ static int method_exec(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         if (!argv[0] || !argv[0][0])
                 return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
                                       "argv is empty: nothing to exec.");
-        r = bus_message_get_caller(m, msg, &c, error);
+        r = bus_message_get_caller(s, msg, &c, error);
         if (r < 0)
                 return r;
-        r = manager_exec(m, &c, argv, &o, &w, &env, error);
+        r = manager_exec(m, &c, argv, &o, &job_id, &e);
+        if (r < 0)
+                return bus_error_from_core(error, &e, r);
+        r = bus_server_pending_add(s, job_id, msg);
         if (r < 0)
                 return r;
-        r = sd_bus_message_new_method_return(msg, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(reply, "o", w->path);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append_strv(reply, env);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        return 1;
 }
 
 static int method_attach(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+        BusServer *s = userdata;
+        Manager *m = s->manager;
         _cleanup_(caller_done) Caller c = CALLER_NULL;
+        _cleanup_(core_error_done) CoreError e = CORE_ERROR_NULL;
         WorkloadOptions o;
         uint32_t pid;
         Workload *w;
@@ -300,18 +303,20 @@ static int method_attach(sd_bus_message *msg, void *userdata, sd_bus_error *erro
                 return r;
         if (pid == 0 || pid > INT32_MAX)
                 return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "%u is not a pid.", pid);
-        r = bus_message_get_caller(m, msg, &c, error);
+        r = bus_message_get_caller(s, msg, &c, error);
         if (r < 0)
                 return r;
-        r = manager_attach(m, &c, (pid_t) pid, -EBADF, &o, &w, error);
+        r = manager_attach(m, &c, (pid_t) pid, -EBADF, &o, &w, &e);
         if (r < 0)
-                return r;
+                return bus_error_from_core(error, &e, r);
         return reply_path(msg, w);
 }
 
 static int method_attach_pidfd(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+        BusServer *s = userdata;
+        Manager *m = s->manager;
         _cleanup_(caller_done) Caller c = CALLER_NULL;
+        _cleanup_(core_error_done) CoreError e = CORE_ERROR_NULL;
         WorkloadOptions o;
         pid_t pid;
         int pidfd;
@@ -331,45 +336,52 @@ static int method_attach_pidfd(sd_bus_message *msg, void *userdata, sd_bus_error
         if (r < 0)
                 return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
                                       "The fd passed is not a pidfd.");
-        r = bus_message_get_caller(m, msg, &c, error);
+        r = bus_message_get_caller(s, msg, &c, error);
         if (r < 0)
                 return r;
-        r = manager_attach(m, &c, pid, pidfd, &o, &w, error);
+        r = manager_attach(m, &c, pid, pidfd, &o, &w, &e);
         if (r < 0)
-                return r;
+                return bus_error_from_core(error, &e, r);
         return reply_path(msg, w);
 }
 
 static int method_detach(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+        BusServer *s = userdata;
+        Manager *m = s->manager;
         _cleanup_(caller_done) Caller c = CALLER_NULL;
+        _cleanup_(core_error_done) CoreError e = CORE_ERROR_NULL;
         const char *path;
+        uint64_t job_id;
         Workload *w;
         int r;
 
         r = sd_bus_message_read(msg, "o", &path);
         if (r < 0)
                 return r;
-        r = bus_message_get_caller(m, msg, &c, error);
+        r = bus_message_get_caller(s, msg, &c, error);
         if (r < 0)
                 return r;
-        r = manager_get_workload(m, &c, path, &w, error);
+        r = manager_get_workload(m, &c, path, &w, &e);
         if (r < 0)
-                return r;
-        r = manager_detach(m, &c, w, error);
+                return bus_error_from_core(error, &e, r);
+        r = manager_detach(m, &c, w, &job_id, &e);
         if (r < 0)
-                return r;
+                return bus_error_from_core(error, &e, r);
         if (r > 0) {
                 /* munlockall runs in a helper: answer when it is done. */
-                w->detach_reply = sd_bus_message_ref(msg);
+                r = bus_server_pending_add(s, job_id, msg);
+                if (r < 0)
+                        return r;
                 return 1;
         }
         return sd_bus_reply_method_return(msg, NULL);
 }
 
 static int method_kill(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+        BusServer *s = userdata;
+        Manager *m = s->manager;
         _cleanup_(caller_done) Caller c = CALLER_NULL;
+        _cleanup_(core_error_done) CoreError e = CORE_ERROR_NULL;
         const char *path;
         int32_t sig;
         Workload *w;
@@ -378,20 +390,21 @@ static int method_kill(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         r = sd_bus_message_read(msg, "oi", &path, &sig);
         if (r < 0)
                 return r;
-        r = bus_message_get_caller(m, msg, &c, error);
+        r = bus_message_get_caller(s, msg, &c, error);
         if (r < 0)
                 return r;
-        r = manager_get_workload(m, &c, path, &w, error);
+        r = manager_get_workload(m, &c, path, &w, &e);
         if (r < 0)
-                return r;
-        r = manager_kill(m, &c, w, sig, error);
+                return bus_error_from_core(error, &e, r);
+        r = manager_kill(m, &c, w, sig, &e);
         if (r < 0)
-                return r;
+                return bus_error_from_core(error, &e, r);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
 static int method_list_workloads(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+        BusServer *s = userdata;
+        Manager *m = s->manager;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
@@ -402,17 +415,12 @@ static int method_list_workloads(sd_bus_message *msg, void *userdata, sd_bus_err
         if (r < 0)
                 return r;
         for (Workload *w = m->workloads.head; w; w = w->next) {
-                _cleanup_close_ int dfd = -EBADF;
-                ProcStatus st = {};
                 uint64_t locked = 0;
-                pid_t pid;
 
-                if (workload_is_live(w) && w->pidfd >= 0) {
-                        dfd = proc_open(w->ident.pid);
-                        if (dfd >= 0 && proc_status_read(dfd, &st) >= 0 &&
-                            pidfd_get_pid(w->pidfd, &pid) >= 0 && pid == w->ident.pid &&
-                            st.vm_lck != PROC_UNSET)
-                                locked = st.vm_lck;
+                if (workload_is_live(w)) {
+                        const WorkloadSample *sample = manager_workload_sample(m, w);
+                        if (sample->status.vm_lck != PROC_UNSET)
+                                locked = sample->status.vm_lck;
                 }
                 r = sd_bus_message_append(
                         reply, "(souusssstt)", w->id_str, w->path, (uint32_t) w->ident.pid,
@@ -429,7 +437,8 @@ static int method_list_workloads(sd_bus_message *msg, void *userdata, sd_bus_err
 }
 
 static int method_get_workload_by_pid(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+        BusServer *s = userdata;
+        Manager *m = s->manager;
         uint32_t pid;
         Workload *w;
         int r;
@@ -448,9 +457,11 @@ static int method_get_workload_by_pid(sd_bus_message *msg, void *userdata, sd_bu
 }
 
 static int method_explain(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+        BusServer *s = userdata;
+        Manager *m = s->manager;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(caller_done) Caller c = CALLER_NULL;
+        _cleanup_(core_error_done) CoreError e = CORE_ERROR_NULL;
         PolicyDecision d = {};
         uint32_t pid;
         int r;
@@ -460,12 +471,12 @@ static int method_explain(sd_bus_message *msg, void *userdata, sd_bus_error *err
                 return r;
         if (pid == 0 || pid > INT32_MAX)
                 return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "%u is not a pid.", pid);
-        r = bus_message_get_caller(m, msg, &c, error);
+        r = bus_message_get_caller(s, msg, &c, error);
         if (r < 0)
                 return r;
-        r = manager_explain(m, &c, (pid_t) pid, &d, error);
+        r = manager_explain(m, &c, (pid_t) pid, &d, &e);
         if (r < 0)
-                return r;
+                return bus_error_from_core(error, &e, r);
 
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
@@ -494,14 +505,15 @@ static int method_explain(sd_bus_message *msg, void *userdata, sd_bus_error *err
 }
 
 static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+        BusServer *s = userdata;
+        Manager *m = s->manager;
         _cleanup_(caller_done) Caller c = CALLER_NULL;
         _cleanup_free_ char *joined = NULL;
         PolicyDiagnostics d = {};
         size_t l = 0;
         int r;
 
-        r = bus_message_get_caller(m, msg, &c, error);
+        r = bus_message_get_caller(s, msg, &c, error);
         if (r < 0)
                 return r;
         if (!caller_is_root(&c))
@@ -542,7 +554,8 @@ static int property_version(sd_bus *bus, const char *path, const char *interface
 static int property_bytes(sd_bus *bus, const char *path, const char *interface,
                           const char *property, sd_bus_message *reply, void *userdata,
                           sd_bus_error *error) {
-        Manager *m = userdata;
+        BusServer *s = userdata;
+        Manager *m = s->manager;
         uint64_t v = 0;
 
         if (streq(property, "BudgetBytes"))
@@ -562,7 +575,8 @@ static int property_bytes(sd_bus *bus, const char *path, const char *interface,
 static int property_workloads(sd_bus *bus, const char *path, const char *interface,
                               const char *property, sd_bus_message *reply, void *userdata,
                               sd_bus_error *error) {
-        Manager *m = userdata;
+        BusServer *s = userdata;
+        Manager *m = s->manager;
         int r;
 
         r = sd_bus_message_open_container(reply, 'a', "o");
@@ -579,7 +593,8 @@ static int property_workloads(sd_bus *bus, const char *path, const char *interfa
 static int property_policies(sd_bus *bus, const char *path, const char *interface,
                              const char *property, sd_bus_message *reply, void *userdata,
                              sd_bus_error *error) {
-        Manager *m = userdata;
+        BusServer *s = userdata;
+        Manager *m = s->manager;
         size_t n = m->policies ? policy_set_size(m->policies) : 0;
         int r;
 
@@ -594,31 +609,31 @@ static int property_policies(sd_bus *bus, const char *path, const char *interfac
         return sd_bus_message_close_container(reply);
 }
 
-/* ---- signals --------------------------------------------------------------------------------- */
+/* ---- replies of jobs ------------------------------------------------------------------------- */
 
-void bus_manager_emit_workload_new(Manager *m, Workload *w) {
-        bus_emit_signal(m, MANAGER_PATH, MANAGER_INTERFACE, "WorkloadNew", "so", w->id_str,
-                        w->path);
-}
+void bus_manager_reply_job(sd_bus_message *msg, const JobResult *r) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int k;
 
-void bus_manager_emit_workload_locked(Manager *m, Workload *w) {
-        bus_emit_signal(m, MANAGER_PATH, MANAGER_INTERFACE, "WorkloadLocked", "sott", w->id_str,
-                        w->path, w->locked_bytes, w->lock_duration_usec);
-}
-
-void bus_manager_emit_workload_failed(Manager *m, Workload *w) {
-        bus_emit_signal(m, MANAGER_PATH, MANAGER_INTERFACE, "WorkloadFailed", "sos", w->id_str,
-                        w->path, strempty(w->error));
-}
-
-void bus_manager_emit_workload_exited(Manager *m, Workload *w) {
-        /* WorkloadExited itself is sent by manager_workload_exited() with the raw code. */
-        bus_emit_properties_changed(m, MANAGER_PATH, MANAGER_INTERFACE, "ReservedBytes");
-}
-
-void bus_manager_emit_workload_removed(Manager *m, Workload *w) {
-        bus_emit_signal(m, MANAGER_PATH, MANAGER_INTERFACE, "WorkloadRemoved", "so", w->id_str,
-                        w->path);
+        if (core_error_is_set(r->error)) {
+                (void) bus_error_from_core(&error, r->error, error_kind_to_errno(r->error->kind));
+                (void) sd_bus_reply_method_error(msg, &error);
+                return;
+        }
+        if (!r->workload) {
+                (void) sd_bus_reply_method_return(msg, NULL); /* Detach */
+                return;
+        }
+        k = sd_bus_message_new_method_return(msg, &reply);
+        if (k >= 0)
+                k = sd_bus_message_append(reply, "o", r->workload->path);
+        if (k >= 0 && sd_bus_message_has_signature(msg, "asa{sv}"))
+                k = sd_bus_message_append_strv(reply, r->env); /* Exec */
+        if (k >= 0)
+                k = sd_bus_send(NULL, reply, NULL);
+        if (k < 0)
+                log_debug_errno(k, "Failed to send the reply of job %" PRIu64 ": %m", r->job_id);
 }
 
 const sd_bus_vtable bus_manager_vtable[] = {

@@ -13,26 +13,22 @@
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-id128.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "common/log.h"
 #include "common/macro.h"
 #include "daemon/bus/bus-error.h"
+#include "common/time-util.h"
+#include "daemon/bus/bus.h"
 #include "daemon/core/limits.h"
-#include "daemon/core/manager.h"
-
-static uint64_t now_mono(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
 
 static Connection *connection_free(Connection *c) {
         if (!c)
                 return NULL;
-        if (c->manager) {
-                Manager *m = c->manager;
+        if (c->server) {
+                BusServer *m = c->server;
                 if (c->prev)
                         c->prev->next = c->next;
                 else if (m->connections == c)
@@ -52,14 +48,14 @@ static Connection *connection_free(Connection *c) {
         return NULL;
 }
 
-Connection *manager_find_connection(Manager *m, sd_bus *bus) {
+Connection *bus_server_find_connection(BusServer *m, sd_bus *bus) {
         for (Connection *c = m->connections; c; c = c->next)
                 if (c->bus == bus)
                         return c;
         return NULL;
 }
 
-static size_t connections_of_uid(Manager *m, uid_t uid, bool over_limit) {
+static size_t connections_of_uid(BusServer *m, uid_t uid, bool over_limit) {
         size_t n = 0;
         for (Connection *c = m->connections; c; c = c->next)
                 if (c->caller.uid == uid && c->over_limit == over_limit)
@@ -76,12 +72,12 @@ static int on_connection_free(sd_event_source *s, void *userdata) {
 
 static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Connection *c = userdata;
-        Manager *m = c->manager;
+        BusServer *m = c->server;
         int r;
 
         log_debug("Connection %s (uid %u, pid %d) closed.", c->unique_name,
                   (unsigned) c->caller.uid, c->caller.pid);
-        manager_connection_gone(m, c->bus);
+        manager_owner_gone(m->manager, c->id);
         if (c->free_source)
                 return 0;
         /* Not from inside the bus's own dispatch: free it on the next loop iteration. */
@@ -94,9 +90,9 @@ static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *er
         return 0;
 }
 
-int bus_check_rate(Manager *m, const Caller *c, sd_bus_error *error) {
+int bus_check_rate(BusServer *m, const Caller *c, sd_bus_error *error) {
         RateBucket *b = NULL;
-        uint64_t now = now_mono();
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
 
         if (caller_is_root(c))
                 return 0;
@@ -140,7 +136,7 @@ int bus_check_rate(Manager *m, const Caller *c, sd_bus_error *error) {
 /* Runs before any handler: connection and rate limits for every method call. */
 static int on_filter(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Connection *c = userdata;
-        Manager *m = c->manager;
+        BusServer *m = c->server;
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         int r;
 
@@ -169,8 +165,8 @@ static int on_filter(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
 }
 
 static int method_hello(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        Connection *c = manager_find_connection(m, sd_bus_message_get_bus(msg));
+        BusServer *m = userdata;
+        Connection *c = bus_server_find_connection(m, sd_bus_message_get_bus(msg));
 
         return sd_bus_reply_method_return(msg, "s", c ? c->unique_name : ":1.0");
 }
@@ -201,7 +197,7 @@ const sd_bus_vtable bus_hello_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
-int bus_add_objects(Manager *m, sd_bus *bus) {
+int bus_add_objects(BusServer *m, sd_bus *bus) {
         int r;
 
         r = sd_bus_add_object_vtable(bus, NULL, MANAGER_PATH, MANAGER_INTERFACE, bus_manager_vtable,
@@ -236,7 +232,7 @@ static int on_connection_authenticated(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-int bus_server_add_connection(Manager *m, int fd) {
+int bus_server_add_connection(BusServer *m, int fd) {
         Connection *c;
         sd_id128_t id;
         int r;
@@ -275,7 +271,7 @@ int bus_server_add_connection(Manager *m, int fd) {
                 }
         }
 
-        c->manager = m;
+        c->server = m;
         c->next = m->connections;
         if (m->connections)
                 m->connections->prev = c;
@@ -328,7 +324,7 @@ fail:
 }
 
 static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        Manager *m = userdata;
+        BusServer *m = userdata;
 
         /* Accept everything pending: a burst of clients must not wait one loop turn each. */
         for (unsigned i = 0; i < 64; i++) {
@@ -364,7 +360,7 @@ static int mkdir_parents(const char *path) {
         return 0;
 }
 
-int bus_server_listen(Manager *m) {
+static int bus_server_listen(BusServer *m) {
         _cleanup_close_ int fd = -EBADF;
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int n, r;
@@ -386,26 +382,28 @@ int bus_server_listen(Manager *m) {
                 (void) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
                 log_info("Using the socket-activated socket.");
         } else {
-                if (strlen(m->socket_path) >= sizeof(sa.sun_path))
+                if (strlen(m->manager->socket_path) >= sizeof(sa.sun_path))
                         return log_error_errno(ENAMETOOLONG, "Socket path '%s' is too long.",
-                                               m->socket_path);
-                strcpy(sa.sun_path, m->socket_path);
-                r = mkdir_parents(m->socket_path);
+                                               m->manager->socket_path);
+                strcpy(sa.sun_path, m->manager->socket_path);
+                r = mkdir_parents(m->manager->socket_path);
                 if (r < 0)
                         return log_error_errno(r, "Failed to create the directory of '%s': %m",
-                                               m->socket_path);
+                                               m->manager->socket_path);
                 fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
                 if (fd < 0)
                         return log_error_errno(errno, "Failed to create socket: %m");
-                (void) unlink(m->socket_path);
+                (void) unlink(m->manager->socket_path);
                 if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-                        return log_error_errno(errno, "Failed to bind '%s': %m", m->socket_path);
+                        return log_error_errno(errno, "Failed to bind '%s': %m",
+                                               m->manager->socket_path);
                 /* Anyone may connect: authorization is by peer credentials, per call. */
-                if (chmod(m->socket_path, 0666) < 0)
-                        return log_error_errno(errno, "Failed to chmod '%s': %m", m->socket_path);
+                if (chmod(m->manager->socket_path, 0666) < 0)
+                        return log_error_errno(errno, "Failed to chmod '%s': %m",
+                                               m->manager->socket_path);
                 if (listen(fd, SOMAXCONN) < 0)
                         return log_error_errno(errno, "Failed to listen on '%s': %m",
-                                               m->socket_path);
+                                               m->manager->socket_path);
                 m->listen_fd_ours = true;
         }
         r = sd_event_add_io(m->event, &m->listen_source, fd, EPOLLIN, on_accept, m);
@@ -415,12 +413,17 @@ int bus_server_listen(Manager *m) {
         return 0;
 }
 
-void bus_server_done(Manager *m) {
+static void bus_server_done(BusServer *m) {
         while (m->connections)
                 connection_free(m->connections);
+        for (size_t i = 0; i < m->n_pending; i++)
+                sd_bus_message_unref(m->pending[i].message);
+        free(m->pending);
+        m->pending = NULL;
+        m->n_pending = 0;
         m->listen_source = sd_event_source_disable_unref(m->listen_source);
         if (m->listen_fd >= 0 && m->listen_fd_ours)
-                (void) unlink(m->socket_path);
+                (void) unlink(m->manager->socket_path);
         m->listen_fd = safe_close(m->listen_fd);
         if (m->system_bus) {
                 (void) sd_bus_detach_event(m->system_bus);
@@ -428,7 +431,7 @@ void bus_server_done(Manager *m) {
         }
 }
 
-int bus_system_connect(Manager *m) {
+static int bus_system_connect(BusServer *m) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r;
 
@@ -453,10 +456,10 @@ int bus_system_connect(Manager *m) {
         return 0;
 }
 
-int bus_message_get_caller(Manager *m, sd_bus_message *msg, Caller *ret, sd_bus_error *error) {
+int bus_message_get_caller(BusServer *m, sd_bus_message *msg, Caller *ret, sd_bus_error *error) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         sd_bus *bus = sd_bus_message_get_bus(msg);
-        Connection *c = manager_find_connection(m, bus);
+        Connection *c = bus_server_find_connection(m, bus);
         const gid_t *groups = NULL;
         uid_t uid;
         gid_t gid = (gid_t) -1;
@@ -496,7 +499,7 @@ int bus_message_get_caller(Manager *m, sd_bus_message *msg, Caller *ret, sd_bus_
         return 0;
 }
 
-void bus_emit_signal(Manager *m, const char *path, const char *interface, const char *member,
+void bus_emit_signal(BusServer *m, const char *path, const char *interface, const char *member,
                      const char *types, ...) {
         va_list ap;
 
@@ -528,16 +531,181 @@ void bus_emit_signal(Manager *m, const char *path, const char *interface, const 
                 }                                                                                  \
         } while (0)
 
-void bus_emit_properties_changed(Manager *m, const char *path, const char *interface,
-                                 const char *property) {
+/* ---- the observer: the core's changes become signals, finished jobs replies ------------------ */
+
+static void emit_properties_changed(BusServer *m, const char *path, const char *interface,
+                                    char **properties) {
         FOREACH_BUS(m, b,
-                    (void) sd_bus_emit_properties_changed(b, path, interface, property, NULL));
+                    (void) sd_bus_emit_properties_changed_strv(b, path, interface, properties));
 }
 
-void bus_emit_object_added(Manager *m, const char *path) {
-        FOREACH_BUS(m, b, (void) sd_bus_emit_object_added(b, path));
+/* InterfacesRemoved by hand: by the time of the flush the object may be gone, and sd-bus would
+ * then leave out the interfaces only the object's own vtable names. */
+static void emit_object_removed(BusServer *m, const char *path) {
+        static const char *const interfaces[] = { "org.freedesktop.DBus.Peer",
+                                                  "org.freedesktop.DBus.Introspectable",
+                                                  "org.freedesktop.DBus.Properties",
+                                                  WORKLOAD_INTERFACE, NULL };
+
+        FOREACH_BUS(m, b, {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *sig = NULL;
+                if (sd_bus_message_new_signal(b, &sig, MANAGER_PATH,
+                                              "org.freedesktop.DBus.ObjectManager",
+                                              "InterfacesRemoved") >= 0 &&
+                    sd_bus_message_append(sig, "o", path) >= 0 &&
+                    sd_bus_message_append_strv(sig, (char **) interfaces) >= 0)
+                        (void) sd_bus_send(b, sig, NULL);
+        });
 }
 
-void bus_emit_object_removed(Manager *m, const char *path) {
-        FOREACH_BUS(m, b, (void) sd_bus_emit_object_removed(b, path));
+static void on_manager_event(void *userdata, const ManagerEvent *e) {
+        BusServer *m = userdata;
+        char id[24], path[sizeof(WORKLOAD_PATH_PREFIX) + 24];
+
+        if (!m->connections && !m->system_bus)
+                return; /* nobody listens */
+        (void) snprintf(id, sizeof(id), "%" PRIu64, e->workload_id);
+        (void) snprintf(path, sizeof(path), WORKLOAD_PATH_PREFIX "/%" PRIu64, e->workload_id);
+        switch (e->type) {
+        case MANAGER_EVENT_WORKLOAD_NEW:
+                if (workload_table_find_id(&m->manager->workloads, e->workload_id))
+                        FOREACH_BUS(m, b, (void) sd_bus_emit_object_added(b, path));
+                bus_emit_signal(m, MANAGER_PATH, MANAGER_INTERFACE, "WorkloadNew", "so", id, path);
+                break;
+        case MANAGER_EVENT_WORKLOAD_LOCKED:
+                bus_emit_signal(m, MANAGER_PATH, MANAGER_INTERFACE, "WorkloadLocked", "sott", id,
+                                path, e->bytes, e->duration_usec);
+                break;
+        case MANAGER_EVENT_WORKLOAD_FAILED:
+                bus_emit_signal(m, MANAGER_PATH, MANAGER_INTERFACE, "WorkloadFailed", "sos", id,
+                                path, strempty(e->error));
+                break;
+        case MANAGER_EVENT_WORKLOAD_EXITED:
+                bus_emit_signal(m, MANAGER_PATH, MANAGER_INTERFACE, "WorkloadExited", "soii", id,
+                                path, e->code, e->status);
+                break;
+        case MANAGER_EVENT_WORKLOAD_REMOVED:
+                bus_emit_signal(m, MANAGER_PATH, MANAGER_INTERFACE, "WorkloadRemoved", "so", id,
+                                path);
+                emit_object_removed(m, path);
+                break;
+        default:
+                break;
+        }
+}
+
+static void on_workload_changed(void *userdata, Workload *w, unsigned changes) {
+        BusServer *m = userdata;
+        const char *props[5];
+        size_t n = 0;
+
+        if (!m->connections && !m->system_bus)
+                return;
+        if (changes & WORKLOAD_CHANGE_STATE)
+                props[n++] = "State";
+        if (changes & WORKLOAD_CHANGE_ERROR)
+                props[n++] = "Error";
+        if (changes & WORKLOAD_CHANGE_EXIT_STATUS)
+                props[n++] = "ExitStatus";
+        if (changes & WORKLOAD_CHANGE_LOCK_DURATION)
+                props[n++] = "LockDurationUSec";
+        props[n] = NULL;
+        if (n > 0)
+                emit_properties_changed(m, w->path, WORKLOAD_INTERFACE, (char **) props);
+}
+
+static void on_manager_changed(void *userdata, unsigned changes) {
+        BusServer *m = userdata;
+        const char *props[5];
+        size_t n = 0;
+
+        if (!m->connections && !m->system_bus)
+                return;
+        if (changes & MANAGER_CHANGE_WORKLOADS)
+                props[n++] = "Workloads";
+        if (changes & MANAGER_CHANGE_RESERVED)
+                props[n++] = "ReservedBytes";
+        if (changes & MANAGER_CHANGE_BUDGET)
+                props[n++] = "BudgetBytes";
+        if (changes & MANAGER_CHANGE_POLICIES)
+                props[n++] = "Policies";
+        props[n] = NULL;
+        if (n > 0)
+                emit_properties_changed(m, MANAGER_PATH, MANAGER_INTERFACE, (char **) props);
+}
+
+int bus_server_pending_add(BusServer *m, uint64_t job_id, sd_bus_message *msg) {
+        PendingReply *l;
+
+        l = reallocarray(m->pending, m->n_pending + 1, sizeof(PendingReply));
+        if (!l)
+                return -ENOMEM;
+        m->pending = l;
+        m->pending[m->n_pending++] = (PendingReply){
+                .job_id = job_id,
+                .message = sd_bus_message_ref(msg),
+        };
+        return 0;
+}
+
+static void on_job_finished(void *userdata, const JobResult *r) {
+        BusServer *m = userdata;
+
+        for (size_t i = 0; i < m->n_pending; i++) {
+                if (m->pending[i].job_id != r->job_id)
+                        continue;
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = m->pending[i].message;
+                m->pending[i] = m->pending[--m->n_pending];
+                /* The caller may have gone meanwhile: sending then fails, harmlessly. */
+                bus_manager_reply_job(msg, r);
+                return;
+        }
+}
+
+static const ManagerObserver bus_observer = {
+        .event = on_manager_event,
+        .workload_changed = on_workload_changed,
+        .manager_changed = on_manager_changed,
+        .job_finished = on_job_finished,
+};
+
+int bus_server_new(Manager *manager, BusServer **ret) {
+        BusServer *m;
+
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        m->manager = manager;
+        m->event = sd_event_ref(manager->event);
+        m->listen_fd = -EBADF;
+        m->next_connection_id = 1;
+        manager_set_observer(manager, &bus_observer, m);
+        *ret = m;
+        return 0;
+}
+
+BusServer *bus_server_free(BusServer *m) {
+        if (!m)
+                return NULL;
+        if (m->manager && m->manager->observer == &bus_observer)
+                manager_set_observer(m->manager, NULL, NULL);
+        bus_server_done(m);
+        free(m->rate_buckets);
+        sd_event_unref(m->event);
+        free(m);
+        return NULL;
+}
+
+int bus_server_start(BusServer *m) {
+        int r;
+
+        r = bus_server_listen(m);
+        if (r < 0)
+                return r;
+        if (m->manager->config.system_bus) {
+                r = bus_system_connect(m);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* org.mlockd1.Workload objects at /org/mlockd1/workload/<id>. Status properties are read
- * from /proc when asked; nothing polls. */
+/* org.mlockd1.Workload objects at /org/mlockd1/workload/<id>. Status properties come from the
+ * workload's /proc sample (manager_workload_sample(): at most WORKLOAD_SAMPLE_MAX_AGE_USEC old),
+ * so a GetAll costs serialization. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,12 +9,12 @@
 #include "common/macro.h"
 #include "common/proc.h"
 #include "common/process-util.h"
-#include "daemon/core/manager.h"
+#include "daemon/bus/bus.h"
 
 int bus_workload_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                       void **ret_found, sd_bus_error *error) {
-        Manager *m = userdata;
-        Workload *w = workload_table_find_path(&m->workloads, path);
+        BusServer *s = userdata;
+        Workload *w = workload_table_find_path(&s->manager->workloads, path);
 
         if (!w)
                 return 0;
@@ -23,7 +24,8 @@ int bus_workload_find(sd_bus *bus, const char *path, const char *interface, void
 
 int bus_workload_enumerate(sd_bus *bus, const char *path, void *userdata, char ***ret_nodes,
                            sd_bus_error *error) {
-        Manager *m = userdata;
+        BusServer *s = userdata;
+        Manager *m = s->manager;
         char **l;
         size_t i = 0;
 
@@ -42,39 +44,13 @@ int bus_workload_enumerate(sd_bus *bus, const char *path, void *userdata, char *
         return 0;
 }
 
-/* Status of a live workload, read through /proc/PID and checked against the pidfd afterwards
- * (a pid reused after the exit must not lend its numbers). Zeroes when gone. Read once per
- * loop iteration: the properties of one GetAll (or of many calls answered together) share it. */
 static void workload_read_proc(Workload *w, ProcStatus *ret_status, ProcStat *ret_stat) {
-        _cleanup_close_ int dfd = -EBADF;
-        uint64_t now = 0;
-        pid_t pid;
+        const WorkloadSample *sample = manager_workload_sample(w->manager, w);
 
-        if (w->manager && sd_event_now(w->manager->event, CLOCK_MONOTONIC, &now) >= 0 && now != 0 &&
-            now == w->proc_read_at)
-                goto done;
-
-        w->proc_status = (ProcStatus){ .vm_lck = 0, .vm_rss = 0, .vm_swap = 0, .vm_pin = 0 };
-        w->proc_stat = (ProcStat){};
-        w->proc_read_at = now;
-        if (!workload_is_live(w) || w->pidfd < 0)
-                goto done;
-        dfd = proc_open(w->ident.pid);
-        if (dfd < 0)
-                goto done;
-        if (proc_status_read(dfd, &w->proc_status) < 0)
-                w->proc_status = (ProcStatus){};
-        if (proc_stat_read(dfd, &w->proc_stat) < 0)
-                w->proc_stat = (ProcStat){};
-        if (pidfd_get_pid(w->pidfd, &pid) < 0 || pid != w->ident.pid) {
-                w->proc_status = (ProcStatus){};
-                w->proc_stat = (ProcStat){};
-        }
-done:
         if (ret_status)
-                *ret_status = w->proc_status;
+                *ret_status = sample->status;
         if (ret_stat)
-                *ret_stat = w->proc_stat;
+                *ret_stat = sample->stat;
 }
 
 static uint64_t unset0(uint64_t v) {

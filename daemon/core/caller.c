@@ -216,3 +216,57 @@ bool caller_in_group(const Caller *c, gid_t gid) {
                         return true;
         return false;
 }
+
+/* 0 if c's pidfd still names c->pid. */
+static int caller_verify(const Caller *c) {
+        pid_t now;
+        int r;
+
+        if (c->pid <= 0 || c->pidfd < 0)
+                return -ESRCH;
+        r = pidfd_get_pid(c->pidfd, &now);
+        if (r < 0)
+                return r;
+        return now == c->pid ? 0 : -ESRCH;
+}
+
+int caller_read_status(const Caller *c, ProcStatus *ret) {
+        _cleanup_close_ int dfd = -EBADF;
+        ProcStatus st;
+        int r;
+
+        r = caller_verify(c);
+        if (r < 0)
+                return r;
+        dfd = proc_open(c->pid);
+        if (dfd < 0)
+                return dfd;
+        r = proc_status_read(dfd, &st);
+        if (r < 0)
+                return r;
+        r = caller_verify(c);
+        if (r < 0)
+                return r;
+        *ret = st;
+        return 0;
+}
+
+int caller_open_dir(const Caller *c, const char *which, int *ret_fd) {
+        _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
+        int r;
+
+        r = caller_verify(c);
+        if (r < 0)
+                return r;
+        dfd = proc_open(c->pid);
+        if (dfd < 0)
+                return dfd;
+        fd = openat(dfd, which, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        r = caller_verify(c);
+        if (r < 0)
+                return r;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}

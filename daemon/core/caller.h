@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "common/proc.h"
+
 typedef struct Caller {
         uid_t uid;
         gid_t gid;
@@ -30,6 +32,13 @@ int caller_root(Caller *ret);
 int caller_copy(const Caller *c, Caller *ret);
 void caller_done(Caller *c);
 bool caller_is_root(const Caller *c);
+
+/* The calling process, reached by its pidfd (never by the pid number alone): /proc/PID is read
+ * only if the pidfd still names that pid afterwards (-ESRCH otherwise: it exited and the pid
+ * may have been reused). A caller without a pidfd (the daemon itself) gives -ESRCH. */
+int caller_read_status(const Caller *c, ProcStatus *ret);
+/* Opens, O_PATH, the caller's root directory ("root") or working directory ("cwd"). */
+int caller_open_dir(const Caller *c, const char *which, int *ret_fd);
 bool caller_in_group(const Caller *c, gid_t gid);
 
 /* Parses the "Groups:" line of /proc/PID/status text. Returns 0 (an empty list is fine),

@@ -44,5 +44,10 @@
 #define LIMIT_EXITED_KEEP_USEC (60u * 1000000ull)
 #define LIMIT_EXITED_KEEP_MAX 64u
 
+/* From Run to the program's exec: the launch child resolves, opens and waits for the decision as
+ * the caller; a caller that stops it (SIGSTOP), or a cwd on a mount that never answers, holds a
+ * job and a reservation, never the daemon. After this long the child is killed. */
+#define LIMIT_LAUNCH_TIMEOUT_USEC (30u * 1000000ull)
+
 /* How often capability-locked workloads (no kernel limit) are checked against their limit. */
 #define LIMIT_BUDGET_CHECK_USEC (2u * 1000000ull)

@@ -17,43 +17,12 @@
 #include "common/parse-util.h"
 #include "common/proc.h"
 #include "common/process-util.h"
-#include "daemon/bus/bus-error.h"
 #include "daemon/helpers/inject-job.h"
 #include "daemon/helpers/inject.h"
 #include "daemon/libvirt-events.h"
 #include "daemon/core/manager.h"
+#include "daemon/core/reap.h"
 #include "daemon/core/target.h"
-
-/* A process of ours whose end nobody else waits for: reap it when its pidfd says so. */
-static int on_reap(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        siginfo_t si = {};
-
-        (void) waitid(P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG);
-        if (si.si_pid == 0)
-                return 0;
-        /* The loop held the only reference: handing it back frees the source (safe while it
-         * is being dispatched), and with it the pidfd. */
-        (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
-        (void) sd_event_source_set_floating(s, false);
-        return 0;
-}
-
-static void reap_later(Manager *m, pid_t pid) {
-        sd_event_source *s = NULL;
-        int fd, r;
-
-        fd = pidfd_open_checked(pid);
-        if (fd < 0)
-                return;
-        r = sd_event_add_io(m->event, &s, fd, EPOLLIN, on_reap, NULL);
-        if (r < 0) {
-                safe_close(fd);
-                return;
-        }
-        (void) sd_event_source_set_io_fd_own(s, true);
-        (void) sd_event_source_set_floating(s, true);
-        sd_event_source_unref(s);
-}
 
 static void helper_done(Manager *m, Workload *w) {
         w->helper_source = sd_event_source_disable_unref(w->helper_source);
@@ -61,7 +30,7 @@ static void helper_done(Manager *m, Workload *w) {
         if (w->helper_pid > 0) {
                 /* The helper writes its result and _exit()s: this wait is short. */
                 if (waitpid(w->helper_pid, NULL, WNOHANG) == 0)
-                        reap_later(m, w->helper_pid);
+                        manager_reap_later(m, w->helper_pid);
         }
         w->helper_pid = 0;
 }
@@ -84,29 +53,37 @@ static void restore_limit(Workload *w) {
         w->limit_raised = false;
 }
 
-static void finish_detach(Manager *m, Workload *w, const char *error_msg) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = TAKE_PTR(w->detach_reply);
+static void detach_job_finished(Manager *m, uint64_t job_id, const CoreError *error) {
+        JobResult res = { .job_id = job_id, .error = error };
 
+        if (job_id > 0 && m->observer && m->observer->job_finished)
+                m->observer->job_finished(m->observer_userdata, &res);
+}
+
+static void finish_detach(Manager *m, Workload *w, const char *error_msg) {
+        uint64_t job_id = w->detach_job_id;
+
+        w->detach_job_id = 0;
         if (error_msg) {
+                _cleanup_(core_error_done) CoreError e = CORE_ERROR_NULL;
+
                 /* Still locked: keep it in the table as it was. */
                 w->detaching = false;
                 log_warning("Detach of workload %s (pid %d) failed: %s", w->id_str, w->ident.pid,
                             error_msg);
-                if (reply)
-                        (void) sd_bus_reply_method_errorf(reply, BUS_ERROR_LOCK_FAILED,
-                                                          "munlockall in pid %d failed: %s",
-                                                          w->ident.pid, error_msg);
+                (void) core_error_setf(&e, ERROR_LOCK_FAILED, "munlockall in pid %d failed: %s",
+                                       w->ident.pid, error_msg);
+                detach_job_finished(m, job_id, &e);
                 return;
         }
         restore_limit(w);
         log_info("Workload %s '%s' (pid %d) detached: unlocked and forgotten.", w->id_str,
                  strempty(w->name), w->ident.pid);
         if (w->is_child && workload_is_live(w))
-                reap_later(m, w->ident.pid);
+                manager_reap_later(m, w->ident.pid);
         manager_workload_set_state(m, w, WORKLOAD_DETACHED);
         manager_workload_remove(m, w);
-        if (reply)
-                (void) sd_bus_reply_method_return(reply, NULL);
+        detach_job_finished(m, job_id, NULL);
 }
 
 static int on_helper_result(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -123,6 +100,12 @@ static int on_helper_result(sd_event_source *s, int fd, uint32_t revents, void *
 
         if (r < 0) {
                 if (asprintf(&msg, "the injection helper failed: %s", strerror(-r)) < 0)
+                        msg = NULL;
+        } else if (res.error == ESTALE && res.stage == INJECT_STAGE_IDENTITY) {
+                if (asprintf(&msg,
+                             "pid %d changed between the check and the seize (its credentials, "
+                             "capabilities or program); it was left untouched",
+                             w->ident.pid) < 0)
                         msg = NULL;
         } else if (res.error != 0) {
                 if (asprintf(&msg, "%s%s%s: %s (VmLck %s)",
@@ -155,10 +138,19 @@ static int on_helper_result(sd_event_source *s, int fd, uint32_t revents, void *
         return 0;
 }
 
-static int start_injection(Manager *m, Workload *w, long nr, int flags) {
+/* In the helper, with the target stopped under ptrace: the same process as examined. */
+static int verify_target(pid_t pid, int pidfd, void *userdata) {
+        return target_verify_unchanged(userdata, pidfd);
+}
+
+/* expected: what the target was when checked (Attach), NULL for Detach (our own workload). */
+static int start_injection(Manager *m, Workload *w, long nr, int flags,
+                           const TargetInfo *expected) {
         int r;
 
-        r = inject_job_start(w->ident.pid, w->pidfd, nr, flags, &w->helper_pid, &w->helper_fd);
+        r = inject_job_start_verified(w->ident.pid, w->pidfd, nr, flags,
+                                      expected ? verify_target : NULL, (void *) expected,
+                                      &w->helper_pid, &w->helper_fd);
         if (r < 0)
                 return r;
         r = sd_event_add_io(m->event, &w->helper_source, w->helper_fd, EPOLLIN, on_helper_result,
@@ -173,7 +165,6 @@ static int start_injection(Manager *m, Workload *w, long nr, int flags) {
 }
 
 static int caller_caps(const Caller *c, uint64_t *ret) {
-        _cleanup_close_ int dfd = -EBADF;
         ProcStatus st;
         int r;
 
@@ -182,10 +173,7 @@ static int caller_caps(const Caller *c, uint64_t *ret) {
                 *ret = caller_is_root(c) ? UINT64_MAX : 0;
                 return 0;
         }
-        dfd = proc_open(c->pid);
-        if (dfd < 0)
-                return dfd;
-        r = proc_status_read(dfd, &st);
+        r = caller_read_status(c, &st);
         if (r < 0)
                 return r;
         *ret = st.cap_eff == PROC_UNSET ? 0 : st.cap_eff;
@@ -218,7 +206,7 @@ static int size_guest_limit(Manager *m, const PolicyRequest *req, uint64_t wante
 }
 
 int manager_attach(Manager *m, const Caller *c, pid_t pid, int pidfd_in, const WorkloadOptions *o,
-                   Workload **ret, sd_bus_error *error) {
+                   Workload **ret, CoreError *error) {
         _cleanup_(workload_freep) Workload *w = NULL;
         _cleanup_(target_info_done) TargetInfo t = {};
         _cleanup_close_ int pidfd = -EBADF;
@@ -234,28 +222,28 @@ int manager_attach(Manager *m, const Caller *c, pid_t pid, int pidfd_in, const W
         else
                 pidfd = pidfd_open_checked(pid);
         if (pidfd < 0)
-                return bus_error_setf(error, BUS_ERROR_NO_SUCH_PROCESS, "No process %d: %s.",
-                                      (int) pid, strerror(-pidfd));
+                return core_error_setf(error, ERROR_NO_SUCH_PROCESS, "No process %d: %s.",
+                                       (int) pid, strerror(-pidfd));
         r = target_info_from_pidfd(pidfd, &t);
         if (r < 0)
-                return bus_error_setf(error, BUS_ERROR_NO_SUCH_PROCESS,
-                                      "Cannot examine process %d: %s.", (int) pid, strerror(-r));
+                return core_error_setf(error, ERROR_NO_SUCH_PROCESS,
+                                       "Cannot examine process %d: %s.", (int) pid, strerror(-r));
         existing = workload_table_find_pid(&m->workloads, pid);
         if (existing)
-                return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
-                                      "pid %d is workload %s already (%s); detach it first.",
-                                      (int) pid, existing->id_str,
-                                      workload_state_to_string(existing->state));
+                return core_error_setf(error, ERROR_INVALID_ARGUMENT,
+                                       "pid %d is workload %s already (%s); detach it first.",
+                                       (int) pid, existing->id_str,
+                                       workload_state_to_string(existing->state));
 
         /* May this caller touch it at all (privilege, PID 1, ourselves)? */
         r = caller_caps(c, &caps);
         if (r < 0)
-                return bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
-                                      "Cannot read the caller's capabilities.");
+                return core_error_setf(error, ERROR_ACCESS_DENIED,
+                                       "Cannot read the caller's capabilities.");
         r = target_check_attach(&t, c->uid, caps, m->self_pid, &reason);
         if (r < 0)
-                return bus_error_setf(error, BUS_ERROR_ACCESS_DENIED, "%s",
-                                      reason ?: "attaching to this process is not allowed");
+                return core_error_setf(error, ERROR_ACCESS_DENIED, "%s",
+                                       reason ?: "attaching to this process is not allowed");
         r = manager_check_workload_limit(m, c, error);
         if (r < 0)
                 return r;
@@ -268,8 +256,8 @@ int manager_attach(Manager *m, const Caller *c, pid_t pid, int pidfd_in, const W
                 r = size_guest_limit(m, &req, libvirt_guest_limit(o->memory, o->hard_limit),
                                      &req.limit);
                 if (r < 0)
-                        return bus_error_setf_errno(error, r, "Policy decision failed: %s",
-                                                    strerror(-r));
+                        return core_error_setf_errno(error, r, "Policy decision failed: %s",
+                                                     strerror(-r));
         }
         r = manager_decide(m, &req, &d, error);
         if (r < 0)
@@ -291,8 +279,8 @@ int manager_attach(Manager *m, const Caller *c, pid_t pid, int pidfd_in, const W
         if (r >= 0) {
                 r = target_ptrace_scope_check(scope, m->has_sys_ptrace, &reason);
                 if (r < 0)
-                        return bus_error_setf(error, BUS_ERROR_UNSUPPORTED, "%s",
-                                              reason ?: "ptrace is not permitted here");
+                        return core_error_setf(error, ERROR_UNSUPPORTED, "%s",
+                                               reason ?: "ptrace is not permitted here");
         }
         /* mlockall(MCL_CURRENT) is charged for the whole mapped size, not the resident one. */
         needed = w->settings.limit == SIZE_INFINITY
@@ -302,15 +290,15 @@ int manager_attach(Manager *m, const Caller *c, pid_t pid, int pidfd_in, const W
         reason = NULL;
         plan = target_lock_plan(&t, m->has_sys_resource, needed, &reason);
         if (plan < 0)
-                return bus_error_setf(error, BUS_ERROR_UNSUPPORTED, "%s",
-                                      reason ?: "the target cannot lock its memory");
+                return core_error_setf(error, ERROR_UNSUPPORTED, "%s",
+                                       reason ?: "the target cannot lock its memory");
         if (plan == TARGET_LOCK_RAISE_LIMIT) {
                 ProcLimits old;
                 r = target_raise_memlock(pidfd, t.pid, needed, &old);
                 if (r < 0)
-                        return bus_error_setf_errno(error, r,
-                                                    "Failed to raise RLIMIT_MEMLOCK of pid %d: %s",
-                                                    (int) pid, strerror(-r));
+                        return core_error_setf_errno(error, r,
+                                                     "Failed to raise RLIMIT_MEMLOCK of pid %d: %s",
+                                                     (int) pid, strerror(-r));
                 w->limit_raised = true;
                 w->orig_memlock_soft = old.memlock_soft;
                 w->orig_memlock_hard = old.memlock_hard;
@@ -327,12 +315,12 @@ int manager_attach(Manager *m, const Caller *c, pid_t pid, int pidfd_in, const W
         r = manager_workload_watch(m, w);
         if (r >= 0)
                 r = start_injection(m, w, SYS_mlockall,
-                                    lock_mode_to_mlockall_flags(w->settings.mode));
+                                    lock_mode_to_mlockall_flags(w->settings.mode), &t);
         if (r < 0) {
                 restore_limit(w);
-                return bus_error_setf_errno(error, r,
-                                            "Failed to start the injection into pid %d: %s",
-                                            (int) pid, strerror(-r));
+                return core_error_setf_errno(error, r,
+                                             "Failed to start the injection into pid %d: %s",
+                                             (int) pid, strerror(-r));
         }
         log_info("Workload %s '%s': attaching to pid %d (uid %u, %s) for uid %u, policy '%s', %s, "
                  "limit %s%s.",
@@ -344,34 +332,37 @@ int manager_attach(Manager *m, const Caller *c, pid_t pid, int pidfd_in, const W
         return 0;
 oom:
         policy_decision_clear(&d);
-        return bus_error_setf_errno(error, -ENOMEM, "Out of memory.");
+        return core_error_setf_errno(error, -ENOMEM, "Out of memory.");
 }
 
 int manager_attach_pid(Manager *m, pid_t pid, const WorkloadOptions *o, Workload **ret,
-                       sd_bus_error *error) {
+                       CoreError *error) {
         Caller root;
 
         (void) caller_root(&root);
         return manager_attach(m, &root, pid, -EBADF, o, ret, error);
 }
 
-int manager_detach(Manager *m, const Caller *c, Workload *w, sd_bus_error *error) {
+int manager_detach(Manager *m, const Caller *c, Workload *w, uint64_t *ret_job_id,
+                   CoreError *error) {
         int r;
 
         if (w->helper_pid > 0)
-                return bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
-                                      "Workload %s is still %s; try again when it is locked or "
-                                      "failed.",
-                                      w->id_str, w->detaching ? "detaching" : "locking");
+                return core_error_setf(error, ERROR_LIMIT_EXCEEDED,
+                                       "Workload %s is still %s; try again when it is locked or "
+                                       "failed.",
+                                       w->id_str, w->detaching ? "detaching" : "locking");
         if (!workload_is_live(w)) {
                 manager_workload_remove(m, w);
                 return 0;
         }
-        r = start_injection(m, w, SYS_munlockall, 0);
+        r = start_injection(m, w, SYS_munlockall, 0, NULL);
         if (r < 0)
-                return bus_error_setf_errno(error, r, "Failed to start munlockall in pid %d: %s",
-                                            w->ident.pid, strerror(-r));
+                return core_error_setf_errno(error, r, "Failed to start munlockall in pid %d: %s",
+                                             w->ident.pid, strerror(-r));
         w->detaching = true;
+        w->detach_job_id = m->next_job_id++;
+        *ret_job_id = w->detach_job_id;
         log_info("Detaching workload %s (pid %d) for uid %u.", w->id_str, w->ident.pid,
                  (unsigned) c->uid);
         return 1; /* in progress: the reply follows when munlockall has run */

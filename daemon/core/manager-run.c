@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Run and Exec: policy → budget → spawn (or the caller itself) → workload → the shim's report
- * becomes WorkloadLocked or WorkloadFailed. */
+/* Run and Exec as launch jobs: fork the launch child (daemon/helpers/spawn.h), which becomes the
+ * caller and opens the program in the caller's world → its identity arrives as an io event →
+ * policy and budget decide on that file → the child executes exactly it (or the exec-stop
+ * injector takes it for static programs) → EOF on the control socket: the workload is in the
+ * table → the shim's report becomes WorkloadLocked or WorkloadFailed. The loop never waits. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "common/log.h"
@@ -16,13 +19,40 @@
 #include "common/parse-util.h"
 #include "common/proc.h"
 #include "common/process-util.h"
-#include "daemon/bus/bus-error.h"
-#include "daemon/helpers/env-filter.h"
-#include "daemon/helpers/exec-check.h"
+#include "common/time-util.h"
+#include "daemon/core/limits.h"
 #include "daemon/core/manager.h"
+#include "daemon/core/reap.h"
 #include "daemon/core/shim-report-reader.h"
-#include "daemon/helpers/spawn.h"
 #include "daemon/core/target.h"
+#include "daemon/helpers/env-filter.h"
+#include "daemon/helpers/inject-job.h"
+#include "daemon/helpers/spawn.h"
+
+typedef enum JobType {
+        JOB_RUN,
+        JOB_EXEC,
+        _JOB_TYPE_MAX,
+        _JOB_TYPE_INVALID = -EINVAL,
+} JobType;
+
+/* A launch in progress: the child is forked, the program not yet running. */
+struct Job {
+        Manager *manager;
+        Job *prev, *next;
+        uint64_t id;
+        JobType type;
+        Caller caller;
+        uint64_t owner;
+        WorkloadOptions options; /* strings point into opt_* */
+        char *opt_policy, *opt_name;
+        char *name; /* from argv[0] when no name was asked for */
+        SpawnChild child;
+        sd_event_source *control_source, *timeout_source;
+        Workload *workload; /* decided: not in the table yet, but its limit is reserved */
+};
+
+/* ---- the shim's report ------------------------------------------------------------------ */
 
 static void report_done(Workload *w) {
         w->report_source = sd_event_source_disable_unref(w->report_source);
@@ -86,19 +116,87 @@ static int on_report(sd_event_source *s, int fd, uint32_t revents, void *userdat
         return 0;
 }
 
-static const char *name_from_argv0(const char *argv0) {
-        const char *s = strrchr(argv0, '/');
-        return s && s[1] ? s + 1 : argv0;
+/* ---- jobs --------------------------------------------------------------------------------- */
+
+static Job *job_free(Job *j) {
+        if (!j)
+                return NULL;
+        if (j->manager) {
+                Manager *m = j->manager;
+                if (j->prev)
+                        j->prev->next = j->next;
+                else if (m->jobs == j)
+                        m->jobs = j->next;
+                if (j->next)
+                        j->next->prev = j->prev;
+                m->n_jobs--;
+        }
+        sd_event_source_disable_unref(j->control_source);
+        sd_event_source_disable_unref(j->timeout_source);
+        if (j->child.pid > 0) {
+                /* Not started: it must not run unaccounted. Reaped through its pidfd. */
+                (void) pidfd_send_signal_checked(j->child.pidfd, SIGKILL);
+                if (j->manager)
+                        manager_reap_later(j->manager, j->child.pid);
+                else
+                        (void) waitpid(j->child.pid, NULL, 0);
+        }
+        spawn_child_done(&j->child);
+        workload_free(j->workload);
+        caller_done(&j->caller);
+        free(j->opt_policy);
+        free(j->opt_name);
+        free(j->name);
+        free(j);
+        return NULL;
 }
 
-static int set_name(Workload *w, const char *name, const char *fallback) {
-        w->name = strndup(name ?: fallback, 255);
-        return w->name ? 0 : -ENOMEM;
+uint64_t manager_jobs_reserved(Manager *m) {
+        uint64_t sum = 0;
+
+        for (Job *j = m->jobs; j; j = j->next)
+                if (j->workload) {
+                        uint64_t l = j->workload->settings.limit;
+                        sum = l > UINT64_MAX - sum ? UINT64_MAX : sum + l;
+                }
+        return sum;
 }
 
-static int spawn_error(sd_bus_error *error, int r, const char *msg, const char *argv0) {
-        const char *name;
+size_t manager_jobs_count_uid(Manager *m, uid_t uid) {
+        size_t n = 0;
 
+        for (Job *j = m->jobs; j; j = j->next)
+                if (j->caller.uid == uid)
+                        n++;
+        return n;
+}
+
+void manager_jobs_clear(Manager *m) {
+        while (m->jobs)
+                job_free(m->jobs);
+}
+
+/* Reports the end of the job and frees it. */
+static void job_finish(Job *j, Workload *w, char **env, const CoreError *error) {
+        Manager *m = j->manager;
+        const ManagerObserver *o = m->observer;
+        JobResult res = { .job_id = j->id, .workload = w, .env = env, .error = error };
+
+        job_free(j);
+        if (o && o->job_finished)
+                o->job_finished(m->observer_userdata, &res);
+}
+
+static void job_fail(Job *j, CoreError *error) {
+        if (core_error_is_set(error))
+                log_info("Launch %" PRIu64 " for uid %u failed: %s", j->id,
+                         (unsigned) j->caller.uid, strna(error->message));
+        job_finish(j, NULL, NULL, error);
+}
+
+/* The child's own errors: what the caller asked for is wrong (not found, not executable, not
+ * enterable), or the system refused it. */
+static ErrorKind child_error_kind(int r) {
         switch (-r) {
         case ENOENT:
         case EACCES:
@@ -106,84 +204,393 @@ static int spawn_error(sd_bus_error *error, int r, const char *msg, const char *
         case ENOEXEC:
         case ENOTDIR:
         case ELOOP:
-                name = BUS_ERROR_INVALID_ARGUMENT;
-                break;
+        case E2BIG:
+        case ENAMETOOLONG:
+                return ERROR_INVALID_ARGUMENT;
         case EPERM:
-                name = BUS_ERROR_UNSUPPORTED;
-                break;
+                return ERROR_UNSUPPORTED;
         default:
-                name = BUS_ERROR_LOCK_FAILED;
+                return ERROR_LOCK_FAILED;
         }
-        if (msg)
-                return bus_error_setf(error, name, "%s", msg);
-        return bus_error_setf(error, name, "Cannot run '%s': %s", argv0, strerror(-r));
 }
 
-/* Run and Exec lock the caller's own program: the caller is the target. Decides by policy
- * and makes the workload entry with the decided settings (not yet in the table). */
-static int new_own_workload(Manager *m, const Caller *c, RequestKind kind, const ExecCheck *ec,
-                            const char *argv0, const WorkloadOptions *o, Workload **ret,
-                            sd_bus_error *error) {
+static const char *name_from_argv0(const char *argv0) {
+        const char *s = strrchr(argv0, '/');
+        return s && s[1] ? s + 1 : argv0;
+}
+
+/* Policy and budget decide on the file the child opened; the workload entry gets the decided
+ * settings (its limit is reserved from here on). */
+static int job_decide(Job *j, const SpawnMessage *msg, CoreError *error) {
         _cleanup_(workload_freep) Workload *w = NULL;
+        Manager *m = j->manager;
         PolicyDecision d = {};
         PolicyRequest req;
         int r;
 
-        r = manager_check_workload_limit(m, c, error);
-        if (r < 0)
-                return r;
-        manager_request_init(&req, kind, c, o);
-        req.exe = ec->canonical; /* like /proc/PID/exe, as for Attach */
+        manager_request_init(&req, j->type == JOB_EXEC ? REQUEST_EXEC : REQUEST_RUN, &j->caller,
+                             &j->options);
+        req.exe = msg->path; /* as the child opened it: what /proc/PID/exe will show */
         r = manager_decide(m, &req, &d, error);
         if (r < 0)
                 return r;
-
-        r = workload_new(m->next_id, &w);
+        r = workload_new(m->next_id++, &w);
         if (r >= 0) {
-                w->kind = kind == REQUEST_EXEC ? WORKLOAD_KIND_EXEC : WORKLOAD_KIND_RUN;
+                w->kind = j->type == JOB_EXEC ? WORKLOAD_KIND_EXEC : WORKLOAD_KIND_RUN;
                 w->settings = d.settings;
                 w->policy = strdup(policy_name(d.policy));
-                r = w->policy ? set_name(w, o->name, name_from_argv0(argv0)) : -ENOMEM;
+                w->name = strndup(j->options.name ?: j->name, 255);
+                w->uid = j->caller.uid;
+                w->gid = j->caller.gid;
+                w->manager = m;
+                if (!w->policy || !w->name)
+                        r = -ENOMEM;
         }
         policy_decision_clear(&d);
         if (r < 0)
-                return bus_error_setf_errno(error, r, "Out of memory.");
-        *ret = TAKE_PTR(w);
+                return core_error_setf_errno(error, r, "Out of memory.");
+        j->workload = TAKE_PTR(w);
+        return 0;
+}
+
+/* Run: the program is decided; let the child (or, for static programs, the injector that
+ * traces it) go on. */
+static int job_proceed(Job *j, const SpawnMessage *msg, CoreError *error) {
+        Manager *m = j->manager;
+        Workload *w = j->workload;
+        bool exec_stop = exec_kind_needs_injection(msg->kind);
+        SpawnVerdict v = {
+                .allow = 1,
+                .exec_stop = exec_stop,
+                .lock = w->settings,
+        };
+        int r;
+
+        if (exec_stop && !m->has_sys_ptrace)
+                return core_error_setf(error, ERROR_UNSUPPORTED,
+                                       "'%s' is a %s program, which LD_PRELOAD cannot reach, and "
+                                       "without CAP_SYS_PTRACE mlockd cannot lock it at its exec "
+                                       "stop.",
+                                       msg->path, exec_kind_to_string(msg->kind));
+        w->mechanism = exec_stop             ? MECHANISM_PTRACE
+                       : m->has_sys_resource ? MECHANISM_RLIMIT
+                                             : MECHANISM_CAPABILITY;
+        v.mechanism = (uint32_t) w->mechanism;
+        if (exec_stop) {
+                InjectExecStop x = {
+                        .go_fd = j->child.control_fd,
+                        .go = &v,
+                        .go_len = sizeof(v),
+                        .report_fd = j->child.report_w,
+                        .lock = w->settings,
+                };
+                pid_t helper;
+                int result_fd;
+
+                r = inject_job_start_exec_stop(j->child.pid, j->child.pidfd, &x, &helper,
+                                               &result_fd);
+                if (r >= 0) {
+                        /* It reports in the report pipe, like the shim: only reap it. */
+                        safe_close(result_fd);
+                        manager_reap_later(m, helper);
+                }
+        } else
+                r = spawn_verdict_send(j->child.control_fd, &v);
+        j->child.report_w = safe_close(j->child.report_w);
+        if (r < 0)
+                return core_error_setf_errno(error, r, "Failed to let '%s' start: %s", msg->path,
+                                             strerror(-r));
+        return 0;
+}
+
+/* Exec: the caller itself becomes the workload, with a raised limit (it must exec the program
+ * itself, so only the limit is the policy's to give). */
+static int job_exec_finish(Job *j, const SpawnMessage *msg, char ***ret_env, Workload **ret,
+                           CoreError *error) {
+        _cleanup_strv_free_ char **env = NULL;
+        Manager *m = j->manager;
+        Workload *w = j->workload;
+        const Caller *c = &j->caller;
+        ProcStatus st;
+        ProcLimits old;
+        int r;
+
+        if (exec_kind_needs_injection(msg->kind))
+                return core_error_setf(error, ERROR_UNSUPPORTED,
+                                       "'%s' is %s: the shim cannot reach it through exec; use "
+                                       "'memlockctl run', which locks such programs by "
+                                       "injection.",
+                                       msg->path, exec_kind_to_string(msg->kind));
+        r = caller_read_status(c, &st);
+        if (r < 0)
+                return core_error_setf(error, ERROR_NO_SUCH_PROCESS, "pid %d is gone.", c->pid);
+        if (st.cap_eff != PROC_UNSET && (st.cap_eff & (UINT64_C(1) << CAP_IPC_LOCK)))
+                w->mechanism = MECHANISM_PREEXISTING;
+        else if (m->has_sys_resource) {
+                r = target_raise_memlock(c->pidfd, c->pid, w->settings.limit, &old);
+                if (r < 0)
+                        return core_error_setf_errno(error, r,
+                                                     "Failed to raise RLIMIT_MEMLOCK of pid %d: %s",
+                                                     c->pid, strerror(-r));
+                w->mechanism = MECHANISM_RLIMIT;
+                w->limit_raised = true;
+                w->orig_memlock_soft = old.memlock_soft;
+                w->orig_memlock_hard = old.memlock_hard;
+        } else
+                return core_error_setf(
+                        error, ERROR_UNSUPPORTED,
+                        "pid %d (uid %u) lacks CAP_IPC_LOCK, and mlockd lacks CAP_SYS_RESOURCE "
+                        "to raise its RLIMIT_MEMLOCK: 'memlockctl exec' cannot work here. Use "
+                        "'memlockctl run', which gives the new process CAP_IPC_LOCK.",
+                        c->pid, (unsigned) c->uid);
+
+        /* The entries memlockctl exec adds to its own environment before exec'ing. */
+        r = spawn_build_env(NULL, m->shim_path, &w->settings, -1, &env);
+        if (r < 0)
+                return core_error_setf_errno(error, r, "Out of memory.");
+        w->state = WORKLOAD_LOCKING;
+        if (process_identity_get(c->pid, &w->ident) < 0)
+                w->ident = (ProcessIdentity){ .pid = c->pid };
+        w->pidfd = fcntl(c->pidfd, F_DUPFD_CLOEXEC, 3);
+        if (w->pidfd < 0)
+                return core_error_setf_errno(error, -errno, "Failed to duplicate pidfd: %m");
+        w->detach = true; /* it is the caller itself: nothing to hang up */
+        r = manager_workload_watch(m, w);
+        if (r < 0)
+                return core_error_setf_errno(error, r, "Failed to watch pid %d: %s", c->pid,
+                                             strerror(-r));
+        log_info("Workload %s '%s': pid %d (uid %u) execs '%s' with the shim, policy '%s', limit "
+                 "%s, mechanism %s.",
+                 w->id_str, w->name, c->pid, (unsigned) c->uid, msg->path, w->policy,
+                 FORMAT_BYTES(w->settings.limit), strna(mechanism_to_string(w->mechanism)));
+        *ret_env = TAKE_PTR(env);
+        *ret = TAKE_PTR(j->workload);
+        return 0;
+}
+
+/* EOF on the control socket after the verdict: the program runs. */
+static void job_started(Job *j) {
+        _cleanup_(core_error_done) CoreError e = CORE_ERROR_NULL;
+        Manager *m = j->manager;
+        Workload *w = j->workload;
+        int r;
+
+        w->state = WORKLOAD_LOCKING;
+        if (process_identity_get(j->child.pid, &w->ident) < 0)
+                w->ident = (ProcessIdentity){ .pid = j->child.pid };
+        w->pidfd = TAKE_FD(j->child.pidfd);
+        w->report_fd = TAKE_FD(j->child.report_fd);
+        w->is_child = true;
+        w->detach = j->options.detach;
+        if (!j->options.detach)
+                w->owner = j->owner;
+        j->child.pid = 0; /* the workload's now */
+
+        r = sd_event_add_io(m->event, &w->report_source, w->report_fd, EPOLLIN, on_report, w);
+        if (r >= 0)
+                r = manager_workload_watch(m, w);
+        if (r < 0) {
+                /* We cannot follow it: do not leave an unaccounted locked process behind. */
+                (void) pidfd_send_signal_checked(w->pidfd, SIGKILL);
+                manager_reap_later(m, w->ident.pid);
+                (void) core_error_setf_errno(&e, r, "Failed to watch the workload: %s",
+                                             strerror(-r));
+                return job_fail(j, &e);
+        }
+        log_info("Workload %s '%s': pid %d for uid %u, policy '%s', %s, limit %s, mechanism %s.",
+                 w->id_str, w->name, w->ident.pid, (unsigned) w->uid, w->policy,
+                 strna(lock_mode_to_string(w->settings.mode)), FORMAT_BYTES(w->settings.limit),
+                 strna(mechanism_to_string(w->mechanism)));
+        j->workload = NULL;
+        manager_workload_add(m, w);
+        job_finish(j, w, NULL, NULL);
+}
+
+static int on_control(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        _cleanup_(spawn_message_done) SpawnMessage msg = { .kind = _EXEC_KIND_INVALID };
+        _cleanup_(core_error_done) CoreError e = CORE_ERROR_NULL;
+        Job *j = userdata;
+        int r;
+
+        r = spawn_message_read(fd, &msg);
+        if (r == -EAGAIN)
+                return 0;
+        if (r < 0) {
+                (void) core_error_setf_errno(&e, r, "Unreadable message from the launch child: %s",
+                                             strerror(-r));
+                job_fail(j, &e);
+                return 0;
+        }
+        if (r == 0) {
+                if (j->workload && j->type == JOB_RUN) {
+                        job_started(j);
+                        return 0;
+                }
+                (void) core_error_setf(&e, ERROR_LOCK_FAILED,
+                                       "The workload died before it could be started.");
+                job_fail(j, &e);
+                return 0;
+        }
+        if (msg.type == SPAWN_MESSAGE_ERROR) {
+                (void) core_error_setf(&e, child_error_kind(msg.error), "%s", msg.text);
+                job_fail(j, &e);
+                return 0;
+        }
+        if (j->workload) {
+                (void) core_error_setf(&e, ERROR_LOCK_FAILED,
+                                       "The launch child reported twice; it was stopped.");
+                job_fail(j, &e);
+                return 0;
+        }
+
+        log_debug("Launch %" PRIu64 " for uid %u opened '%s' (%s%s%s).", j->id,
+                  (unsigned) j->caller.uid, msg.path, strna(exec_kind_to_string(msg.kind)),
+                  msg.interpreter ? ", interpreter " : "", strempty(msg.interpreter));
+        r = job_decide(j, &msg, &e);
+        if (r < 0) {
+                job_fail(j, &e);
+                return 0;
+        }
+        if (j->type == JOB_EXEC) {
+                _cleanup_strv_free_ char **env = NULL;
+                Workload *w = NULL;
+
+                r = job_exec_finish(j, &msg, &env, &w, &e);
+                if (r < 0) {
+                        job_fail(j, &e);
+                        return 0;
+                }
+                manager_workload_add(j->manager, w);
+                job_finish(j, w, env, NULL);
+                return 0;
+        }
+        r = job_proceed(j, &msg, &e);
+        if (r < 0)
+                job_fail(j, &e);
+        return 0;
+}
+
+static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        _cleanup_(core_error_done) CoreError e = CORE_ERROR_NULL;
+        Job *j = userdata;
+
+        (void) core_error_setf(&e, ERROR_LOCK_FAILED,
+                               "'%s' did not reach its exec within %llu s; it was killed.", j->name,
+                               (unsigned long long) (LIMIT_LAUNCH_TIMEOUT_USEC / USEC_PER_SEC));
+        job_fail(j, &e);
+        return 0;
+}
+
+/* The caller's root, when it is not ours: the child enters it. */
+static int caller_root_fd(Manager *m, const Caller *c, int *ret, CoreError *error) {
+        _cleanup_close_ int fd = -EBADF;
+        struct stat a, b;
+        int r;
+
+        *ret = -EBADF;
+        if (c->pid <= 0 || c->pidfd < 0)
+                return 0; /* the system bus without a pid: its root is unknowable, ours */
+        r = caller_open_dir(c, "root", &fd);
+        if (r < 0)
+                return core_error_setf(error, ERROR_NO_SUCH_PROCESS,
+                                       "Cannot find the calling process: %s", strerror(-r));
+        if (fstat(fd, &a) < 0 || stat("/", &b) < 0)
+                return core_error_setf_errno(error, -errno, "Failed to stat a root directory: %m");
+        if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+                return 0;
+        if (!m->has_sys_chroot)
+                return core_error_setf(error, ERROR_UNSUPPORTED,
+                                       "The caller runs in another root directory, and mlockd "
+                                       "lacks CAP_SYS_CHROOT to start a workload there.");
+        *ret = TAKE_FD(fd);
+        return 0;
+}
+
+static int job_start(Manager *m, JobType type, const Caller *c, const SpawnRequest *req,
+                     const WorkloadOptions *o, uint64_t owner, uint64_t *ret_job_id,
+                     CoreError *error) {
+        Job *j;
+        int r;
+
+        j = calloc(1, sizeof(*j));
+        if (!j)
+                return core_error_setf_errno(error, -ENOMEM, "Out of memory.");
+        j->child = SPAWN_CHILD_NULL;
+        j->caller = CALLER_NULL;
+        j->type = type;
+        j->owner = owner;
+        j->options = *o;
+        r = caller_copy(c, &j->caller);
+        if (r >= 0 && o->policy && !(j->opt_policy = strdup(o->policy)))
+                r = -ENOMEM;
+        if (r >= 0 && o->name && !(j->opt_name = strdup(o->name)))
+                r = -ENOMEM;
+        if (r >= 0 && !(j->name = strdup(name_from_argv0(req->argv[0]))))
+                r = -ENOMEM;
+        j->options.policy = j->opt_policy;
+        j->options.name = j->opt_name;
+        j->options.libvirt_domain = NULL;
+        if (r < 0) {
+                job_free(j);
+                return core_error_setf_errno(error, r, "Out of memory.");
+        }
+
+        r = spawn_start(req, &j->child);
+        if (r < 0) {
+                job_free(j);
+                return core_error_setf_errno(error, r, "Failed to start the launch child: %s",
+                                             strerror(-r));
+        }
+        /* In the list from here: job_free() unlinks, kills and reaps. */
+        j->manager = m;
+        j->id = m->next_job_id++;
+        j->next = m->jobs;
+        if (m->jobs)
+                m->jobs->prev = j;
+        m->jobs = j;
+        m->n_jobs++;
+
+        r = sd_event_add_io(m->event, &j->control_source, j->child.control_fd, EPOLLIN, on_control,
+                            j);
+        if (r >= 0)
+                r = sd_event_add_time_relative(m->event, &j->timeout_source, CLOCK_MONOTONIC,
+                                               LIMIT_LAUNCH_TIMEOUT_USEC, USEC_PER_SEC, on_timeout,
+                                               j);
+        if (r < 0) {
+                job_free(j);
+                return core_error_setf_errno(error, r, "Failed to watch the launch child: %s",
+                                             strerror(-r));
+        }
+        (void) sd_event_source_set_description(j->control_source, "launch-control");
+        *ret_job_id = j->id;
         return 0;
 }
 
 int manager_run(Manager *m, const Caller *c, char **argv, char **env, const char *cwd,
-                const int fds[3], const WorkloadOptions *o, sd_bus *owner, Workload **ret,
-                sd_bus_error *error) {
-        _cleanup_(workload_freep) Workload *w = NULL;
-        _cleanup_(exec_check_done) ExecCheck ec = {};
-        _cleanup_(spawn_result_done) SpawnResult res = {};
-        _cleanup_free_ char *err = NULL;
-        ExecCaller ecaller = {
-                .uid = c->uid,
-                .gid = c->gid,
-                .groups = c->groups,
-                .n_groups = c->n_groups,
-                .cwd = cwd,
-                .path = env_get(env, "PATH"),
-        };
+                const int fds[3], const WorkloadOptions *o, uint64_t owner, uint64_t *ret_job_id,
+                CoreError *error) {
+        _cleanup_close_ int root_fd = -EBADF;
         int r;
 
-        /* Validate: the command, as the caller would find it. */
-        r = exec_check(argv[0], &ecaller, &ec, &err);
+        if (!argv || !argv[0] || !argv[0][0])
+                return core_error_setf(error, ERROR_INVALID_ARGUMENT,
+                                       "argv is empty: nothing to run.");
+        if (!m->shim_path)
+                return core_error_setf(error, ERROR_INVALID_ARGUMENT,
+                                       "No shim library configured.");
+        r = manager_check_workload_limit(m, c, error);
         if (r < 0)
-                return spawn_error(error, r, err, argv[0]);
-
-        /* Decide. */
-        r = new_own_workload(m, c, REQUEST_RUN, &ec, argv[0], o, &w, error);
+                return r;
+        r = caller_root_fd(m, c, &root_fd, error);
         if (r < 0)
                 return r;
 
-        /* Act. */
-        SpawnRequest sreq = {
+        SpawnRequest req = {
                 .argv = argv,
                 .env = env,
                 .cwd = cwd,
+                .root_fd = root_fd,
+                .cwd_fd = -EBADF,
                 .stdin_fd = fds[0],
                 .stdout_fd = fds[1],
                 .stderr_fd = fds[2],
@@ -193,151 +600,53 @@ int manager_run(Manager *m, const Caller *c, char **argv, char **env, const char
                 .n_groups = c->n_groups,
                 .umask = o->umask,
                 .shim_path = m->shim_path,
-                .lock = &w->settings,
                 .daemon_has_sys_resource = m->has_sys_resource,
-                .daemon_has_sys_ptrace = m->has_sys_ptrace,
         };
-        free(err);
-        err = NULL;
-        r = spawn_workload(&sreq, &res, &err);
-        if (r < 0) {
-                return spawn_error(error, r, err, argv[0]);
-        }
-
-        /* Record. */
-        w->mechanism = res.mechanism;
-        w->state = WORKLOAD_LOCKING;
-        w->uid = c->uid;
-        w->gid = c->gid;
-        w->ident.pid = res.pid;
-        if (process_identity_get(res.pid, &w->ident) < 0)
-                w->ident = (ProcessIdentity){ .pid = res.pid };
-        w->pidfd = TAKE_FD(res.pidfd);
-        w->report_fd = TAKE_FD(res.report_fd);
-        w->is_child = true;
-        w->detach = o->detach;
-        if (!o->detach && owner)
-                w->owner_bus = sd_bus_ref(owner);
-        w->manager = m;
-
-        r = sd_event_add_io(m->event, &w->report_source, w->report_fd, EPOLLIN, on_report, w);
-        if (r >= 0)
-                r = manager_workload_watch(m, w);
-        if (r < 0) {
-                siginfo_t si;
-                /* We cannot follow it: do not leave an unaccounted locked process behind. */
-                (void) pidfd_send_signal_checked(w->pidfd, SIGKILL);
-                (void) waitid(P_PIDFD, (id_t) w->pidfd, &si, WEXITED);
-                return bus_error_setf_errno(error, r, "Failed to watch the workload: %s",
-                                            strerror(-r));
-        }
-        log_info("Workload %s '%s': pid %d for uid %u, policy '%s', %s, limit %s, mechanism %s.",
-                 w->id_str, w->name, w->ident.pid, (unsigned) c->uid, w->policy,
-                 strna(lock_mode_to_string(w->settings.mode)), FORMAT_BYTES(w->settings.limit),
-                 strna(mechanism_to_string(w->mechanism)));
-        *ret = w;
-        manager_workload_add(m, TAKE_PTR(w));
-        return 0;
+        return job_start(m, JOB_RUN, c, &req, o, owner, ret_job_id, error);
 }
 
-int manager_exec(Manager *m, const Caller *c, char **argv, const WorkloadOptions *o, Workload **ret,
-                 char ***ret_env, sd_bus_error *error) {
-        _cleanup_(workload_freep) Workload *w = NULL;
-        _cleanup_(exec_check_done) ExecCheck ec = {};
-        _cleanup_strv_free_ char **env = NULL;
-        _cleanup_free_ char *err = NULL, *cwd = NULL;
-        _cleanup_close_ int dfd = -EBADF;
-        ProcStatus st;
-        ProcLimits old;
+int manager_exec(Manager *m, const Caller *c, char **argv, const WorkloadOptions *o,
+                 uint64_t *ret_job_id, CoreError *error) {
+        _cleanup_close_ int root_fd = -EBADF, cwd_fd = -EBADF;
         int r;
 
+        if (!argv || !argv[0] || !argv[0][0])
+                return core_error_setf(error, ERROR_INVALID_ARGUMENT,
+                                       "argv is empty: nothing to exec.");
         if (c->pid <= 0 || c->pidfd < 0)
-                return bus_error_setf(error, BUS_ERROR_NO_SUCH_PROCESS,
-                                      "Cannot identify the calling process; Exec needs a caller "
-                                      "on the local socket.");
+                return core_error_setf(error, ERROR_NO_SUCH_PROCESS,
+                                       "Cannot identify the calling process; Exec needs a caller "
+                                       "on the local socket.");
         if (workload_table_find_pid(&m->workloads, c->pid))
-                return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
-                                      "pid %d is a workload already.", c->pid);
-        dfd = proc_open(c->pid);
-        if (dfd < 0)
-                return bus_error_setf(error, BUS_ERROR_NO_SUCH_PROCESS, "pid %d is gone.", c->pid);
-        r = proc_status_read(dfd, &st);
+                return core_error_setf(error, ERROR_INVALID_ARGUMENT,
+                                       "pid %d is a workload already.", c->pid);
+        r = manager_check_workload_limit(m, c, error);
         if (r < 0)
-                return bus_error_setf(error, BUS_ERROR_NO_SUCH_PROCESS, "pid %d is gone.", c->pid);
-        {
-                char buf[4096];
-                ssize_t n = readlinkat(dfd, "cwd", buf, sizeof(buf) - 1);
-                if (n > 0) {
-                        buf[n] = '\0';
-                        cwd = strdup(buf);
-                }
-        }
+                return r;
+        r = caller_root_fd(m, c, &root_fd, error);
+        if (r < 0)
+                return r;
+        r = caller_open_dir(c, "cwd", &cwd_fd);
+        if (r < 0)
+                return core_error_setf(error, ERROR_NO_SUCH_PROCESS, "pid %d is gone.", c->pid);
 
-        ExecCaller ecaller = {
+        /* The command is resolved by a launch child in the caller's world, which only reports
+         * what it found and exits. */
+        SpawnRequest req = {
+                .argv = argv,
+                .root_fd = root_fd,
+                .cwd_fd = cwd_fd,
+                .stdin_fd = -EBADF,
+                .stdout_fd = -EBADF,
+                .stderr_fd = -EBADF,
                 .uid = c->uid,
                 .gid = c->gid,
                 .groups = c->groups,
                 .n_groups = c->n_groups,
-                .cwd = cwd,
+                .umask = 022,
+                .shim_path = m->shim_path,
+                .daemon_has_sys_resource = m->has_sys_resource,
+                .identify_only = true,
         };
-        r = exec_check(argv[0], &ecaller, &ec, &err);
-        if (r < 0)
-                return spawn_error(error, r, err, argv[0]);
-        if (exec_kind_needs_injection(ec.kind))
-                return bus_error_setf(error, BUS_ERROR_UNSUPPORTED,
-                                      "'%s' is %s: the shim cannot reach it through exec; use "
-                                      "'memlockctl run', which locks such programs by injection.",
-                                      ec.path, exec_kind_to_string(ec.kind));
-        r = new_own_workload(m, c, REQUEST_EXEC, &ec, argv[0], o, &w, error);
-        if (r < 0)
-                return r;
-
-        if (st.cap_eff != PROC_UNSET && (st.cap_eff & (UINT64_C(1) << CAP_IPC_LOCK)))
-                w->mechanism = MECHANISM_PREEXISTING;
-        else if (m->has_sys_resource) {
-                r = target_raise_memlock(c->pidfd, c->pid, w->settings.limit, &old);
-                if (r < 0)
-                        return bus_error_setf_errno(error, r,
-                                                    "Failed to raise RLIMIT_MEMLOCK of pid %d: %s",
-                                                    c->pid, strerror(-r));
-                w->mechanism = MECHANISM_RLIMIT;
-                w->limit_raised = true;
-                w->orig_memlock_soft = old.memlock_soft;
-                w->orig_memlock_hard = old.memlock_hard;
-        } else
-                return bus_error_setf(
-                        error, BUS_ERROR_UNSUPPORTED,
-                        "pid %d (uid %u) lacks CAP_IPC_LOCK, and mlockd lacks CAP_SYS_RESOURCE "
-                        "to raise its RLIMIT_MEMLOCK: 'memlockctl exec' cannot work here. Use "
-                        "'memlockctl run', which gives the new process CAP_IPC_LOCK.",
-                        c->pid, (unsigned) c->uid);
-
-        /* The entries memlockctl exec adds to its own environment before exec'ing. */
-        r = spawn_build_env(NULL, m->shim_path, &w->settings, -1, &env);
-        if (r < 0)
-                goto oom;
-        w->state = WORKLOAD_LOCKING;
-        w->uid = c->uid;
-        w->gid = c->gid;
-        if (process_identity_get(c->pid, &w->ident) < 0)
-                w->ident = (ProcessIdentity){ .pid = c->pid };
-        w->pidfd = fcntl(c->pidfd, F_DUPFD_CLOEXEC, 3);
-        if (w->pidfd < 0)
-                return bus_error_setf_errno(error, -errno, "Failed to duplicate pidfd: %m");
-        w->manager = m;
-        w->detach = true; /* it is the caller itself: nothing to hang up */
-        r = manager_workload_watch(m, w);
-        if (r < 0)
-                return bus_error_setf_errno(error, r, "Failed to watch pid %d: %s", c->pid,
-                                            strerror(-r));
-        log_info("Workload %s '%s': pid %d (uid %u) execs with the shim, policy '%s', limit %s, "
-                 "mechanism %s.",
-                 w->id_str, w->name, c->pid, (unsigned) c->uid, w->policy,
-                 FORMAT_BYTES(w->settings.limit), strna(mechanism_to_string(w->mechanism)));
-        *ret = w;
-        *ret_env = TAKE_PTR(env);
-        manager_workload_add(m, TAKE_PTR(w));
-        return 0;
-oom:
-        return bus_error_setf_errno(error, -ENOMEM, "Out of memory.");
+        return job_start(m, JOB_EXEC, c, &req, o, 0, ret_job_id, error);
 }

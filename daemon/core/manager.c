@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -16,8 +17,8 @@
 #include "common/parse-util.h"
 #include "common/proc.h"
 #include "common/process-util.h"
+#include "common/time-util.h"
 #include "daemon/core/budget.h"
-#include "daemon/bus/bus-error.h"
 #include "daemon/libvirt-module.h"
 #include "daemon/core/limits.h"
 #include "daemon/core/manager.h"
@@ -27,13 +28,6 @@
 #include "daemon/core/target.h"
 
 static const char *const default_policy_dirs[] = { MLOCKD_POLICY_DIRS, NULL };
-
-static uint64_t now_usec(clockid_t clock) {
-        struct timespec ts;
-
-        (void) clock_gettime(clock, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
 
 void workload_options_init(WorkloadOptions *o) {
         *o = (WorkloadOptions){
@@ -76,9 +70,8 @@ int manager_new(const ManagerSettings *s, Manager **ret) {
         m = calloc(1, sizeof(*m));
         if (!m)
                 return -ENOMEM;
-        m->listen_fd = -EBADF;
         m->next_id = 1;
-        m->next_connection_id = 1;
+        m->next_job_id = 1;
         m->self_pid = getpid();
 
         r = daemon_config_init(&m->config, 0);
@@ -117,9 +110,16 @@ int manager_new(const ManagerSettings *s, Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
-        /* Forget workloads without touching them: a stopping daemon never kills or unlocks. */
+        /* Forget workloads without touching them: a stopping daemon never kills or unlocks. A
+         * launch that has not started yet is not a workload: its child goes. */
+        manager_jobs_clear(m);
         workload_table_clear(&m->workloads);
-        bus_server_done(m);
+        for (size_t i = 0; i < m->n_events; i++)
+                free(m->events[i].error);
+        free(m->events);
+        free(m->last_status);
+        sd_event_source_disable_unref(m->flush_source);
+        sd_event_source_disable_unref(m->status_timer);
         if (m->libvirt)
                 m->libvirt_module.events_free(m->libvirt);
         sd_event_source_disable_unref(m->budget_timer);
@@ -137,7 +137,6 @@ Manager *manager_free(Manager *m) {
         free(m->shim_path);
         strv_free(m->policy_dirs);
         free(m->policy_dirs_present);
-        free(m->rate_buckets);
         free(m);
         return NULL;
 }
@@ -204,14 +203,14 @@ int manager_load_config(Manager *m, PolicyDiagnostics *diags) {
         m->policies = TAKE_PTR(set);
 
         /* The socket and the state directory are fixed once the daemon runs. */
-        if (!m->socket_from_cmdline && !m->listen_source && m->config.socket_path) {
+        if (!m->socket_from_cmdline && !m->started && m->config.socket_path) {
                 char *p = strdup(m->config.socket_path);
                 if (!p)
                         return -ENOMEM;
                 free(m->socket_path);
                 m->socket_path = p;
         }
-        if (!m->state_dir_from_cmdline && !m->listen_source && m->config.state_directory) {
+        if (!m->state_dir_from_cmdline && !m->started && m->config.state_directory) {
                 char *p = strdup(m->config.state_directory);
                 if (!p)
                         return -ENOMEM;
@@ -220,6 +219,8 @@ int manager_load_config(Manager *m, PolicyDiagnostics *diags) {
         }
         return 0;
 }
+
+static void manager_changed(Manager *m, unsigned changes);
 
 int manager_reload(Manager *m, PolicyDiagnostics *diags) {
         int r;
@@ -234,15 +235,133 @@ int manager_reload(Manager *m, PolicyDiagnostics *diags) {
         }
         log_info("Reloaded: %zu policies, budget %s.", policy_set_size(m->policies),
                  FORMAT_BYTES(m->config.budget));
-        bus_emit_properties_changed(m, MANAGER_PATH, MANAGER_INTERFACE, "Policies");
-        bus_emit_properties_changed(m, MANAGER_PATH, MANAGER_INTERFACE, "BudgetBytes");
-        manager_notify_status(m);
+        manager_changed(m, MANAGER_CHANGE_POLICIES | MANAGER_CHANGE_BUDGET);
+        m->status_dirty = true;
         return 0;
 }
 
-/* ---- workload lifecycle ------------------------------------------------------------------ */
+/* ---- the loop-turn flush ------------------------------------------------------------------ */
 
+/* Everything that changed is reported once per loop turn (systemd's manager_dispatch_dbus_queue
+ * is the model): signals in order, one state save, one STATUS. The source runs after the
+ * sources of normal priority have been served, so a burst of changes costs one of each. */
+static int on_flush(sd_event_source *s, void *userdata) {
+        manager_flush(userdata);
+        return 0;
+}
+
+static void flush_schedule(Manager *m) {
+        int r;
+
+        if (!m->event)
+                return;
+        if (!m->flush_source) {
+                r = sd_event_add_defer(m->event, &m->flush_source, on_flush, m);
+                if (r < 0) {
+                        log_warning_errno(r, "Failed to add the flush source, flushing now: %m");
+                        manager_flush(m);
+                        return;
+                }
+                (void) sd_event_source_set_priority(m->flush_source, SD_EVENT_PRIORITY_NORMAL + 10);
+                (void) sd_event_source_set_description(m->flush_source, "manager-flush");
+        }
+        (void) sd_event_source_set_enabled(m->flush_source, SD_EVENT_ONESHOT);
+}
+
+static void queue_event(Manager *m, ManagerEventType type, Workload *w, uint64_t bytes,
+                        uint64_t duration, int code, int status, const char *error) {
+        ManagerEvent e = {
+                .type = type,
+                .workload_id = w->id,
+                .bytes = bytes,
+                .duration_usec = duration,
+                .code = code,
+                .status = status,
+        };
+
+        if (error) {
+                e.error = strdup(error);
+                if (!e.error)
+                        return (void) log_oom();
+        }
+        if (m->n_events == m->n_events_allocated) {
+                size_t n = m->n_events_allocated ? m->n_events_allocated * 2 : 16;
+                ManagerEvent *l = reallocarray(m->events, n, sizeof(ManagerEvent));
+                if (!l) {
+                        free(e.error);
+                        return (void) log_oom();
+                }
+                m->events = l;
+                m->n_events_allocated = n;
+        }
+        m->events[m->n_events++] = e;
+        flush_schedule(m);
+}
+
+void manager_workload_changed(Manager *m, Workload *w, unsigned changes) {
+        w->changes |= changes;
+        flush_schedule(m);
+}
+
+static void manager_changed(Manager *m, unsigned changes) {
+        m->manager_changes |= changes;
+        flush_schedule(m);
+}
+
+/* The table changed: state file, STATUS, the budget watch. */
 static int budget_timer_update(Manager *m);
+
+static void table_changed(Manager *m) {
+        m->state_dirty = true;
+        m->status_dirty = true;
+        flush_schedule(m);
+}
+
+void manager_flush(Manager *m) {
+        const ManagerObserver *o = m->observer;
+        ManagerEvent *events = m->events;
+        size_t n = m->n_events;
+        unsigned mc = m->manager_changes;
+
+        /* Taken first: an observer may cause new changes, which schedule the next flush. */
+        m->events = NULL;
+        m->n_events = m->n_events_allocated = 0;
+        m->manager_changes = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                if (o && o->event)
+                        o->event(m->observer_userdata, &events[i]);
+                free(events[i].error);
+        }
+        free(events);
+        for (Workload *w = m->workloads.head; w; w = w->next) {
+                unsigned c = w->changes;
+                if (c == 0)
+                        continue;
+                w->changes = 0;
+                if (o && o->workload_changed)
+                        o->workload_changed(m->observer_userdata, w, c);
+        }
+        if (mc && o && o->manager_changed)
+                o->manager_changed(m->observer_userdata, mc);
+
+        if (m->state_dirty) {
+                m->state_dirty = false;
+                manager_save_state(m);
+                (void) budget_timer_update(m);
+        }
+        if (m->status_dirty) {
+                m->status_dirty = false;
+                manager_notify_status(m);
+        }
+}
+
+void manager_set_observer(Manager *m, const ManagerObserver *o, void *userdata) {
+        m->observer = o;
+        m->observer_userdata = userdata;
+}
+
+/* ---- workload lifecycle ------------------------------------------------------------------ */
 
 void manager_save_state(Manager *m) {
         int r;
@@ -259,12 +378,9 @@ void manager_workload_add(Manager *m, Workload *w) {
         if (w->started_at == 0)
                 w->started_at = now_usec(CLOCK_REALTIME);
         workload_table_add(&m->workloads, w);
-        bus_emit_object_added(m, w->path);
-        bus_manager_emit_workload_new(m, w);
-        bus_emit_properties_changed(m, MANAGER_PATH, MANAGER_INTERFACE, "Workloads");
-        manager_save_state(m);
-        (void) budget_timer_update(m);
-        manager_notify_status(m);
+        queue_event(m, MANAGER_EVENT_WORKLOAD_NEW, w, 0, 0, 0, 0, NULL);
+        manager_changed(m, MANAGER_CHANGE_WORKLOADS | MANAGER_CHANGE_RESERVED);
+        table_changed(m);
 }
 
 void manager_workload_set_state(Manager *m, Workload *w, WorkloadState state) {
@@ -273,10 +389,9 @@ void manager_workload_set_state(Manager *m, Workload *w, WorkloadState state) {
         log_debug("Workload %s (pid %d): %s → %s", w->id_str, w->ident.pid,
                   workload_state_to_string(w->state), workload_state_to_string(state));
         w->state = state;
-        bus_emit_properties_changed(m, w->path, WORKLOAD_INTERFACE, "State");
-        manager_save_state(m);
-        (void) budget_timer_update(m);
-        manager_notify_status(m);
+        w->sample.at = 0; /* what it locks has just changed */
+        manager_workload_changed(m, w, WORKLOAD_CHANGE_STATE);
+        table_changed(m);
 }
 
 void manager_workload_locked(Manager *m, Workload *w, uint64_t locked_bytes, uint64_t duration) {
@@ -287,16 +402,17 @@ void manager_workload_locked(Manager *m, Workload *w, uint64_t locked_bytes, uin
                  strempty(w->name), w->ident.pid, FORMAT_BYTES(locked_bytes), duration / 1000,
                  strna(mechanism_to_string(w->mechanism)));
         manager_workload_set_state(m, w, WORKLOAD_LOCKED);
-        bus_manager_emit_workload_locked(m, w);
+        manager_workload_changed(m, w, WORKLOAD_CHANGE_LOCK_DURATION);
+        queue_event(m, MANAGER_EVENT_WORKLOAD_LOCKED, w, locked_bytes, duration, 0, 0, NULL);
 }
 
 void manager_workload_failed(Manager *m, Workload *w, const char *error) {
         (void) workload_set_error(w, error);
         log_warning("Workload %s '%s' (pid %d) failed to lock: %s", w->id_str, strempty(w->name),
                     w->ident.pid, strempty(error));
-        bus_emit_properties_changed(m, w->path, WORKLOAD_INTERFACE, "Error");
+        manager_workload_changed(m, w, WORKLOAD_CHANGE_ERROR);
         manager_workload_set_state(m, w, WORKLOAD_FAILED);
-        bus_manager_emit_workload_failed(m, w);
+        queue_event(m, MANAGER_EVENT_WORKLOAD_FAILED, w, 0, 0, 0, 0, strempty(w->error));
 }
 
 static int gc_timer_update(Manager *m);
@@ -304,14 +420,11 @@ static int gc_timer_update(Manager *m);
 void manager_workload_remove(Manager *m, Workload *w) {
         if (w->helper_pid > 0)
                 manager_attach_abandon(m, w);
-        bus_manager_emit_workload_removed(m, w);
-        bus_emit_object_removed(m, w->path);
+        queue_event(m, MANAGER_EVENT_WORKLOAD_REMOVED, w, 0, 0, 0, 0, NULL);
         workload_table_remove(&m->workloads, w);
         workload_free(w);
-        bus_emit_properties_changed(m, MANAGER_PATH, MANAGER_INTERFACE, "Workloads");
-        manager_save_state(m);
-        (void) budget_timer_update(m);
-        manager_notify_status(m);
+        manager_changed(m, MANAGER_CHANGE_WORKLOADS | MANAGER_CHANGE_RESERVED);
+        table_changed(m);
 }
 
 static void gc_enforce_max(Manager *m) {
@@ -349,13 +462,12 @@ void manager_workload_exited(Manager *m, Workload *w, int code, int status) {
         else
                 log_info("Workload %s '%s' (pid %d) exited.", w->id_str, strempty(w->name),
                          w->ident.pid);
-        w->owner_bus = sd_bus_unref(w->owner_bus);
-        bus_emit_properties_changed(m, w->path, WORKLOAD_INTERFACE, "ExitStatus");
+        w->owner = 0;
+        manager_workload_changed(m, w, WORKLOAD_CHANGE_EXIT_STATUS);
         manager_workload_set_state(m, w, WORKLOAD_EXITED);
         /* WorkloadExited carries the raw code and status (a client exits with 128+N). */
-        bus_emit_signal(m, MANAGER_PATH, MANAGER_INTERFACE, "WorkloadExited", "soii", w->id_str,
-                        w->path, code, code == 0 ? -1 : status);
-        bus_manager_emit_workload_exited(m, w);
+        queue_event(m, MANAGER_EVENT_WORKLOAD_EXITED, w, 0, 0, code, code == 0 ? -1 : status, NULL);
+        manager_changed(m, MANAGER_CHANGE_RESERVED);
         gc_enforce_max(m);
         (void) gc_timer_update(m);
 }
@@ -439,25 +551,7 @@ static int gc_timer_update(Manager *m) {
 /* ---- the budget watch on workloads without a kernel limit -------------------------------- */
 
 static int workload_read_vm_lck(Workload *w, uint64_t *ret) {
-        _cleanup_close_ int dfd = -EBADF;
-        ProcStatus st;
-        pid_t pid;
-        int r;
-
-        dfd = proc_open(w->ident.pid);
-        if (dfd < 0)
-                return dfd;
-        r = proc_status_read(dfd, &st);
-        if (r < 0)
-                return r;
-        /* Read, then check that the pidfd still names that pid: else the pid was reused. */
-        if (w->pidfd >= 0) {
-                r = pidfd_get_pid(w->pidfd, &pid);
-                if (r < 0 || pid != w->ident.pid)
-                        return -ESRCH;
-        }
-        *ret = st.vm_lck == PROC_UNSET ? 0 : st.vm_lck;
-        return 0;
+        return proc_vm_lck_read(w->ident.pid, w->pidfd, ret);
 }
 
 static bool workload_needs_watch(const Workload *w) {
@@ -506,7 +600,7 @@ static int on_budget_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                         if (asprintf(&e, "locks %s, above its limit of %s", FORMAT_BYTES(locked),
                                      FORMAT_BYTES(w->settings.limit)) >= 0)
                                 (void) workload_set_error(w, e);
-                        bus_emit_properties_changed(m, w->path, WORKLOAD_INTERFACE, "Error");
+                        manager_workload_changed(m, w, WORKLOAD_CHANGE_ERROR);
                         w->over_limit_warned = true;
                 }
         }
@@ -548,49 +642,82 @@ static int budget_timer_update(Manager *m) {
 /* ---- queries -------------------------------------------------------------------------------- */
 
 uint64_t manager_reserved_bytes(Manager *m) {
-        return workload_table_reserved(&m->workloads);
+        uint64_t r = workload_table_reserved(&m->workloads), j = manager_jobs_reserved(m);
+
+        return r > UINT64_MAX - j ? UINT64_MAX : r + j;
+}
+
+/* Status of a live workload, read through /proc/PID and checked against the pidfd afterwards
+ * (a pid reused after the exit must not lend its numbers). Zeroes when gone. */
+const WorkloadSample *manager_workload_sample(Manager *m, Workload *w) {
+        _cleanup_close_ int dfd = -EBADF;
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        pid_t pid;
+
+        if (w->sample.at != 0 && now - w->sample.at < WORKLOAD_SAMPLE_MAX_AGE_USEC)
+                return &w->sample;
+        w->sample = (WorkloadSample){ .at = now ?: 1 };
+        if (!workload_is_live(w) || w->pidfd < 0)
+                return &w->sample;
+        dfd = proc_open(w->ident.pid);
+        if (dfd < 0)
+                return &w->sample;
+        if (proc_status_read(dfd, &w->sample.status) < 0)
+                w->sample.status = (ProcStatus){};
+        if (proc_stat_read(dfd, &w->sample.stat) < 0)
+                w->sample.stat = (ProcStat){};
+        if (pidfd_get_pid(w->pidfd, &pid) < 0 || pid != w->ident.pid) {
+                w->sample.status = (ProcStatus){};
+                w->sample.stat = (ProcStat){};
+        }
+        return &w->sample;
 }
 
 uint64_t manager_locked_bytes(Manager *m) {
         uint64_t sum = 0;
 
         for (Workload *w = m->workloads.head; w; w = w->next) {
-                uint64_t l;
-                if (workload_is_live(w) && workload_read_vm_lck(w, &l) >= 0)
-                        sum += l;
+                const WorkloadSample *s;
+
+                if (!workload_is_live(w))
+                        continue;
+                s = manager_workload_sample(m, w);
+                if (s->status.vm_lck != PROC_UNSET)
+                        sum += s->status.vm_lck;
         }
         return sum;
 }
 
 int manager_get_workload(Manager *m, const Caller *c, const char *path, Workload **ret,
-                         sd_bus_error *error) {
+                         CoreError *error) {
         Workload *w = workload_table_find_path(&m->workloads, path);
 
         if (!w)
-                return bus_error_setf(error, BUS_ERROR_NO_SUCH_WORKLOAD,
-                                      "There is no workload '%s'; 'memlockctl list' shows the "
-                                      "current ones.",
-                                      strempty(path));
+                return core_error_setf(error, ERROR_NO_SUCH_WORKLOAD,
+                                       "There is no workload '%s'; 'memlockctl list' shows the "
+                                       "current ones.",
+                                       strempty(path));
         if (c && !caller_is_root(c) && c->uid != w->uid)
-                return bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
-                                      "Workload %s belongs to uid %u; only its owner and root may "
-                                      "act on it.",
-                                      w->id_str, (unsigned) w->uid);
+                return core_error_setf(error, ERROR_ACCESS_DENIED,
+                                       "Workload %s belongs to uid %u; only its owner and root may "
+                                       "act on it.",
+                                       w->id_str, (unsigned) w->uid);
         *ret = w;
         return 0;
 }
 
-int manager_check_workload_limit(Manager *m, const Caller *c, sd_bus_error *error) {
+int manager_check_workload_limit(Manager *m, const Caller *c, CoreError *error) {
         size_t n;
 
         if (caller_is_root(c))
                 return 0;
-        n = workload_table_count_live_uid(&m->workloads, c->uid);
+        n = workload_table_count_live_uid(&m->workloads, c->uid) +
+            manager_jobs_count_uid(m, c->uid);
         if (n >= m->config.max_workloads_per_user)
-                return bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
-                                      "uid %u already has %zu workloads, the most allowed "
-                                      "(MaxWorkloadsPerUser=%u); stop one first.",
-                                      (unsigned) c->uid, n, m->config.max_workloads_per_user);
+                return core_error_setf(error, ERROR_LIMIT_EXCEEDED,
+                                       "uid %u already has %zu workloads, the most allowed "
+                                       "(MaxWorkloadsPerUser=%u); stop one first.",
+                                       (unsigned) c->uid, n, m->config.max_workloads_per_user);
         return 0;
 }
 
@@ -624,7 +751,7 @@ void manager_request_set_target(PolicyRequest *req, const TargetInfo *t) {
         req->unit = t->unit;
 }
 
-int manager_decide(Manager *m, const PolicyRequest *req, PolicyDecision *ret, sd_bus_error *error) {
+int manager_decide(Manager *m, const PolicyRequest *req, PolicyDecision *ret, CoreError *error) {
         PolicyRequest r = *req;
         PolicyDecision d = {};
         int k;
@@ -633,12 +760,12 @@ int manager_decide(Manager *m, const PolicyRequest *req, PolicyDecision *ret, sd
         r.budget_reserved = manager_reserved_bytes(m);
         k = policy_decide(m->policies, &r, &d);
         if (k < 0)
-                return bus_error_setf_errno(error, k, "Policy decision failed: %s", strerror(-k));
+                return core_error_setf_errno(error, k, "Policy decision failed: %s", strerror(-k));
         if (d.verdict != VERDICT_ALLOW) {
                 log_info("Denied %s by uid %u for '%s': %s",
                          strna(request_kind_to_string(req->kind)), (unsigned) req->caller_uid,
                          strna(req->exe), strempty(d.message));
-                k = bus_error_set_verdict(error, &d);
+                k = core_error_set_verdict(error, &d);
                 policy_decision_clear(&d);
                 return k;
         }
@@ -647,26 +774,26 @@ int manager_decide(Manager *m, const PolicyRequest *req, PolicyDecision *ret, sd
                 _cleanup_free_ char *msg = budget_exceeded_message(
                         r.budget_total, r.budget_reserved, d.settings.limit);
                 policy_decision_clear(&d);
-                return bus_error_setf(error, BUS_ERROR_BUDGET_EXCEEDED, "%s",
-                                      msg ?: "budget exceeded");
+                return core_error_setf(error, ERROR_BUDGET_EXCEEDED, "%s",
+                                       msg ?: "budget exceeded");
         }
         *ret = d;
         return 0;
 }
 
-int manager_kill(Manager *m, const Caller *c, Workload *w, int sig, sd_bus_error *error) {
+int manager_kill(Manager *m, const Caller *c, Workload *w, int sig, CoreError *error) {
         int r;
 
         if (sig <= 0 || sig >= _NSIG)
-                return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
-                                      "%d is not a signal number.", sig);
+                return core_error_setf(error, ERROR_INVALID_ARGUMENT, "%d is not a signal number.",
+                                       sig);
         if (!workload_is_live(w) || w->pidfd < 0)
-                return bus_error_setf(error, BUS_ERROR_NO_SUCH_PROCESS,
-                                      "Workload %s is %s; there is no process to signal.",
-                                      w->id_str, workload_state_to_string(w->state));
+                return core_error_setf(error, ERROR_NO_SUCH_PROCESS,
+                                       "Workload %s is %s; there is no process to signal.",
+                                       w->id_str, workload_state_to_string(w->state));
         r = pidfd_send_signal_checked(w->pidfd, sig);
         if (r < 0)
-                return bus_error_setf_errno(
+                return core_error_setf_errno(
                         error, r, "Failed to send %s to workload %s (pid %d): %s",
                         strna(sigabbrev_np(sig)), w->id_str, w->ident.pid, strerror(-r));
         log_info("Sent SIG%s to workload %s (pid %d) for uid %u.", strna(sigabbrev_np(sig)),
@@ -674,24 +801,23 @@ int manager_kill(Manager *m, const Caller *c, Workload *w, int sig, sd_bus_error
         return 0;
 }
 
-int manager_explain(Manager *m, const Caller *c, pid_t pid, PolicyDecision *ret,
-                    sd_bus_error *error) {
+int manager_explain(Manager *m, const Caller *c, pid_t pid, PolicyDecision *ret, CoreError *error) {
         TargetInfo t = {};
         PolicyRequest req;
         int r;
 
         if (pid <= 0)
-                return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "%d is not a pid.", pid);
+                return core_error_setf(error, ERROR_INVALID_ARGUMENT, "%d is not a pid.", pid);
         r = target_info_from_pid(pid, UINT64_MAX, &t, NULL);
         if (r < 0)
-                return bus_error_setf(error, BUS_ERROR_NO_SUCH_PROCESS, "No process %d: %s.",
-                                      (int) pid, strerror(-r));
+                return core_error_setf(error, ERROR_NO_SUCH_PROCESS, "No process %d: %s.",
+                                       (int) pid, strerror(-r));
         if (!caller_is_root(c) && t.uid != c->uid) {
                 target_info_done(&t);
-                return bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
-                                      "pid %d runs as uid %u; you may only ask about your own "
-                                      "processes.",
-                                      (int) pid, (unsigned) t.uid);
+                return core_error_setf(error, ERROR_ACCESS_DENIED,
+                                       "pid %d runs as uid %u; you may only ask about your own "
+                                       "processes.",
+                                       (int) pid, (unsigned) t.uid);
         }
         manager_request_init(&req, REQUEST_ATTACH, c, NULL);
         manager_request_set_target(&req, &t);
@@ -700,15 +826,17 @@ int manager_explain(Manager *m, const Caller *c, pid_t pid, PolicyDecision *ret,
         r = policy_decide(m->policies, &req, ret);
         target_info_done(&t);
         if (r < 0)
-                return bus_error_setf_errno(error, r, "Policy decision failed: %s", strerror(-r));
+                return core_error_setf_errno(error, r, "Policy decision failed: %s", strerror(-r));
         return 0;
 }
 
-void manager_connection_gone(Manager *m, sd_bus *bus) {
+void manager_owner_gone(Manager *m, uint64_t owner) {
+        if (owner == 0)
+                return;
         for (Workload *w = m->workloads.head; w; w = w->next) {
-                if (w->owner_bus != bus)
+                if (w->owner != owner)
                         continue;
-                w->owner_bus = sd_bus_unref(w->owner_bus);
+                w->owner = 0;
                 if (w->detach || !workload_is_live(w) || w->pidfd < 0)
                         continue;
                 log_info("The client of foreground workload %s (pid %d) went away: sending "
@@ -804,6 +932,7 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 
         log_info("Received SIG%s, shutting down; workloads keep running.",
                  strna(sigabbrev_np((int) si->ssi_signo)));
+        manager_flush(m);
         manager_notify_stopping(m);
         return sd_event_exit(m->event, 0);
 }
@@ -819,7 +948,7 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 
 static void on_domain_started(const char *name, pid_t pid, uint64_t limit_bytes, bool wants_locked,
                               void *userdata) {
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(core_error_done) CoreError e = CORE_ERROR_NULL;
         Manager *m = userdata;
         WorkloadOptions o;
         Workload *w;
@@ -881,6 +1010,7 @@ int manager_startup(Manager *m) {
                 m->has_ipc_lock = p.ipc_lock;
                 m->has_sys_ptrace = p.sys_ptrace;
         }
+        m->has_sys_chroot = privileges_have(CAP_SYS_CHROOT) > 0;
         log_info("Privileges: %s. %s", privileges_to_string(&p),
                  m->has_sys_resource
                          ? "Workloads get RLIMIT_MEMLOCK raised."
@@ -903,18 +1033,14 @@ int manager_startup(Manager *m) {
                 return log_error_errno(r, "Failed to add signal handlers: %m");
 
         manager_adopt(m);
+        m->started = true;
 
-        r = bus_server_listen(m);
-        if (r < 0)
-                return r;
-        if (m->config.system_bus) {
-                r = bus_system_connect(m);
-                if (r < 0)
-                        return r;
-        }
-        r = manager_libvirt_start(m);
-        if (r < 0)
-                return r;
+        return manager_libvirt_start(m);
+}
+
+int manager_ready(Manager *m) {
+        int r;
+
         r = manager_notify_setup(m);
         if (r < 0)
                 return r;

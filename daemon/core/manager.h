@@ -1,45 +1,25 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
-/* The Manager: all daemon state, the userdata of every handler. The manager_* functions are
- * the daemon's actions; bus handlers (bus-*.c) and other event sources (e.g. libvirt events)
- * call them, so nothing here depends on a bus message. Errors are returned as -errno and
- * described in an sd_bus_error (usable without a bus: sd_bus_error_free() it afterwards). */
+/* The Manager: all daemon state and its actions (manager_*). It knows no D-Bus: bus handlers
+ * (daemon/bus/) and other event sources (libvirt events) call it, and it reports every change
+ * through one observer (ManagerObserver), flushed once per event-loop turn. Errors are -errno
+ * plus a CoreError (daemon/core/error.h). Slow work runs in jobs: forked children whose
+ * completion comes back as events. */
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "daemon/core/caller.h"
-#include "daemon/libvirt-module.h"
+#include "daemon/core/error.h"
 #include "daemon/core/workload.h"
+#include "daemon/libvirt-module.h"
 #include "policy/config.h"
 #include "policy/policy.h"
 
 typedef struct Manager Manager;
-typedef struct Connection Connection;
-
-/* One accepted peer-to-peer connection on the socket. */
-struct Connection {
-        Manager *manager;
-        Connection *prev, *next;
-        sd_bus *bus;
-        Caller caller; /* from the socket, fixed for the connection's life */
-        uint64_t id;
-        char unique_name[32]; /* ":1.<id>", answered to Hello */
-        bool over_limit; /* beyond LIMIT_CONNECTIONS_PER_UID: every call gets an error */
-        bool active; /* has sent a message: signals may go to it (see bus-server.c) */
-        sd_event_source *free_source; /* deferred free after Disconnected */
-        sd_event_source *auth_source; /* until authenticated: see on_connection_authenticated */
-};
-
-/* Per-uid call-rate token bucket (daemon/limits.h). */
-typedef struct RateBucket {
-        uid_t uid;
-        double tokens;
-        uint64_t last_usec;
-} RateBucket;
+typedef struct Job Job;
 
 /* Command-line settings handed to manager_new(); NULL = default. */
 typedef struct ManagerSettings {
@@ -49,6 +29,60 @@ typedef struct ManagerSettings {
         const char *state_dir; /* --state-dir, overrides StateDirectory= */
         const char *shim_path; /* --shim */
 } ManagerSettings;
+
+/* What changed, as the observer hears it (once per loop turn, in order). */
+typedef enum ManagerEventType {
+        MANAGER_EVENT_WORKLOAD_NEW,
+        MANAGER_EVENT_WORKLOAD_LOCKED, /* bytes, duration */
+        MANAGER_EVENT_WORKLOAD_FAILED, /* error */
+        MANAGER_EVENT_WORKLOAD_EXITED, /* code, status (raw; status -1 when code is 0) */
+        MANAGER_EVENT_WORKLOAD_REMOVED,
+        _MANAGER_EVENT_TYPE_MAX,
+        _MANAGER_EVENT_TYPE_INVALID = -EINVAL,
+} ManagerEventType;
+
+typedef struct ManagerEvent {
+        ManagerEventType type;
+        uint64_t workload_id; /* the object may be gone by the flush (REMOVED) */
+        uint64_t bytes, duration_usec;
+        int code, status;
+        char *error;
+} ManagerEvent;
+
+/* Properties whose value changed, per workload and for the Manager. */
+typedef enum WorkloadChange {
+        WORKLOAD_CHANGE_STATE = 1u << 0,
+        WORKLOAD_CHANGE_ERROR = 1u << 1,
+        WORKLOAD_CHANGE_EXIT_STATUS = 1u << 2,
+        WORKLOAD_CHANGE_LOCK_DURATION = 1u << 3,
+} WorkloadChange;
+
+typedef enum ManagerChange {
+        MANAGER_CHANGE_WORKLOADS = 1u << 0,
+        MANAGER_CHANGE_RESERVED = 1u << 1,
+        MANAGER_CHANGE_BUDGET = 1u << 2,
+        MANAGER_CHANGE_POLICIES = 1u << 3,
+} ManagerChange;
+
+/* A finished job (Run, Exec, Detach): w is the workload (Run, Exec) or NULL (Detach, or any
+ * failure, then error is set); env is Exec's environment additions. */
+typedef struct JobResult {
+        uint64_t job_id;
+        Workload *workload;
+        char **env;
+        const CoreError *error;
+} JobResult;
+
+/* The one observer interface (logind's session_send_changed() is the model): the bus layer
+ * implements it to emit signals and send deferred replies; tests record it. Every callback may
+ * be NULL. Events and changes come from manager_flush(), once per loop turn; job_finished at once
+ * (a reply is not batched). */
+typedef struct ManagerObserver {
+        void (*event)(void *userdata, const ManagerEvent *e);
+        void (*workload_changed)(void *userdata, Workload *w, unsigned changes);
+        void (*manager_changed)(void *userdata, unsigned changes);
+        void (*job_finished)(void *userdata, const JobResult *r);
+} ManagerObserver;
 
 struct Manager {
         sd_event *event;
@@ -60,6 +94,7 @@ struct Manager {
         char *state_dir;
         char *shim_path;
         bool socket_from_cmdline, state_dir_from_cmdline;
+        bool started; /* manager_startup() ran: socket and state directory are fixed */
 
         uint64_t mem_total;
         DaemonConfig config;
@@ -67,27 +102,30 @@ struct Manager {
 
         WorkloadTable workloads;
         uint64_t next_id;
+        Job *jobs;
+        size_t n_jobs;
+        uint64_t next_job_id;
 
-        /* bus-server.c */
-        int listen_fd;
-        bool listen_fd_ours; /* created by us (unlink on exit), not socket-activated */
-        sd_event_source *listen_source;
-        Connection *connections;
-        size_t n_connections;
-        uint64_t next_connection_id;
-        sd_bus *system_bus;
-        RateBucket *rate_buckets;
-        size_t n_rate_buckets;
+        const ManagerObserver *observer;
+        void *observer_userdata;
 
-        /* manager.c */
+        /* The loop-turn flush (manager.c): queued events, dirty workloads, dirty flags. */
+        sd_event_source *flush_source;
+        ManagerEvent *events;
+        size_t n_events, n_events_allocated;
+        unsigned manager_changes;
+        bool state_dirty, status_dirty;
+        char *last_status;
+
         sd_event_source *budget_timer;
         sd_event_source *gc_timer;
+        sd_event_source *status_timer;
         sd_event_source *sigterm_source, *sigint_source, *sighup_source;
         /* notify.c */
         sd_event_source *watchdog_timer;
         uint64_t watchdog_usec;
 
-        bool has_sys_resource, has_ipc_lock, has_sys_ptrace;
+        bool has_sys_resource, has_ipc_lock, has_sys_ptrace, has_sys_chroot;
         pid_t self_pid;
 
         /* [Libvirt] URI=: guests libvirt starts are attached as root, decided by policy. */
@@ -114,40 +152,54 @@ void workload_options_init(WorkloadOptions *o);
 int manager_new(const ManagerSettings *s, Manager **ret);
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+void manager_set_observer(Manager *m, const ManagerObserver *o, void *userdata);
 /* Loads mlockd.conf and policies into fresh objects; on success replaces the old ones; on
  * failure everything stays as it was and diags lists every problem. */
 int manager_load_config(Manager *m, PolicyDiagnostics *diags);
 /* Reload(): manager_load_config() plus a log line; -EBADMSG with diags on error. */
 int manager_reload(Manager *m, PolicyDiagnostics *diags);
-/* Re-adopts from the state file, listens, connects to the system bus, sends READY=1.
- * (main.c locks memory and drops capabilities before.) */
+/* Re-adopts from the state file, adds signal handlers and libvirt, sends READY=1. (main.c locks
+ * memory and drops capabilities before, and starts the bus server after.) */
 int manager_startup(Manager *m);
+/* Once the bus server listens: READY=1, the watchdog, a log line. */
+int manager_ready(Manager *m);
 int manager_run_loop(Manager *m);
 
-/* Table changes: every change goes through these, which also save the state file and emit
- * signals. */
+/* Table changes: every change goes through these, which queue events and mark the state and
+ * the sd_notify STATUS dirty; manager_flush() reports them once per loop turn. */
 void manager_workload_add(Manager *m, Workload *w);
 void manager_workload_set_state(Manager *m, Workload *w, WorkloadState state);
-/* Locked: records bytes and duration, emits WorkloadLocked. */
+/* Locked: records bytes and duration, queues WorkloadLocked. */
 void manager_workload_locked(Manager *m, Workload *w, uint64_t locked_bytes, uint64_t duration);
-/* Failed: records the error, emits WorkloadFailed. */
+/* Failed: records the error, queues WorkloadFailed. */
 void manager_workload_failed(Manager *m, Workload *w, const char *error);
 /* The process is gone: exit status (code 0 = unknown), reservation freed, WorkloadExited. */
 void manager_workload_exited(Manager *m, Workload *w, int code, int status);
-/* Drops a workload from the table now: WorkloadRemoved, InterfacesRemoved, freed. */
+/* Drops a workload from the table now: WorkloadRemoved, freed. */
 void manager_workload_remove(Manager *m, Workload *w);
+/* Marks properties of w changed (WorkloadChange bits). */
+void manager_workload_changed(Manager *m, Workload *w, unsigned changes);
 /* Starts watching w->pidfd for the process's end. */
 int manager_workload_watch(Manager *m, Workload *w);
-/* Saves the state file (logs failures; the daemon keeps running). */
+/* Emits what is queued, saves the state and updates STATUS if dirty: normally from the
+ * loop-turn source; tests and shutdown call it directly. */
+void manager_flush(Manager *m);
+/* Saves the state file now (logs failures; the daemon keeps running). */
 void manager_save_state(Manager *m);
-/* Re-reads everything from /proc that the sd_notify STATUS and the properties show. */
+
+/* The cached /proc sample of w (workload.h), refreshed when older than
+ * WORKLOAD_SAMPLE_MAX_AGE_USEC. */
+const WorkloadSample *manager_workload_sample(Manager *m, Workload *w);
+/* Sum of VmLck over live workloads, from the samples. */
 uint64_t manager_locked_bytes(Manager *m);
+/* Reservations of live workloads and of jobs that have been decided but not started yet. */
 uint64_t manager_reserved_bytes(Manager *m);
-/* Finds a workload by id or path, checks the caller may act on it (root or its uid). */
+/* Finds a workload by path, checks the caller may act on it (root or its uid). */
 int manager_get_workload(Manager *m, const Caller *c, const char *path, Workload **ret,
-                         sd_bus_error *error);
-/* Workloads per uid (MaxWorkloadsPerUser=); -EUSERS with a message if one more is too many. */
-int manager_check_workload_limit(Manager *m, const Caller *c, sd_bus_error *error);
+                         CoreError *error);
+/* Workloads (and pending launches) per uid (MaxWorkloadsPerUser=); -EUSERS if one more is too
+ * many. */
+int manager_check_workload_limit(Manager *m, const Caller *c, CoreError *error);
 
 /* Starts a policy request: who asks (c), what they asked for (o, may be NULL), and the caller
  * as the target with its groups (Run and Exec lock the caller's own program). Attach and
@@ -159,83 +211,49 @@ void manager_request_set_target(PolicyRequest *req, const TargetInfo *t);
 
 /* Decides a request by policy; fills decision. Verdict denials are turned into errors
  * (AccessDenied says which rule and why, BudgetExceeded the numbers). */
-int manager_decide(Manager *m, const PolicyRequest *req, PolicyDecision *ret, sd_bus_error *error);
-int manager_kill(Manager *m, const Caller *c, Workload *w, int sig, sd_bus_error *error);
+int manager_decide(Manager *m, const PolicyRequest *req, PolicyDecision *ret, CoreError *error);
+int manager_kill(Manager *m, const Caller *c, Workload *w, int sig, CoreError *error);
 /* Explain(pid): what policy would decide for attaching pid. decision is filled even for
  * denials; returns -errno only if the process cannot be examined. */
-int manager_explain(Manager *m, const Caller *c, pid_t pid, PolicyDecision *ret,
-                    sd_bus_error *error);
-/* A peer connection closed: foreground workloads it started get SIGHUP. */
-void manager_connection_gone(Manager *m, sd_bus *bus);
+int manager_explain(Manager *m, const Caller *c, pid_t pid, PolicyDecision *ret, CoreError *error);
+/* The owner of foreground workloads (an opaque id the bus layer gives Run: its connection)
+ * went away: those still running get SIGHUP. */
+void manager_owner_gone(Manager *m, uint64_t owner);
 
-/* manager-run.c: Run and Exec. fds are the caller's stdin/stdout/stderr (not taken). owner is
- * the connection a foreground workload belongs to (NULL: none). */
+/* manager-run.c: Run and Exec are launch jobs. Each returns at once with a job id in *ret_job_id;
+ * observer->job_finished reports the workload or the error. fds are the caller's
+ * stdin/stdout/stderr (dup'd). owner (0: none) is who a foreground workload belongs to. */
 int manager_run(Manager *m, const Caller *c, char **argv, char **env, const char *cwd,
-                const int fds[3], const WorkloadOptions *o, sd_bus *owner, Workload **ret,
-                sd_bus_error *error);
-/* Exec: the caller's own process becomes the workload; *ret_env gets the entries
+                const int fds[3], const WorkloadOptions *o, uint64_t owner, uint64_t *ret_job_id,
+                CoreError *error);
+/* Exec: the caller's own process becomes the workload; the result's env has the entries
  * (LD_PRELOAD=, MEMLOCK_*=) to add before exec. */
-int manager_exec(Manager *m, const Caller *c, char **argv, const WorkloadOptions *o, Workload **ret,
-                 char ***ret_env, sd_bus_error *error);
+int manager_exec(Manager *m, const Caller *c, char **argv, const WorkloadOptions *o,
+                 uint64_t *ret_job_id, CoreError *error);
 /* Reads a shim report that is already in the pipe (the process exited right after it). */
 void manager_run_flush_report(Manager *m, Workload *w);
+/* Every launch job is dropped (its child killed): at shutdown. */
+void manager_jobs_clear(Manager *m);
+/* What decided launch jobs reserve, and how many jobs a uid has. */
+uint64_t manager_jobs_reserved(Manager *m);
+size_t manager_jobs_count_uid(Manager *m, uid_t uid);
 
 /* manager-attach.c: attach to a running process (pidfd may be -EBADF: opened from pid).
  * Returns once the injection has started; WorkloadLocked/WorkloadFailed follow. */
 int manager_attach(Manager *m, const Caller *c, pid_t pid, int pidfd, const WorkloadOptions *o,
-                   Workload **ret, sd_bus_error *error);
+                   Workload **ret, CoreError *error);
 /* Non-bus callers (libvirt events): attach as root. */
 int manager_attach_pid(Manager *m, pid_t pid, const WorkloadOptions *o, Workload **ret,
-                       sd_bus_error *error);
+                       CoreError *error);
 /* Detach: munlockall in the target, restore its limit, remove it from the table. Returns 0 when
- * done at once (the process had already exited), 1 when the injection runs: the caller may
- * store a method call in w->detach_reply, answered when it finishes. */
-int manager_detach(Manager *m, const Caller *c, Workload *w, sd_bus_error *error);
+ * done at once (the process had already exited), 1 when the injection runs as a job
+ * (*ret_job_id; observer->job_finished follows). */
+int manager_detach(Manager *m, const Caller *c, Workload *w, uint64_t *ret_job_id,
+                   CoreError *error);
 /* A workload that is being removed while its helper still runs. */
 void manager_attach_abandon(Manager *m, Workload *w);
 
-/* bus-server.c */
-int bus_server_listen(Manager *m);
-/* Serves one accepted (or socketpair) connection fd, taken over also on failure. */
-int bus_server_add_connection(Manager *m, int fd);
-void bus_server_done(Manager *m);
-int bus_system_connect(Manager *m);
-/* Finds the peer connection of a bus; NULL for the system bus. */
-Connection *manager_find_connection(Manager *m, sd_bus *bus);
-/* The caller of a message on any of our buses (peer: from the socket; system bus: creds). */
-int bus_message_get_caller(Manager *m, sd_bus_message *msg, Caller *ret, sd_bus_error *error);
-/* Per-uid call-rate limit: 0, or -EUSERS with an error. */
-int bus_check_rate(Manager *m, const Caller *c, sd_bus_error *error);
-/* Sends a signal on every peer connection and the system bus. */
-void bus_emit_signal(Manager *m, const char *path, const char *interface, const char *member,
-                     const char *types, ...);
-void bus_emit_properties_changed(Manager *m, const char *path, const char *interface,
-                                 const char *property);
-void bus_emit_object_added(Manager *m, const char *path);
-void bus_emit_object_removed(Manager *m, const char *path);
-/* Installs the Hello, Manager, Workload and ObjectManager objects on a bus. */
-int bus_add_objects(Manager *m, sd_bus *bus);
-
-/* bus-manager.c / bus-workload.c */
-extern const sd_bus_vtable bus_manager_vtable[];
-extern const sd_bus_vtable bus_workload_vtable[];
-extern const sd_bus_vtable bus_hello_vtable[];
-int bus_workload_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
-                      void **ret_found, sd_bus_error *error);
-int bus_workload_enumerate(sd_bus *bus, const char *path, void *userdata, char ***ret_nodes,
-                           sd_bus_error *error);
-void bus_manager_emit_workload_new(Manager *m, Workload *w);
-void bus_manager_emit_workload_locked(Manager *m, Workload *w);
-void bus_manager_emit_workload_failed(Manager *m, Workload *w);
-void bus_manager_emit_workload_exited(Manager *m, Workload *w);
-void bus_manager_emit_workload_removed(Manager *m, Workload *w);
-
-/* notify.c */
+/* notify.c: sd_notify. */
 int manager_notify_setup(Manager *m); /* READY=1 and the watchdog timer */
 void manager_notify_status(Manager *m);
 void manager_notify_stopping(Manager *m);
-
-#define MANAGER_PATH "/org/mlockd1"
-#define MANAGER_INTERFACE "org.mlockd1.Manager"
-#define WORKLOAD_INTERFACE "org.mlockd1.Workload"
-#define MANAGER_BUS_NAME "org.mlockd1"

@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "common/macro.h"
+#include "common/time-util.h"
 #include "daemon/core/budget.h"
 #include "daemon/core/manager.h"
 
@@ -16,17 +17,53 @@ static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* STATUS shows locked bytes, which grow without any event (MCL_ONFAULT, a program that maps
+ * more): while workloads live it is refreshed at this period, from samples at most
+ * WORKLOAD_SAMPLE_MAX_AGE_USEC old. */
+#define STATUS_REFRESH_USEC (5 * USEC_PER_SEC)
+
+static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        manager_notify_status(userdata);
+        return 0;
+}
+
+static void status_timer_update(Manager *m, bool needed) {
+        int r;
+
+        if (!needed) {
+                if (m->status_timer)
+                        (void) sd_event_source_set_enabled(m->status_timer, SD_EVENT_OFF);
+                return;
+        }
+        if (!m->status_timer) {
+                r = sd_event_add_time_relative(m->event, &m->status_timer, CLOCK_MONOTONIC,
+                                               STATUS_REFRESH_USEC, USEC_PER_SEC, on_status_timer,
+                                               m);
+                if (r < 0)
+                        return (void) log_warning_errno(r, "Failed to add the status timer: %m");
+                (void) sd_event_source_set_description(m->status_timer, "status-refresh");
+        } else
+                (void) sd_event_source_set_time_relative(m->status_timer, STATUS_REFRESH_USEC);
+        (void) sd_event_source_set_enabled(m->status_timer, SD_EVENT_ONESHOT);
+}
+
 void manager_notify_status(Manager *m) {
         _cleanup_free_ char *text = NULL, *msg = NULL;
+        size_t n;
 
-        /* Only when someone listens: reading VmLck of every workload is not free. */
+        /* Only when someone listens. */
         if (!getenv("NOTIFY_SOCKET"))
                 return;
-        text = budget_status_text(workload_table_count_live(&m->workloads), manager_locked_bytes(m),
-                                  m->config.budget);
-        if (!text || asprintf(&msg, "STATUS=%s", text) < 0)
+        n = workload_table_count_live(&m->workloads);
+        text = budget_status_text(n, manager_locked_bytes(m), m->config.budget);
+        status_timer_update(m, n > 0);
+        if (!text || streq_ptr(text, m->last_status))
+                return;
+        if (asprintf(&msg, "STATUS=%s", text) < 0)
                 return;
         (void) sd_notify(false, msg);
+        free(m->last_status);
+        m->last_status = TAKE_PTR(text);
 }
 
 int manager_notify_setup(Manager *m) {

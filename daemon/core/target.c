@@ -353,3 +353,21 @@ int target_restore_memlock(int pidfd, pid_t pid, const ProcLimits *old) {
         struct rlimit rl = { .rlim_cur = old->memlock_soft, .rlim_max = old->memlock_hard };
         return memlock_set(pidfd, pid, &rl, NULL);
 }
+
+int target_verify_unchanged(const TargetInfo *before, int pidfd) {
+        _cleanup_(target_info_done) TargetInfo now = {};
+        int r;
+
+        r = target_info_from_pidfd(pidfd, &now);
+        if (r < 0)
+                return r;
+        if (now.pid != before->pid || now.starttime != before->starttime ||
+            !streq_ptr(now.exe, before->exe) || now.uid != before->uid ||
+            now.euid != before->euid || now.suid != before->suid || now.fsuid != before->fsuid ||
+            now.gid != before->gid || now.egid != before->egid || now.sgid != before->sgid ||
+            now.fsgid != before->fsgid || now.cap_eff != before->cap_eff ||
+            now.cap_prm != before->cap_prm || now.dumpable != before->dumpable ||
+            now.setuid_like != before->setuid_like)
+                return -ESTALE;
+        return 0;
+}

@@ -45,6 +45,11 @@ int target_info_from_pid(pid_t pid, uint64_t expected_starttime, TargetInfo *ret
  * whose start time is t->starttime; -ESRCH if it exited or the pid now names another process. */
 int target_verify_identity(const TargetInfo *t, int pidfd);
 void target_info_done(TargetInfo *t);
+/* Reads the process again and compares with what before says: same start time and program
+ * (exe), same real/effective/saved/fs uids and gids, capabilities (effective, permitted) and
+ * dumpability. 0 if all hold; -ESTALE if anything changed; -ESRCH if it is gone. The second half
+ * of rtkit's verify → act → verify again, run with the target stopped. */
+int target_verify_unchanged(const TargetInfo *before, int pidfd);
 
 /* Whether a caller (uid, effective capability bitmask) may attach to t. self_pid is
  * mlockd's own pid. Returns 0, or -EPERM with a message in *ret_reason (malloc'd, if

@@ -61,8 +61,6 @@ Workload *workload_free(Workload *w) {
         safe_close(w->pidfd);
         safe_close(w->report_fd);
         safe_close(w->helper_fd);
-        sd_bus_unref(w->owner_bus);
-        sd_bus_message_unref(w->detach_reply);
         free(w->path);
         free(w->name);
         free(w->policy);

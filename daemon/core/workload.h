@@ -5,12 +5,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "common/proc.h"
 #include "common/process-util.h"
 #include "daemon/core/shim-report-reader.h"
+#include "common/time-util.h"
 #include "daemon/helpers/spawn.h" /* Mechanism */
 #include "policy/policy.h"
 
@@ -41,6 +41,18 @@ WorkloadState workload_state_from_string(const char *s);
 const char *workload_kind_to_string(WorkloadKind k);
 WorkloadKind workload_kind_from_string(const char *s);
 
+/* What /proc says about a workload's process, read at most once per
+ * WORKLOAD_SAMPLE_MAX_AGE_USEC: ListWorkloads, GetAll, `memlockctl list` and `metrics`, the
+ * sd_notify STATUS and the budget watch all read these, so a whole-table call costs
+ * serialization only. A sample is also dropped when the workload's state changes. */
+typedef struct WorkloadSample {
+        uint64_t at; /* CLOCK_MONOTONIC µs of the read; 0: none yet */
+        ProcStatus status; /* zeroes for a process that is gone */
+        ProcStat stat;
+} WorkloadSample;
+
+#define WORKLOAD_SAMPLE_MAX_AGE_USEC (1 * USEC_PER_SEC)
+
 typedef struct Workload Workload;
 struct Workload {
         Manager *manager; /* may be NULL (unit tests) */
@@ -53,11 +65,8 @@ struct Workload {
         char *name;
         char *policy;
         LockSettings settings; /* settings.limit is the reservation */
-        /* /proc/PID/status and stat, read at most once per event loop iteration: GetAll asks for
-         * six numbers from two files (bus-workload.c). proc_read_at is the loop's timestamp. */
-        uint64_t proc_read_at;
-        ProcStatus proc_status;
-        ProcStat proc_stat;
+        WorkloadSample sample;
+        unsigned changes; /* WorkloadChange bits not yet reported (manager_flush()) */
         Mechanism mechanism;
         WorkloadState state;
         char *error; /* last error, NULL if none */
@@ -77,8 +86,9 @@ struct Workload {
         int exit_status; /* ExitStatus: -1 while running or unknown */
         uint64_t gone_at; /* CLOCK_MONOTONIC µs when it exited or was detached */
 
-        /* Run: foreground workloads belong to the connection that started them. */
-        sd_bus *owner_bus;
+        /* Run: foreground workloads belong to whoever started them (an id the bus layer gives:
+         * its connection; 0: nobody). */
+        uint64_t owner;
         bool detach;
         int report_fd;
         sd_event_source *report_source;
@@ -89,7 +99,9 @@ struct Workload {
         int helper_fd;
         sd_event_source *helper_source;
         bool detaching;
-        sd_bus_message *detach_reply; /* Detach() waiting for the munlockall injection */
+        uint64_t detach_job_id; /* the Detach job waiting for the munlockall injection */
+        bool exec_stop; /* the helper is the exec-stop injector of a Run: it reports in the
+                         * report pipe, the result pipe is only reaped */
 
         /* The limit before we raised it, restored on Detach. */
         bool limit_raised;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -50,13 +51,15 @@ bool exec_kind_needs_injection(ExecKind k) {
         return k == EXEC_KIND_STATIC || k == EXEC_KIND_SECURE_EXEC;
 }
 
-void exec_check_done(ExecCheck *c) {
-        if (!c)
+void exec_file_done(ExecFile *f) {
+        if (!f)
                 return;
-        free(c->path);
-        free(c->canonical);
-        free(c->interpreter);
-        *c = (ExecCheck){ .kind = _EXEC_KIND_INVALID };
+        safe_close(f->fd);
+        safe_close(f->interp_fd);
+        free(f->path);
+        free(f->interpreter);
+        free(f->interp_arg);
+        *f = EXEC_FILE_NULL;
 }
 
 /* Reads an unsigned field of size sz at off in the file's byte order. */
@@ -139,9 +142,9 @@ int elf_is_static(const void *buf, size_t n, bool *ret_static) {
         return 1;
 }
 
-int script_interpreter(const void *buf, size_t n, char **ret) {
-        const char *b = buf, *end, *p, *q;
-        char *s;
+int script_parse(const void *buf, size_t n, char **ret_interpreter, char **ret_arg) {
+        _cleanup_free_ char *interp = NULL, *arg = NULL;
+        const char *b = buf, *end, *p, *q, *e;
 
         if (!b || n < 2 || b[0] != '#' || b[1] != '!')
                 return 0;
@@ -150,19 +153,33 @@ int script_interpreter(const void *buf, size_t n, char **ret) {
         end = memchr(b, '\n', n) ?: b + n;
 
         /* Like the kernel (fs/binfmt_script.c): skip blanks, the interpreter runs to the next
-         * blank. */
+         * blank, the rest of the line without surrounding blanks is one optional argument. */
         for (p = b + 2; p < end && (*p == ' ' || *p == '\t'); p++)
                 ;
         for (q = p; q < end && *q != ' ' && *q != '\t' && *q != '\0'; q++)
                 ;
         if (q == p)
                 return -EINVAL;
-
-        s = strndup(p, (size_t) (q - p));
-        if (!s)
+        interp = strndup(p, (size_t) (q - p));
+        if (!interp)
                 return -ENOMEM;
-        *ret = s;
+        for (; q < end && (*q == ' ' || *q == '\t'); q++)
+                ;
+        for (e = end; e > q && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\0'); e--)
+                ;
+        if (e > q) {
+                arg = strndup(q, (size_t) (e - q));
+                if (!arg)
+                        return -ENOMEM;
+        }
+        *ret_interpreter = TAKE_PTR(interp);
+        if (ret_arg)
+                *ret_arg = TAKE_PTR(arg);
         return 1;
+}
+
+int script_interpreter(const void *buf, size_t n, char **ret) {
+        return script_parse(buf, n, ret, NULL);
 }
 
 bool exec_is_secure(mode_t mode, uid_t owner, gid_t group, bool has_file_caps, bool nosuid,
@@ -178,67 +195,6 @@ bool exec_is_secure(mode_t mode, uid_t owner, gid_t group, bool has_file_caps, b
         if (has_file_caps && uid != 0)
                 return true;
         return false;
-}
-
-static bool caller_in_group(const ExecCaller *c, gid_t g) {
-        if (c->gid == g)
-                return true;
-        for (size_t i = 0; i < c->n_groups; i++)
-                if (c->groups[i] == g)
-                        return true;
-        return false;
-}
-
-/* By mode bits, as the kernel's generic_permission() would without ACLs. */
-static bool caller_may_execute(const ExecCaller *c, const struct stat *st) {
-        if (c->uid == 0)
-                return (st->st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) != 0;
-        if (st->st_uid == c->uid)
-                return (st->st_mode & S_IXUSR) != 0;
-        if (caller_in_group(c, st->st_gid))
-                return (st->st_mode & S_IXGRP) != 0;
-        return (st->st_mode & S_IXOTH) != 0;
-}
-
-/* dir + "/" + name, with dir made absolute against cwd. An empty dir means cwd. */
-static int path_join_abs(const char *cwd, const char *dir, size_t dir_len, const char *name,
-                         char **ret) {
-        char *s;
-        int k;
-
-        if (dir_len == 0) {
-                dir = ".";
-                dir_len = 1;
-        }
-        if (dir[0] == '/')
-                k = asprintf(&s, "%.*s/%s", (int) dir_len, dir, name);
-        else
-                k = asprintf(&s, "%s/%.*s/%s", cwd ?: "/", (int) dir_len, dir, name);
-        if (k < 0)
-                return -ENOMEM;
-        *ret = s;
-        return 0;
-}
-
-/* Removes "//", "/./" from an absolute path in place (not "..": that would change meaning
- * across symlinks). */
-static void path_simplify(char *p) {
-        char *w = p;
-
-        for (const char *r = p; *r;) {
-                if (r[0] == '/' && r[1] == '/') {
-                        r++;
-                        continue;
-                }
-                if (r[0] == '/' && r[1] == '.' && (r[2] == '/' || r[2] == '\0')) {
-                        r += 2;
-                        continue;
-                }
-                *w++ = *r++;
-        }
-        if (w == p)
-                *w++ = '/';
-        *w = '\0';
 }
 
 static int read_head(int fd, uint8_t *buf, size_t size, size_t *ret_n) {
@@ -259,65 +215,99 @@ static int read_head(int fd, uint8_t *buf, size_t size, size_t *ret_n) {
         return 0;
 }
 
-/* Classifies an executable file, following one "#!" level to the interpreter. */
-static int classify(const char *path, const ExecCaller *c, int depth, ExecKind *ret_kind,
-                    char **ret_interpreter, char **ret_error) {
-        _cleanup_close_ int path_fd = -EBADF, fd = -EBADF;
-        _cleanup_free_ uint8_t *buf = NULL;
-        char fd_path[sizeof("/proc/self/fd/") + 12];
-        _cleanup_free_ char *interp = NULL;
-        struct statvfs sv;
-        struct stat st;
-        bool has_caps, is_static, secure;
-        size_t n;
-        int r;
+/* Everything below runs in the launch child, with the caller's uid, groups, cwd and root and
+ * without capabilities: what it can open is what the caller could. Nothing is opened by name
+ * twice: the checks and the exec use the one O_PATH fd. */
 
-        /* Look before opening for reading: this runs as root, and opening a device node (a
-         * watchdog, a tape) can have effects. O_PATH opens nothing; the same inode is then
-         * reopened through /proc, so a swapped path cannot slip a device in between. */
-        path_fd = open(path, O_PATH | O_CLOEXEC);
-        if (path_fd < 0) {
-                r = negative_errno();
-                set_error(ret_error, "Failed to open '%s': %s", path, strerror(-r));
+/* Opens one candidate. 0 and *ret_fd: a file that is there; -errno otherwise, with the
+ * kernel's answer (a directory the caller cannot search gives EACCES for any name in it,
+ * existing or not). */
+static int open_candidate(const char *path, int *ret_fd, struct stat *ret_st) {
+        int fd;
+
+        fd = open(path, O_PATH | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, ret_st) < 0) {
+                int r = negative_errno();
+                safe_close(fd);
                 return r;
         }
-        if (fstat(path_fd, &st) < 0) {
-                r = negative_errno();
-                set_error(ret_error, "Failed to stat '%s': %s", path, strerror(-r));
-                return r;
+        *ret_fd = fd;
+        return 0;
+}
+
+/* The checks execve() would make on an opened file, as the current process. */
+static int check_executable(int fd, const struct stat *st, const char *path, char **ret_error) {
+        struct statfs sf;
+
+        if (S_ISDIR(st->st_mode)) {
+                set_error(ret_error, "'%s' is a directory, not a program.", path);
+                return -EISDIR;
         }
-        if (!S_ISREG(st.st_mode)) {
+        if (!S_ISREG(st->st_mode)) {
                 set_error(ret_error, "'%s' is not a regular file.", path);
                 return -EACCES;
         }
-        if (fstatvfs(path_fd, &sv) < 0) {
-                r = negative_errno();
-                set_error(ret_error, "Failed to stat '%s': %s", path, strerror(-r));
-                return r;
-        }
-        if (sv.f_flag & ST_NOEXEC) {
+        if (fstatfs(fd, &sf) >= 0 && (sf.f_flags & ST_NOEXEC)) {
                 set_error(ret_error,
-                          "'%s' is on a file system mounted noexec: it cannot be "
-                          "executed.",
-                          path);
+                          "'%s' is on a file system mounted noexec: it cannot be executed.", path);
                 return -EACCES;
         }
-        if (!caller_may_execute(c, &st)) {
-                set_error(ret_error, "'%s' is not executable by uid %u.", path, (unsigned) c->uid);
-                return -EACCES;
+        if (faccessat(fd, "", X_OK, AT_EMPTY_PATH) < 0) {
+                if (errno == EACCES || errno == EPERM) {
+                        set_error(ret_error, "'%s' is not executable by uid %u.", path,
+                                  (unsigned) getuid());
+                        return -EACCES;
+                }
+                /* Kernels without faccessat2(): execve() has the last word. */
         }
+        return 0;
+}
 
-        (void) snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d", path_fd);
-        has_caps = getxattr(fd_path, "security.capability", NULL, 0) >= 0;
+static int fd_canonical_path(int fd, char **ret) {
+        char link[sizeof("/proc/self/fd/") + 12];
+        _cleanup_free_ char *buf = NULL;
+        ssize_t n;
+
+        buf = malloc(PATH_MAX);
+        if (!buf)
+                return -ENOMEM;
+        (void) snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+        n = readlink(link, buf, PATH_MAX - 1);
+        if (n < 0)
+                return negative_errno();
+        buf[n] = '\0';
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+/* Classifies the opened file (ELF static or dynamic, script, set-id or file capabilities). For
+ * a script, *ret_interp gets the "#!" interpreter and its argument (not yet opened). */
+static int classify_fd(int fd, const struct stat *st, const char *path, ExecKind *ret_kind,
+                       char **ret_interp, char **ret_interp_arg, char **ret_error) {
+        char link[sizeof("/proc/self/fd/") + 12];
+        _cleanup_free_ char *interp = NULL, *arg = NULL;
+        _cleanup_free_ uint8_t *buf = NULL;
+        _cleanup_close_ int rfd = -EBADF;
+        struct statfs sf;
+        bool has_caps, is_static, secure, nosuid;
+        size_t n;
+        int r;
+
+        (void) snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+        has_caps = getxattr(link, "security.capability", NULL, 0) >= 0;
+        nosuid = fstatfs(fd, &sf) >= 0 && (sf.f_flags & ST_NOSUID);
         /* For a script this is decided by its interpreter: the kernel ignores a script's own
          * set-id bits and capabilities. */
-        secure = exec_is_secure(st.st_mode, st.st_uid, st.st_gid, has_caps,
-                                (sv.f_flag & ST_NOSUID) != 0, c->uid, c->gid);
+        secure = exec_is_secure(st->st_mode, st->st_uid, st->st_gid, has_caps, nosuid, getuid(),
+                                getgid());
 
-        fd = open(fd_path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0) {
-                /* Execute-only for everyone, and the daemon has no CAP_DAC_READ_SEARCH: it cannot
-                 * look inside. Let execve() decide; treated like a dynamic program. */
+        /* The same inode, reopened for reading: a swapped path cannot slip another file in. */
+        rfd = open(link, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (rfd < 0) {
+                /* Execute-only for the caller: nothing to look at; execve() decides, and the
+                 * program is treated like a dynamic one. */
                 if (errno == EACCES || errno == EPERM) {
                         *ret_kind = secure ? EXEC_KIND_SECURE_EXEC : EXEC_KIND_OTHER;
                         return 0;
@@ -326,16 +316,14 @@ static int classify(const char *path, const ExecCaller *c, int depth, ExecKind *
                 set_error(ret_error, "Failed to open '%s': %s", path, strerror(-r));
                 return r;
         }
-
         buf = malloc(EXEC_HEAD_MAX);
         if (!buf)
                 return -ENOMEM;
-        r = read_head(fd, buf, EXEC_HEAD_MAX, &n);
+        r = read_head(rfd, buf, EXEC_HEAD_MAX, &n);
         if (r < 0) {
                 set_error(ret_error, "Failed to read '%s': %s", path, strerror(-r));
                 return r;
         }
-
         r = elf_is_static(buf, n, &is_static);
         if (r == -EBADMSG) {
                 set_error(ret_error, "'%s' is not a valid ELF executable.", path);
@@ -347,144 +335,149 @@ static int classify(const char *path, const ExecCaller *c, int depth, ExecKind *
                                         : EXEC_KIND_DYNAMIC;
                 return 0;
         }
-
-        r = script_interpreter(buf, n, &interp);
-        if (r < 0 && r != -EINVAL)
-                return r;
-        if (r == -EINVAL) {
-                set_error(ret_error, "'%s' has a '#!' line without interpreter.", path);
-                return -ENOEXEC;
-        }
-        if (r > 0 && depth == 0) {
-                ExecKind k;
-
-                if (interp[0] != '/') {
-                        /* The kernel resolves a relative interpreter against the cwd; rare and
-                         * fragile: let exec decide, treat as dynamic. */
-                        *ret_kind = EXEC_KIND_DYNAMIC;
-                        *ret_interpreter = TAKE_PTR(interp);
-                        return 0;
-                }
-                r = classify(interp, c, depth + 1, &k, NULL, ret_error);
-                if (r == -ENOENT) {
-                        if (ret_error)
-                                free(TAKE_PTR(*ret_error));
-                        set_error(ret_error,
-                                  "'%s' is a script for the interpreter '%s', which does not "
-                                  "exist.",
-                                  path, interp);
+        if (ret_interp) {
+                r = script_parse(buf, n, &interp, &arg);
+                if (r == -EINVAL) {
+                        set_error(ret_error, "'%s' has a '#!' line without interpreter.", path);
+                        return -ENOEXEC;
                 }
                 if (r < 0)
                         return r;
-                *ret_kind = k == EXEC_KIND_OTHER ? EXEC_KIND_DYNAMIC : k;
-                *ret_interpreter = TAKE_PTR(interp);
-                return 0;
+                if (r > 0) {
+                        *ret_kind = EXEC_KIND_DYNAMIC; /* refined by the interpreter */
+                        *ret_interp = TAKE_PTR(interp);
+                        *ret_interp_arg = TAKE_PTR(arg);
+                        return 0;
+                }
         }
-
         *ret_kind = secure ? EXEC_KIND_SECURE_EXEC : EXEC_KIND_OTHER;
         return 0;
 }
 
-/* Tries one candidate path. 0: usable; 1: nothing there; -errno: exists but unusable (message
- * in *ret_error). */
-static int try_candidate(const char *path, const ExecCaller *c, ExecCheck *ret, char **ret_error) {
-        _cleanup_free_ char *interp = NULL, *canonical = NULL, *p = NULL;
-        struct stat st;
+/* The usable file at path: opened, checked, classified, the interpreter of a script opened and
+ * classified the same way. 0: usable; -errno with a message otherwise. */
+static int try_candidate(const char *path, int fd, const struct stat *st, ExecFile *ret,
+                         char **ret_error) {
+        _cleanup_(exec_file_done) ExecFile f = EXEC_FILE_NULL;
+        _cleanup_free_ char *interp = NULL, *arg = NULL;
         ExecKind kind;
         int r;
 
-        if (stat(path, &st) < 0) {
-                if (errno == ENOENT || errno == ENOTDIR)
-                        return 1;
-                r = negative_errno();
-                set_error(ret_error, "Failed to access '%s': %s", path, strerror(-r));
-                return r;
-        }
-        if (S_ISDIR(st.st_mode)) {
-                set_error(ret_error, "'%s' is a directory, not a program.", path);
-                return -EISDIR;
-        }
-
-        r = classify(path, c, 0, &kind, &interp, ret_error);
+        f.fd = fd;
+        r = check_executable(fd, st, path, ret_error);
         if (r < 0)
                 return r;
+        r = classify_fd(fd, st, path, &kind, &interp, &arg, ret_error);
+        if (r < 0)
+                return r;
+        r = fd_canonical_path(fd, &f.path);
+        if (r < 0)
+                return r;
+        f.dev = st->st_dev;
+        f.ino = st->st_ino;
+        f.kind = kind;
 
-        p = strdup(path);
-        if (!p)
-                return -ENOMEM;
-        canonical = realpath(path, NULL);
-        if (!canonical) {
-                canonical = strdup(path);
-                if (!canonical)
-                        return -ENOMEM;
+        if (interp) {
+                struct stat ist;
+                ExecKind ikind;
+
+                /* Relative interpreters resolve against the cwd, as the kernel does. */
+                r = open_candidate(interp, &f.interp_fd, &ist);
+                if (r == -ENOENT) {
+                        set_error(
+                                ret_error,
+                                "'%s' is a script for the interpreter '%s', which does not exist.",
+                                path, interp);
+                        return r;
+                }
+                if (r < 0) {
+                        set_error(ret_error, "Cannot run the interpreter '%s' of '%s': %s", interp,
+                                  path, strerror(-r));
+                        return r;
+                }
+                r = check_executable(f.interp_fd, &ist, interp, ret_error);
+                if (r < 0)
+                        return r;
+                r = classify_fd(f.interp_fd, &ist, interp, &ikind, NULL, NULL, ret_error);
+                if (r < 0)
+                        return r;
+                r = fd_canonical_path(f.interp_fd, &f.interpreter);
+                if (r < 0)
+                        return r;
+                f.interp_dev = ist.st_dev;
+                f.interp_ino = ist.st_ino;
+                f.interp_arg = TAKE_PTR(arg);
+                f.kind = ikind == EXEC_KIND_OTHER ? EXEC_KIND_DYNAMIC : ikind;
         }
-
-        *ret = (ExecCheck){
-                .path = TAKE_PTR(p),
-                .canonical = TAKE_PTR(canonical),
-                .kind = kind,
-                .interpreter = TAKE_PTR(interp),
-        };
+        *ret = f;
+        f = EXEC_FILE_NULL;
         return 0;
 }
 
-int exec_check(const char *argv0, const ExecCaller *caller, ExecCheck *ret, char **ret_error) {
+int exec_resolve(const char *argv0, const char *search, size_t max_entries, ExecFile *ret,
+                 char **ret_error) {
         _cleanup_free_ char *first_error = NULL;
-        const char *search;
+        size_t n_entries = 0;
         int first_r = 0, r;
 
         if (!argv0 || argv0[0] == '\0') {
-                if (ret_error)
-                        *ret_error = strdup("No command given.");
-                return -EINVAL;
-        }
-        if (caller->cwd && caller->cwd[0] != '/') {
-                set_error(ret_error, "Working directory '%s' is not absolute.", caller->cwd);
+                set_error(ret_error, "No command given.");
                 return -EINVAL;
         }
 
         if (strchr(argv0, '/')) {
-                _cleanup_free_ char *p = NULL;
+                struct stat st;
+                int fd;
 
-                if (argv0[0] == '/')
-                        p = strdup(argv0);
-                else if (path_join_abs(caller->cwd, ".", 1, argv0, &p) < 0)
-                        p = NULL;
-                if (!p)
-                        return -ENOMEM;
-                path_simplify(p);
-
-                r = try_candidate(p, caller, ret, ret_error);
-                if (r > 0) {
-                        set_error(ret_error, "Command '%s' not found: '%s' does not exist.", argv0,
-                                  p);
+                r = open_candidate(argv0, &fd, &st);
+                if (r == -ENOENT || r == -ENOTDIR) {
+                        set_error(ret_error, "Command '%s' not found: it does not exist.", argv0);
                         return -ENOENT;
                 }
-                return r;
+                if (r < 0) {
+                        set_error(ret_error, "Cannot run '%s': %s", argv0, strerror(-r));
+                        return r;
+                }
+                return try_candidate(argv0, fd, &st, ret, ret_error);
         }
 
         /* Like execvp(3): every PATH entry in order; remember the first "exists, but unusable"
-         * error and report it if no later entry works. */
-        search = caller->path ?: DEFAULT_PATH;
-        for (const char *d = search;;) {
+         * error and report it if no later entry works. An empty entry is the cwd. */
+        search = search ?: DEFAULT_PATH;
+        for (const char *d = search;; n_entries++) {
                 _cleanup_free_ char *p = NULL, *err = NULL;
                 size_t l = strcspn(d, ":");
+                struct stat st;
+                bool opened;
+                int fd;
 
-                r = path_join_abs(caller->cwd, d, l, argv0, &p);
-                if (r < 0)
-                        return r;
-                path_simplify(p);
-
-                r = try_candidate(p, caller, ret, ret_error ? &err : NULL);
-                if (r == 0)
-                        return 0;
+                if (n_entries >= max_entries) {
+                        set_error(ret_error,
+                                  "PATH has more than %zu entries; '%s' was not found in the first "
+                                  "%zu.",
+                                  max_entries, argv0, max_entries);
+                        return -E2BIG;
+                }
+                if (asprintf(&p, "%.*s/%s", (int) (l ?: 1), l ? d : ".", argv0) < 0)
+                        return -ENOMEM;
+                r = open_candidate(p, &fd, &st);
+                opened = r >= 0;
+                if (opened) {
+                        r = try_candidate(p, fd, &st, ret, ret_error ? &err : NULL);
+                        if (r == 0)
+                                return 0;
+                }
                 if (r == -ENOMEM)
                         return r;
-                if (r < 0 && first_r == 0) {
+                /* A directory the caller cannot search hides its names: like a name that is
+                 * not there (as the shell reports it), not an error to report. */
+                if (r < 0 && r != -ENOENT && r != -ENOTDIR && (r != -EACCES || opened) &&
+                    first_r == 0) {
                         first_r = r;
+                        if (!err && asprintf(&err, "Cannot run '%s': %s", p, strerror(-r)) < 0)
+                                err = NULL;
                         first_error = TAKE_PTR(err);
                 }
-
                 if (d[l] == '\0')
                         break;
                 d += l + 1;

@@ -21,6 +21,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "daemon/helpers/inject.h"
+#include "policy/policy.h"
+
 typedef struct InjectResult {
         int32_t error; /* 0, or a positive errno: of the injection step at .stage, or, with
                         * .stage == INJECT_STAGE_SYSCALL, of the injected syscall itself
@@ -39,6 +42,25 @@ typedef struct InjectResult {
  * (O_CLOEXEC|O_NONBLOCK) in *ret_result_fd (the caller closes it). */
 int inject_job_start(pid_t pid, int pidfd, long nr, int flags, pid_t *ret_helper_pid,
                      int *ret_result_fd);
+/* The same with verify run in the helper once the target is stopped (inject.h): Attach checks
+ * there, again, what it checked before the seize. userdata is read in the helper (a copy made by
+ * fork()), so it may point to the caller's memory. */
+int inject_job_start_verified(pid_t pid, int pidfd, long nr, int flags, InjectVerifyFunc verify,
+                              void *userdata, pid_t *ret_helper_pid, int *ret_result_fd);
+
+/* The exec-stop lock of a launch child (daemon/helpers/spawn.h) whose program the shim cannot
+ * reach: the helper runs inject_exec_stop() (the helper sends go on go_fd once it traces the
+ * child) and writes the program's ShimReport to report_fd, as the shim would, unless the child
+ * died before its exec (it reported its own error then). */
+typedef struct InjectExecStop {
+        int go_fd;
+        const void *go; /* copied by fork(): may point to the caller's memory */
+        size_t go_len;
+        int report_fd;
+        LockSettings lock;
+} InjectExecStop;
+int inject_job_start_exec_stop(pid_t pid, int pidfd, const InjectExecStop *x, pid_t *ret_helper_pid,
+                               int *ret_result_fd);
 
 /* Reads the one InjectResult from fd once it is readable. Returns 0, -EAGAIN if nothing is
  * there yet (non-blocking fd), -EPIPE if the helper exited without writing a full result,

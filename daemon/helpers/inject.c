@@ -7,7 +7,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
@@ -60,6 +62,29 @@ typedef struct user_regs_struct Regs;
 
 static const uint8_t syscall_insn[] = { 0x0f, 0x05 }; /* syscall */
 #define SYSCALL_INSN_ALIGN 1u
+/* A 32-bit (compat) program enters the kernel by int $0x80, with the i386 numbers and argument
+ * registers. Only the exec-stop lock of static programs supports it (the old i386 binaries). */
+static const uint8_t compat_syscall_insn[] = { 0xcd, 0x80 }; /* int $0x80 */
+#define HAVE_COMPAT 1
+#define NR32_MLOCKALL 152
+#define NR32_PRCTL 172
+#define NR32_EXIT_GROUP 252
+
+static bool regs_compat(const Regs *r) {
+        return r->cs == 0x23;
+}
+
+static void regs_prepare_compat(Regs *r, uint64_t insn, long nr, const long a[6]) {
+        r->rip = insn;
+        r->rax = (uint64_t) nr;
+        r->orig_rax = (uint64_t) -1;
+        r->rbx = (uint64_t) (uint32_t) a[0];
+        r->rcx = (uint64_t) (uint32_t) a[1];
+        r->rdx = (uint64_t) (uint32_t) a[2];
+        r->rsi = (uint64_t) (uint32_t) a[3];
+        r->rdi = (uint64_t) (uint32_t) a[4];
+        r->rbp = (uint64_t) (uint32_t) a[5];
+}
 
 static int regs_get(pid_t tid, Regs *ret) {
         if (ptrace(PTRACE_GETREGS, tid, NULL, ret) < 0)
@@ -92,7 +117,7 @@ static void regs_prepare(Regs *r, uint64_t insn, long nr, const long a[6]) {
 }
 
 static long regs_result(const Regs *r) {
-        return (long) r->rax;
+        return regs_compat(r) ? (long) (int32_t) r->rax : (long) r->rax;
 }
 
 static long regs_syscall_nr(const Regs *r) {
@@ -110,6 +135,18 @@ typedef struct Regs {
 
 static const uint8_t syscall_insn[] = { 0x01, 0x00, 0x00, 0xd4 }; /* svc #0, little endian */
 #define SYSCALL_INSN_ALIGN 4u
+static const uint8_t compat_syscall_insn[sizeof(syscall_insn)] = {};
+#define HAVE_COMPAT 0
+#define NR32_MLOCKALL (-1)
+#define NR32_PRCTL (-1)
+#define NR32_EXIT_GROUP (-1)
+
+static bool regs_compat(const Regs *r) {
+        return false;
+}
+
+static void regs_prepare_compat(Regs *r, uint64_t insn, long nr, const long a[6]) {
+}
 
 static int regs_get(pid_t tid, Regs *ret) {
         struct iovec iov = { .iov_base = &ret->r, .iov_len = sizeof(ret->r) };
@@ -214,7 +251,8 @@ typedef struct Mapping {
 
 /* Scans [m->start, m->end) of the target through its /proc/PID/mem fd. Returns 1 with the address
  * in *ret, 0 if not found, -errno on read errors. *budget is decremented. */
-static int scan_mapping(int mem_fd, const Mapping *m, size_t *budget, uint64_t *ret) {
+static int scan_mapping(int mem_fd, const Mapping *m, const uint8_t *insn, size_t *budget,
+                        uint64_t *ret) {
         uint8_t buf[64 * 1024 + sizeof(syscall_insn)];
         size_t carry = 0; /* bytes kept from the end of the previous chunk */
         uint64_t addr = m->start;
@@ -234,7 +272,7 @@ static int scan_mapping(int mem_fd, const Mapping *m, size_t *budget, uint64_t *
                 for (size_t i = 0; i + sizeof(syscall_insn) <= total; i++) {
                         if ((base + i) % SYSCALL_INSN_ALIGN != 0)
                                 continue;
-                        if (memcmp(buf + i, syscall_insn, sizeof(syscall_insn)) == 0) {
+                        if (memcmp(buf + i, insn, sizeof(syscall_insn)) == 0) {
                                 *ret = base + i;
                                 return 1;
                         }
@@ -267,7 +305,7 @@ static bool maps_line_parse(const char *line, size_t len, Mapping *ret, bool *re
 }
 
 /* Through the thread's own /proc entry: a zombie leader's /proc/PID has no mm any more. */
-static int find_syscall_insn(pid_t pid, pid_t tid, uint64_t *ret) {
+static int find_insn(pid_t pid, pid_t tid, const uint8_t *insn, uint64_t *ret) {
         _cleanup_free_ char *maps = NULL;
         _cleanup_close_ int mem_fd = -EBADF;
         char path[64];
@@ -294,7 +332,7 @@ static int find_syscall_insn(pid_t pid, pid_t tid, uint64_t *ret) {
                         bool vdso;
 
                         if (maps_line_parse(p, len, &m, &vdso) && vdso == (pass == 0)) {
-                                r = scan_mapping(mem_fd, &m, &budget, ret);
+                                r = scan_mapping(mem_fd, &m, insn, &budget, ret);
                                 if (r != 0)
                                         return r < 0 ? r : 0;
                         }
@@ -302,6 +340,10 @@ static int find_syscall_insn(pid_t pid, pid_t tid, uint64_t *ret) {
                 }
         }
         return -ENOEXEC;
+}
+
+static int find_syscall_insn(pid_t pid, pid_t tid, uint64_t *ret) {
+        return find_insn(pid, tid, syscall_insn, ret);
 }
 
 /* ---- choosing the thread ---- */
@@ -523,8 +565,9 @@ static bool syscall_allowed(long nr) {
         return nr == SYS_mlockall || nr == SYS_munlockall;
 }
 
-int inject_syscall(pid_t pid, pid_t tid, int pidfd, long nr, const long args[6], long *ret_result,
-                   InjectStage *ret_stage) {
+int inject_syscall_verified(pid_t pid, pid_t tid, int pidfd, long nr, const long args[6],
+                            InjectVerifyFunc verify, void *userdata, long *ret_result,
+                            InjectStage *ret_stage) {
         Injection inj = { .pid = pid, .tid = tid };
         InjectStage stage = INJECT_STAGE_VALIDATE;
         uint64_t insn, all = UINT64_MAX;
@@ -558,6 +601,13 @@ int inject_syscall(pid_t pid, pid_t tid, int pidfd, long nr, const long args[6],
         r = verify_identity(pid, inj.tid, pidfd);
         if (r < 0)
                 goto fail;
+        /* Stopped under us, it cannot change any more: whatever was checked before the seize
+         * is checked again now (verify → act → verify again). */
+        if (verify) {
+                r = verify(pid, pidfd, userdata);
+                if (r < 0)
+                        goto fail;
+        }
 
         stage = INJECT_STAGE_GETREGS;
         r = regs_get(inj.tid, &inj.saved);
@@ -624,16 +674,216 @@ fail:
         return r;
 }
 
+/* Runs one prepared syscall from the current stop and leaves the registers changed (the caller
+ * restores them). */
+static int injection_call(Injection *inj, uint64_t insn, bool compat, long nr, const long args[6],
+                          long *ret_result) {
+        Regs call = inj->saved;
+        int r;
+
+        if (compat)
+                regs_prepare_compat(&call, insn, nr, args);
+        else
+                regs_prepare(&call, insn, nr, args);
+        inj->regs_changed = true;
+        r = regs_set(inj->tid, &call);
+        if (r < 0)
+                return r;
+        return injection_run(inj, nr, ret_result);
+}
+
+int inject_exec_stop(pid_t pid, int pidfd, int go_fd, const void *go, size_t go_len,
+                     int mlockall_flags, bool clear_ambient, bool exit_on_failure,
+                     InjectExitNotice notice, long *ret_result, InjectStage *ret_stage) {
+        Injection inj = { .pid = pid, .tid = pid };
+        InjectStage stage = INJECT_STAGE_VALIDATE;
+        const long lock_args[6] = { mlockall_flags };
+        const long ambient_args[6] = { PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL };
+        const long exit_args[6] = { 127 };
+        uint64_t insn, all = UINT64_MAX;
+        long result = 0, ignored;
+        bool compat = false;
+        int r, status;
+
+        if (pid <= 0 || pid == getpid() || go_fd < 0 || !go) {
+                r = -EINVAL;
+                goto fail;
+        }
+
+        /* Traced before it may go on: its exec is then seen, whatever it is. PTRACE_O_EXITKILL:
+         * if this helper dies, the program dies rather than running unlocked unnoticed. */
+        stage = INJECT_STAGE_SEIZE;
+        if (ptrace(PTRACE_SEIZE, pid, NULL,
+                   (void *) (uintptr_t) (PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD |
+                                         PTRACE_O_EXITKILL)) < 0) {
+                r = negative_errno();
+                goto fail;
+        }
+        inj.seized = true;
+        for (size_t done = 0; done < go_len;) {
+                ssize_t k = send(go_fd, (const uint8_t *) go + done, go_len - done, MSG_NOSIGNAL);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0) {
+                        r = k < 0 ? negative_errno() : -EIO;
+                        goto fail;
+                }
+                done += (size_t) k;
+        }
+
+        /* Until the exec event; signals pass through unchanged. A death here is the child's
+         * own failure, which it has reported itself. */
+        stage = INJECT_STAGE_INTERRUPT;
+        for (;;) {
+                pid_t p = waitpid(pid, &status, __WALL);
+                if (p < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -ESRCH;
+                        goto fail;
+                }
+                if (WIFEXITED(status) || WIFSIGNALED(status)) {
+                        inj.seized = false;
+                        r = -ESRCH;
+                        goto fail;
+                }
+                if (!WIFSTOPPED(status))
+                        continue;
+                if ((unsigned) status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXEC << 8)))
+                        break;
+                r = ptrace_resume(PTRACE_CONT, pid,
+                                  (unsigned) status >> 16 == 0 ? WSTOPSIG(status) : 0);
+                if (r < 0)
+                        goto fail;
+        }
+
+        /* The exec event stop comes before execve returns: the kernel still stores the syscall's
+         * return value afterwards, so injected registers would be overwritten. Go on to the
+         * syscall-exit stop, a clean return-to-user point of the new program. */
+        for (;;) {
+                int sig;
+
+                r = ptrace_resume(PTRACE_SYSCALL, pid, 0);
+                if (r < 0)
+                        goto fail;
+                r = wait_stop(pid, &sig);
+                if (r < 0)
+                        goto fail;
+                if (r == STOP_SYSCALL)
+                        break;
+                if (r == STOP_SIGNAL)
+                        injection_note_signal(&inj, sig);
+        }
+
+        stage = INJECT_STAGE_IDENTITY;
+        r = verify_identity(pid, pid, pidfd);
+        if (r < 0)
+                goto fail;
+        stage = INJECT_STAGE_GETREGS;
+        r = regs_get(pid, &inj.saved);
+        if (r < 0)
+                goto fail;
+        if (ptrace(PTRACE_GETSIGMASK, pid, (void *) sizeof(inj.saved_mask), &inj.saved_mask) < 0) {
+                r = negative_errno();
+                goto fail;
+        }
+        stage = INJECT_STAGE_ABI;
+        compat = HAVE_COMPAT && regs_compat(&inj.saved);
+        if (!compat && !regs_abi_supported(&inj.saved)) {
+                r = -EOPNOTSUPP;
+                goto fail;
+        }
+        stage = INJECT_STAGE_FIND_SYSCALL;
+        r = find_insn(pid, pid, compat ? compat_syscall_insn : syscall_insn, &insn);
+        if (r < 0)
+                goto fail;
+        stage = INJECT_STAGE_SETREGS;
+        if (ptrace(PTRACE_SETSIGMASK, pid, (void *) sizeof(all), &all) < 0) {
+                r = negative_errno();
+                goto fail;
+        }
+        inj.mask_saved = true;
+
+        stage = INJECT_STAGE_RUN;
+        r = injection_call(&inj, insn, compat, compat ? NR32_MLOCKALL : SYS_mlockall, lock_args,
+                           &result);
+        if (r < 0)
+                goto fail;
+        if (result >= 0 && clear_ambient) {
+                /* As the shim does with MEMLOCK_INHERIT=0: what this program execs gets no
+                 * CAP_IPC_LOCK. The program itself keeps its lock (MCL_FUTURE). */
+                r = injection_call(&inj, insn, compat, compat ? NR32_PRCTL : SYS_prctl,
+                                   ambient_args, &ignored);
+                if (r < 0)
+                        goto fail;
+        }
+
+        stage = INJECT_STAGE_RESTORE;
+        r = injection_restore(&inj);
+        if (r < 0)
+                goto fail_ran;
+        if (result < 0 && exit_on_failure) {
+                /* OnFailure=abort, as the shim: the program leaves with 127 before its first
+                 * instruction. Nothing to restore afterwards. */
+                Regs call = inj.saved;
+                /* While it is still stopped and its stderr still open. */
+                if (notice)
+                        notice(pid, pidfd, (int) -result);
+                if (compat)
+                        regs_prepare_compat(&call, insn, NR32_EXIT_GROUP, exit_args);
+                else
+                        regs_prepare(&call, insn, SYS_exit_group, exit_args);
+                r = regs_set(pid, &call);
+                if (r < 0)
+                        goto fail_ran;
+        }
+
+        stage = INJECT_STAGE_DETACH;
+        r = injection_detach(&inj, /* via_stop= */ false);
+        if (r < 0)
+                goto fail_ran;
+        if (ret_stage)
+                *ret_stage = INJECT_STAGE_SYSCALL;
+        *ret_result = result;
+        return 0;
+
+fail_ran:
+        *ret_result = result;
+fail:
+        /* The program must not run unlocked and unreported: it goes. */
+        if (inj.seized)
+                (void) kill(pid, SIGKILL);
+        injection_abort(&inj);
+        if (ret_stage)
+                *ret_stage = stage;
+        return r;
+}
+
 #else /* INJECT_UNSUPPORTED_ARCH */
 
-int inject_syscall(pid_t pid, pid_t tid, int pidfd, long nr, const long args[6], long *ret_result,
-                   InjectStage *ret_stage) {
+int inject_syscall_verified(pid_t pid, pid_t tid, int pidfd, long nr, const long args[6],
+                            InjectVerifyFunc verify, void *userdata, long *ret_result,
+                            InjectStage *ret_stage) {
+        if (ret_stage)
+                *ret_stage = INJECT_STAGE_VALIDATE;
+        return -EOPNOTSUPP;
+}
+
+int inject_exec_stop(pid_t pid, int pidfd, int go_fd, const void *go, size_t go_len,
+                     int mlockall_flags, bool clear_ambient, bool exit_on_failure,
+                     InjectExitNotice notice, long *ret_result, InjectStage *ret_stage) {
         if (ret_stage)
                 *ret_stage = INJECT_STAGE_VALIDATE;
         return -EOPNOTSUPP;
 }
 
 #endif
+
+int inject_syscall(pid_t pid, pid_t tid, int pidfd, long nr, const long args[6], long *ret_result,
+                   InjectStage *ret_stage) {
+        return inject_syscall_verified(pid, tid, pidfd, nr, args, NULL, NULL, ret_result,
+                                       ret_stage);
+}
 
 int inject_mlockall(pid_t pid, int pidfd, int flags, long *ret_result, InjectStage *ret_stage) {
         const long args[6] = { flags };

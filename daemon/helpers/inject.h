@@ -38,6 +38,8 @@
  * event loop. */
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -76,6 +78,30 @@ const char *inject_stage_to_string(InjectStage s);
  * RESTORE and DETACH the syscall did run and *ret_result is set. */
 int inject_syscall(pid_t pid, pid_t tid, int pidfd, long nr, const long args[6], long *ret_result,
                    InjectStage *ret_stage);
+
+/* Called once the target is stopped under ptrace, after the pidfd check: returns 0 to go on, or
+ * -errno (e.g. -ESTALE: its credentials or its program changed since it was examined) to let it
+ * go untouched, failing at INJECT_STAGE_IDENTITY. */
+typedef int (*InjectVerifyFunc)(pid_t pid, int pidfd, void *userdata);
+/* inject_syscall() with verify (NULL: none) run at the stop. */
+int inject_syscall_verified(pid_t pid, pid_t tid, int pidfd, long nr, const long args[6],
+                            InjectVerifyFunc verify, void *userdata, long *ret_result,
+                            InjectStage *ret_stage);
+
+/* The exec-stop lock of a program the shim cannot reach (static, secure-exec), with the same
+ * machinery: seizes pid (a launch child waiting for go on go_fd) with PTRACE_O_TRACEEXEC and
+ * PTRACE_O_EXITKILL, sends it go (go_len bytes), follows it to the syscall-exit stop of its
+ * execve, injects mlockall(mlockall_flags) there, then, if it worked and clear_ambient,
+ * prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL) (as the shim with MEMLOCK_INHERIT=0), restores
+ * and detaches. If mlockall failed and exit_on_failure, the program leaves with exit_group(127)
+ * before its first instruction, after notice (if non-NULL) was called with the program still
+ * stopped (to tell it why on its stderr). 0: the syscall ran, its raw result in *ret_result; -errno: the
+ * injection failed at *ret_stage (-ESRCH at INJECT_STAGE_INTERRUPT: the child died before its
+ * exec), and the program was killed. x86-64 and aarch64 (64-bit programs only). */
+typedef void (*InjectExitNotice)(pid_t pid, int pidfd, int error);
+int inject_exec_stop(pid_t pid, int pidfd, int go_fd, const void *go, size_t go_len,
+                     int mlockall_flags, bool clear_ambient, bool exit_on_failure,
+                     InjectExitNotice notice, long *ret_result, InjectStage *ret_stage);
 
 /* inject_syscall(pid, 0, pidfd, SYS_mlockall, {flags}) / SYS_munlockall: same returns. */
 int inject_mlockall(pid_t pid, int pidfd, int flags, long *ret_result, InjectStage *ret_stage);

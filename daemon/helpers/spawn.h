@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
-/* Starting a workload for Manager.Run: fork, take the caller's identity, grant the lock, exec. */
+/* The launch child of Manager.Run (and Exec): forked by the daemon, it becomes the caller, opens
+ * the program in the caller's world, reports what it opened, and executes exactly that file once
+ * the daemon has decided. Nothing here waits: the daemon hears from the child on a socket. */
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "daemon/helpers/exec-check.h"
@@ -27,95 +30,125 @@ Mechanism mechanism_from_string(const char *s);
 
 /* The fd number the workload finds the report pipe on (MEMLOCK_REPORT_FD). */
 #define SPAWN_REPORT_FD 3
+/* PATH entries the launch child looks at, at most: a PATH of 60000 "." entries must not make a
+ * Run crawl through 60000 lookups (it fails at once, naming the limit). */
+#define SPAWN_PATH_ENTRIES_MAX 1024u
 
 typedef struct SpawnRequest {
         char *const *argv; /* NULL-terminated, argv[0] as the caller typed it; required */
         char *const *env; /* the caller's environment, unfiltered; NULL = empty */
-        const char *cwd; /* absolute; entered as the caller; NULL = "/" */
-        int stdin_fd; /* the caller's fds (not taken over; spawn dups them); */
+        const char *cwd; /* absolute, in the caller's root; entered as the caller; NULL = "/" */
+        int root_fd; /* the caller's root directory (O_PATH), -EBADF: the daemon's own */
+        int cwd_fd; /* Exec: the caller's working directory (O_PATH), used instead of cwd */
+        int stdin_fd; /* the caller's fds (not taken over; the child dups them); */
         int stdout_fd; /* -EBADF = /dev/null */
         int stderr_fd;
-        uid_t uid; /* the caller's identity, which the workload takes */
+        uid_t uid; /* the caller's identity, which the child takes */
         gid_t gid;
         const gid_t *groups; /* supplementary groups, exactly these (no initgroups) */
         size_t n_groups;
         mode_t umask; /* the Run option "umask", default 022 */
         const char *shim_path; /* libmemlock-shim.so; required unless the target is static */
-        const LockSettings *lock; /* the decided settings (policy_decide); required */
-        /* What the daemon holds now (daemon/privileges.h): with CAP_SYS_RESOURCE the child's
-         * RLIMIT_MEMLOCK is raised to lock->limit, otherwise it gets an ambient CAP_IPC_LOCK.
-         * CAP_SYS_PTRACE is required for secure-exec targets (else exec would drop setuid). */
+        /* With CAP_SYS_RESOURCE the workload's RLIMIT_MEMLOCK is raised to the decided limit,
+         * otherwise it gets an ambient CAP_IPC_LOCK. */
         bool daemon_has_sys_resource;
+        /* Exec: resolve and report, then exit; nothing is executed. */
+        bool identify_only;
+        /* spawn_workload() only (the daemon decides through the verdict instead): */
+        const LockSettings *lock;
         bool daemon_has_sys_ptrace;
 } SpawnRequest;
 
-typedef struct SpawnResult {
-        pid_t pid; /* the workload, a child of the calling process: the caller reaps it */
-        int pidfd; /* O_CLOEXEC pidfd of the workload */
+/* The running launch child, as the daemon holds it. */
+typedef struct SpawnChild {
+        pid_t pid; /* a child of the calling process: the caller reaps it */
+        int pidfd; /* O_CLOEXEC */
+        int control_fd; /* SOCK_SEQPACKET, O_CLOEXEC|O_NONBLOCK: SpawnMessages from the child,
+                         * the SpawnVerdict to it; EOF once it has exec'd (or died) */
         int report_fd; /* read end of the report pipe, O_CLOEXEC|O_NONBLOCK: exactly one
-                          * ShimReport arrives (daemon/shim-report-reader.h), or EOF if the
-                          * workload died before reporting */
-        Mechanism mechanism;
-        ExecKind kind; /* what exec_check found the command to be */
-        char *exe; /* the resolved path that was executed (malloc'd) */
-} SpawnResult;
+                        * ShimReport (daemon/core/shim-report-reader.h), or EOF */
+        int report_w; /* its write end, kept until the lock path is known: handed to the
+                       * exec-stop injector for static programs, else closed */
+} SpawnChild;
 
-/* Frees what a SpawnResult holds (closes fds, frees exe), leaves it empty; the process is not
- * touched. Usable as _cleanup_(spawn_result_done) on a result declared "= {}": fds are only
- * closed when pid > 0 (as spawn_workload() fills it; TAKE_FD() what you keep). */
-void spawn_result_done(SpawnResult *r);
+#define SPAWN_CHILD_NULL                                                                           \
+        ((SpawnChild){                                                                             \
+                .pidfd = -EBADF, .control_fd = -EBADF, .report_fd = -EBADF, .report_w = -EBADF })
 
-/* Starts the workload. The child:
- *  - resets signal mask and dispositions (the daemon blocks signals for sd-event);
- *  - calls setsid(): the workload is not in the daemon's session or process group, so a
- *    signal to the daemon's group (Ctrl-C on a foreground daemon, a restart) never reaches it,
- *    and a daemon restart does not kill it. It has no controlling terminal: the caller's
- *    terminal stays the caller's; `memlockctl run` forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT.
- *    Its stdio are the caller's fds, so isatty() still answers true on a terminal;
- *  - gets the caller's stdin/stdout/stderr on 0/1/2, the report pipe on SPAWN_REPORT_FD, and
- *    no other fd;
- *  - RLIMIT_MEMLOCK := lock->limit (soft and hard) when daemon_has_sys_resource, else keeps
- *    CAP_IPC_LOCK across setresuid (PR_SET_KEEPCAPS) and raises it as an ambient capability;
- *  - umask, setgroups(groups), setresgid(gid), setresuid(uid), then chdir(cwd) as the caller,
- *    so the permission checks of chdir and execve are the caller's;
- *  - execs the resolved path with the filtered environment (daemon/env-filter.h) plus
- *    LD_PRELOAD=shim_path and MEMLOCK_MODE/PREFAULT_THREADS/THP/INHERIT/ON_FAILURE/REPORT_FD.
- * Static binaries and secure-exec programs (exec_check) cannot be reached by the shim: the
- * child stops before exec (PTRACE_TRACEME + SIGSTOP, after dropping to the caller's uid), and
- * spawn_workload itself, synchronously, lets it exec, goes to the syscall-exit stop of
- * execve, injects mlockall(flags of lock->mode) there (x86-64, and i386 programs on it), and,
- * unless lock->inherit, prctl(PR_CAP_AMBIENT_CLEAR_ALL) as the shim would; then detaches.
- * It writes a synthesized ShimReport into the report pipe (error and stage MLOCKALL if the
- * injected call failed, VmLck read at the stop, the injection's duration, flags
- * SHIM_REPORT_ABORTED as below), so the caller reads both paths alike. With
- * OnFailure=abort and a failed mlockall the program is made to exit_group(127) before its
- * first instruction, after a one-line reason on the caller's stderr (only written if it
- * would not block), as the shim does. The ptrace helpers of daemon/inject.h are not used:
- * they seize a running process, while here the process is already our tracee.
- * Mechanism is then MECHANISM_PTRACE. A daemonizing static program is not re-locked in its
- * forked children (the shim's atfork handler is what does that for dynamic programs).
- *
- * Blocking: spawn_workload waits for the child to reach exec (the error pipe's EOF, or the
- * exec stop): set-up work only, about a millisecond, but bounded by 10 s
- * (SPAWN_START_TIMEOUT_USEC in spawn.c; e.g. chdir into a hung NFS mount), after which the
- * child is killed and -ETIMEDOUT returned. It does not wait for the shim's report.
- *
- * Before forking, the command is resolved in the caller's PATH and checked (exec_check):
- * not found / not executable / a secure-exec target without CAP_SYS_PTRACE → error.
- * Any failure in the child before exec comes back as a precise message, e.g.
- * "Failed to change directory to '/nope' as uid 65534: No such file or directory",
- * "Failed to execute '/x/y' as uid 65534: Permission denied".
- *
- * Privileges the calling process needs: CAP_SETUID, CAP_SETGID; CAP_IPC_LOCK (to hand on,
- * without CAP_SYS_RESOURCE); CAP_SYS_RESOURCE when daemon_has_sys_resource; CAP_SYS_PTRACE
- * for secure-exec targets (static ones need none); CAP_DAC_READ_SEARCH to classify programs
- * in directories only their owner can read (without it they are treated as dynamic).
- *
- * Returns 0 and fills *ret, or -errno and, if ret_error is non-NULL, a malloc'd sentence a
- * person can act on in *ret_error (the return value then tells the class: -ENOENT, -EACCES,
- * -ENOEXEC, -EPERM, -ETIMEDOUT, ...). On failure no child is left behind (it has been
- * reaped) and *ret is untouched. */
-int spawn_workload(const SpawnRequest *req, SpawnResult *ret, char **ret_error);
+/* Closes what c holds (not the process: kill it first if it must go). */
+void spawn_child_done(SpawnChild *c);
+
+/* Forks the launch child and returns at once. The child:
+ *  - resets signal mask and dispositions, calls setsid() (not in the daemon's session: a
+ *    signal to the daemon's group never reaches it; no controlling terminal, but its stdio are
+ *    the caller's fds, so isatty() still answers true on a terminal), resets oom_score_adj;
+ *  - enters the caller's root (chroot to root_fd, when given), takes the caller's groups, gid
+ *    and uid with no effective capability (it keeps, only permitted, the one it may be granted:
+ *    CAP_SYS_RESOURCE or CAP_IPC_LOCK), its umask, and enters cwd as the caller;
+ *  - resolves and opens argv[0] there (exec_resolve(): PATH from env, at most
+ *    SPAWN_PATH_ENTRIES_MAX entries) and sends a SPAWN_MESSAGE_IDENTITY (or SPAWN_MESSAGE_ERROR);
+ *  - waits for the daemon's SpawnVerdict; without one (EOF, or allow = 0) it exits 0;
+ *  - applies the grant (RLIMIT_MEMLOCK := limit, or CAP_IPC_LOCK permitted, effective,
+ *    inheritable and ambient), drops every other capability, gets the caller's stdin, stdout,
+ *    stderr on 0-2, the report pipe on SPAWN_REPORT_FD (not for static programs: the injector
+ *    reports for them), no other fd, the filtered environment (daemon/helpers/env-filter.h)
+ *    plus, unless the verdict says exec_stop, LD_PRELOAD and MEMLOCK_* (spawn_build_env());
+ *  - executes exactly the file it opened: execveat(fd, "", AT_EMPTY_PATH); a script through
+ *    the interpreter it opened, with the script as /dev/fd/N (as the kernel passes it for an
+ *    fd), so a path swapped meanwhile changes nothing.
+ * Any failure in the child comes back as a SPAWN_MESSAGE_ERROR with a sentence, e.g.
+ * "Failed to change directory to '/nope' as uid 65534: No such file or directory".
+ * Returns 0 and fills *ret, or -errno (nothing left behind). */
+int spawn_start(const SpawnRequest *req, SpawnChild *ret);
+
+typedef enum SpawnMessageType {
+        SPAWN_MESSAGE_IDENTITY = 1,
+        SPAWN_MESSAGE_ERROR = 2,
+} SpawnMessageType;
+
+/* Child → daemon, one datagram: this header, then path and interpreter (NUL-terminated) for
+ * IDENTITY, or the message text for ERROR. */
+typedef struct SpawnMessageHeader {
+        uint32_t type; /* SpawnMessageType */
+        int32_t error; /* ERROR: positive errno */
+        int32_t kind; /* IDENTITY: ExecKind */
+        uint32_t path_len; /* bytes including the NUL; ERROR: the text's */
+        uint32_t interpreter_len; /* 0 if not a script */
+        uint32_t _pad;
+        uint64_t dev, ino, interp_dev, interp_ino;
+} SpawnMessageHeader;
+
+#define SPAWN_MESSAGE_MAX (sizeof(SpawnMessageHeader) + 2 * 4096 + 4096)
+
+/* What the child reported, parsed. */
+typedef struct SpawnMessage {
+        SpawnMessageType type;
+        int error; /* ERROR: negative errno */
+        char *text; /* ERROR: the sentence */
+        ExecKind kind; /* IDENTITY */
+        char *path;
+        char *interpreter; /* NULL if not a script */
+        uint64_t dev, ino, interp_dev, interp_ino;
+} SpawnMessage;
+
+void spawn_message_done(SpawnMessage *m);
+/* Reads one message from the non-blocking control fd. 1: one read; 0: EOF (the child exec'd or
+ * died); -EAGAIN: nothing yet; -EBADMSG: malformed. */
+int spawn_message_read(int fd, SpawnMessage *ret);
+/* Pure: parses one datagram. */
+int spawn_message_parse(const void *buf, size_t n, SpawnMessage *ret);
+
+/* Daemon → child. */
+typedef struct SpawnVerdict {
+        uint32_t allow; /* 0: exit without running anything */
+        uint32_t exec_stop; /* static/secure-exec: no shim; the exec-stop injector locks it */
+        uint32_t mechanism; /* Mechanism */
+        uint32_t _pad;
+        LockSettings lock; /* the decided settings */
+} SpawnVerdict;
+
+/* Sends the verdict (non-blocking; the socket is empty at this point). */
+int spawn_verdict_send(int fd, const SpawnVerdict *v);
 
 /* The environment a workload gets: env_filter(caller_env), then, when shim_path is non-NULL,
  * LD_PRELOAD=shim_path and the MEMLOCK_* settings of lock with MEMLOCK_REPORT_FD=report_fd
@@ -123,3 +156,26 @@ int spawn_workload(const SpawnRequest *req, SpawnResult *ret, char **ret_error);
  * Pure. Returns 0 and a malloc'd NULL-terminated list, or -ENOMEM. */
 int spawn_build_env(char *const *caller_env, const char *shim_path, const LockSettings *lock,
                     int report_fd, char ***ret);
+
+/* ---- blocking, for tools, tests and benchmarks (never the daemon) ---- */
+
+typedef struct SpawnResult {
+        pid_t pid; /* the workload, a child of the calling process: the caller reaps it */
+        int pidfd; /* O_CLOEXEC pidfd of the workload */
+        int report_fd; /* read end of the report pipe, O_CLOEXEC|O_NONBLOCK */
+        Mechanism mechanism;
+        ExecKind kind; /* what the child found the command to be */
+        char *exe; /* the canonical path that was executed (malloc'd) */
+} SpawnResult;
+
+/* Frees what a SpawnResult holds (closes fds, frees exe), leaves it empty; the process is not
+ * touched. Usable as _cleanup_(spawn_result_done) on a result declared "= {}": fds are only
+ * closed when pid > 0. */
+void spawn_result_done(SpawnResult *r);
+
+/* spawn_start(), then as the daemon would, but waiting: reads the identity, allows it with
+ * req->lock (static and secure-exec programs through the exec-stop injector of
+ * daemon/helpers/inject-job.h; secure-exec ones need req->daemon_has_sys_ptrace), waits for the
+ * exec. Returns 0 and fills *ret, or -errno with a sentence in *ret_error (malloc'd, if non-NULL);
+ * then no child is left behind (reaped) and *ret is untouched. */
+int spawn_workload(const SpawnRequest *req, SpawnResult *ret, char **ret_error);

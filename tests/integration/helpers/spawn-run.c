@@ -203,6 +203,8 @@ int main(int argc, char *argv[]) {
         }
 
         req = (SpawnRequest){
+                .root_fd = -EBADF,
+                .cwd_fd = -EBADF,
                 .argv = argv + optind,
                 .env = env,
                 .cwd = cwd,
