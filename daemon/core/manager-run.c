@@ -194,6 +194,21 @@ static void job_fail(Job *j, CoreError *error) {
         job_finish(j, NULL, NULL, error);
 }
 
+void manager_jobs_owner_gone(Manager *m, uint64_t owner) {
+        for (Job *j = m->jobs, *next; j; j = next) {
+                _cleanup_(core_error_done) CoreError e = CORE_ERROR_NULL;
+
+                next = j->next;
+                if (j->owner != owner || j->options.detach)
+                        continue;
+                /* A foreground program whose client is gone would get SIGHUP as soon as it ran:
+                 * it does not start at all. */
+                (void) core_error_setf(&e, ERROR_LOCK_FAILED,
+                                       "The client went away before '%s' started.", j->name);
+                job_fail(j, &e);
+        }
+}
+
 /* The child's own errors: what the caller asked for is wrong (not found, not executable, not
  * enterable), or the system refused it. */
 static ErrorKind child_error_kind(int r) {

@@ -833,6 +833,7 @@ int manager_explain(Manager *m, const Caller *c, pid_t pid, PolicyDecision *ret,
 void manager_owner_gone(Manager *m, uint64_t owner) {
         if (owner == 0)
                 return;
+        manager_jobs_owner_gone(m, owner);
         for (Workload *w = m->workloads.head; w; w = w->next) {
                 if (w->owner != owner)
                         continue;

@@ -217,7 +217,7 @@ int manager_kill(Manager *m, const Caller *c, Workload *w, int sig, CoreError *e
  * denials; returns -errno only if the process cannot be examined. */
 int manager_explain(Manager *m, const Caller *c, pid_t pid, PolicyDecision *ret, CoreError *error);
 /* The owner of foreground workloads (an opaque id the bus layer gives Run: its connection)
- * went away: those still running get SIGHUP. */
+ * went away: those still running get SIGHUP, those still launching are cancelled. */
 void manager_owner_gone(Manager *m, uint64_t owner);
 
 /* manager-run.c: Run and Exec are launch jobs. Each returns at once with a job id in *ret_job_id;
@@ -232,6 +232,8 @@ int manager_exec(Manager *m, const Caller *c, char **argv, const WorkloadOptions
                  uint64_t *ret_job_id, CoreError *error);
 /* Reads a shim report that is already in the pipe (the process exited right after it). */
 void manager_run_flush_report(Manager *m, Workload *w);
+/* The owner of foreground launches went away: they are cancelled (manager_owner_gone()). */
+void manager_jobs_owner_gone(Manager *m, uint64_t owner);
 /* Every launch job is dropped (its child killed): at shutdown. */
 void manager_jobs_clear(Manager *m);
 /* What decided launch jobs reserve, and how many jobs a uid has. */
