@@ -10,6 +10,7 @@
 
 #include "common/lock-mode.h"
 #include "common/macro.h"
+#include "common/time-util.h"
 
 static const char *const shim_stage_table[] = {
         [SHIM_STAGE_NONE] = "none",
@@ -95,23 +96,17 @@ int shim_report_read(int fd, ShimReportReader *r, ShimReport *ret) {
         return shim_report_parse(r->buf, r->n, ret);
 }
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
 int shim_report_read_wait(int fd, uint64_t timeout_usec, ShimReport *ret) {
         ShimReportReader r = SHIM_REPORT_READER_INIT;
-        uint64_t deadline = timeout_usec == UINT64_MAX ? UINT64_MAX : now_usec() + timeout_usec;
+        uint64_t deadline =
+                timeout_usec == UINT64_MAX ? UINT64_MAX : now_usec(CLOCK_MONOTONIC) + timeout_usec;
 
         for (;;) {
                 struct pollfd p = { .fd = fd, .events = POLLIN };
                 int timeout_ms = -1, k;
 
                 if (deadline != UINT64_MAX) {
-                        uint64_t t = now_usec();
+                        uint64_t t = now_usec(CLOCK_MONOTONIC);
                         if (t >= deadline)
                                 return -ETIMEDOUT;
                         timeout_ms = (int) MIN((deadline - t + 999) / 1000, (uint64_t) INT32_MAX);
