@@ -100,8 +100,6 @@ struct Workload {
         sd_event_source *helper_source;
         bool detaching;
         uint64_t detach_job_id; /* the Detach job waiting for the munlockall injection */
-        bool exec_stop; /* the helper is the exec-stop injector of a Run: it reports in the
-                         * report pipe, the result pipe is only reaped */
 
         /* The limit before we raised it, restored on Detach. */
         bool limit_raised;
