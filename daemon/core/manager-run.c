@@ -27,6 +27,7 @@
 #include "daemon/core/target.h"
 #include "daemon/helpers/env-filter.h"
 #include "daemon/helpers/inject-job.h"
+#include "daemon/helpers/inject.h"
 #include "daemon/helpers/spawn.h"
 
 typedef enum JobType {
@@ -50,6 +51,10 @@ struct Job {
         SpawnChild child;
         sd_event_source *control_source, *timeout_source;
         Workload *workload; /* decided: not in the table yet, but its limit is reserved */
+        /* The exec-stop injector of a static program, until the program runs: a failure
+         * before it could let the child go (e.g. ptrace refused) ends the job at once. */
+        pid_t helper_pid;
+        sd_event_source *helper_source;
 };
 
 /* ---- the shim's report ------------------------------------------------------------------ */
@@ -133,6 +138,9 @@ static Job *job_free(Job *j) {
         }
         sd_event_source_disable_unref(j->control_source);
         sd_event_source_disable_unref(j->timeout_source);
+        sd_event_source_disable_unref(j->helper_source);
+        if (j->helper_pid > 0 && j->manager)
+                manager_reap_later(j->manager, j->helper_pid);
         if (j->child.pid > 0) {
                 /* Not started: it must not run unaccounted. Reaped through its pidfd. */
                 (void) pidfd_send_signal_checked(j->child.pidfd, SIGKILL);
@@ -268,6 +276,34 @@ static int job_decide(Job *j, const SpawnMessage *msg, CoreError *error) {
         return 0;
 }
 
+static int on_helper_result(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        _cleanup_(core_error_done) CoreError e = CORE_ERROR_NULL;
+        Job *j = userdata;
+        InjectResult res;
+        int r;
+
+        r = inject_job_read_result(fd, &res);
+        if (r == -EAGAIN)
+                return 0;
+        j->helper_source = sd_event_source_disable_unref(j->helper_source);
+        if (r >= 0 && (res.error == 0 || res.stage >= INJECT_STAGE_IDENTITY))
+                return 0; /* it reached the program: the report pipe says the rest */
+        if (r >= 0 && res.stage == INJECT_STAGE_INTERRUPT && res.error == ESRCH)
+                return 0; /* the child died before its exec: it says why on the control socket */
+        if (r < 0)
+                (void) core_error_setf_errno(&e, r, "The exec-stop injector failed: %s",
+                                             strerror(-r));
+        else
+                (void) core_error_setf(&e, ERROR_UNSUPPORTED,
+                                       "'%s' cannot load the shim (a static or secure-exec "
+                                       "program), and tracing it to lock it at its exec stop "
+                                       "failed at stage %s: %s",
+                                       j->name, strna(inject_stage_to_string(res.stage)),
+                                       strerror(res.error));
+        job_fail(j, &e);
+        return 0;
+}
+
 /* Run: the program is decided; let the child (or, for static programs, the injector that
  * traces it) go on. */
 static int job_proceed(Job *j, const SpawnMessage *msg, CoreError *error) {
@@ -305,9 +341,15 @@ static int job_proceed(Job *j, const SpawnMessage *msg, CoreError *error) {
                 r = inject_job_start_exec_stop(j->child.pid, j->child.pidfd, &x, &helper,
                                                &result_fd);
                 if (r >= 0) {
-                        /* It reports in the report pipe, like the shim: only reap it. */
-                        safe_close(result_fd);
-                        manager_reap_later(m, helper);
+                        /* It reports in the report pipe, like the shim; its own result only
+                         * matters if it fails before the program runs. Reaped by job_free(). */
+                        j->helper_pid = helper;
+                        r = sd_event_add_io(m->event, &j->helper_source, result_fd, EPOLLIN,
+                                            on_helper_result, j);
+                        if (r >= 0)
+                                (void) sd_event_source_set_io_fd_own(j->helper_source, true);
+                        else
+                                safe_close(result_fd);
                 }
         } else
                 r = spawn_verdict_send(j->child.control_fd, &v);

@@ -122,6 +122,7 @@ _noreturn_ static void helper_main(const HelperArgs *a) {
         InjectResult res = {};
         InjectStage stage;
         long args[6] = { a->flags }, result = 0;
+        uint64_t vm_lck_at_stop = UINT64_MAX;
         int result_fd = a->result_fd;
         uint64_t t0;
         int r;
@@ -146,8 +147,8 @@ _noreturn_ static void helper_main(const HelperArgs *a) {
                 const InjectExecStop *x = a->exec_stop;
                 r = inject_exec_stop(a->pid, a->pidfd, x->go_fd, x->go, x->go_len,
                                      lock_mode_to_mlockall_flags(x->lock.mode), !x->lock.inherit,
-                                     x->lock.on_failure == ON_FAILURE_ABORT, tell_workload, &result,
-                                     &stage);
+                                     x->lock.on_failure == ON_FAILURE_ABORT, tell_workload,
+                                     &vm_lck_at_stop, &result, &stage);
         } else {
                 test_hook_before_seize();
                 r = inject_syscall_verified(a->pid, 0, a->pidfd, a->nr, args, a->verify,
@@ -156,6 +157,8 @@ _noreturn_ static void helper_main(const HelperArgs *a) {
         res.duration_usec = now_usec(CLOCK_MONOTONIC) - t0;
         if (proc_vm_lck_read(a->pid, a->pidfd, &res.vm_lck_after) < 0)
                 res.vm_lck_after = UINT64_MAX;
+        if (a->exec_stop && vm_lck_at_stop != UINT64_MAX)
+                res.vm_lck_after = vm_lck_at_stop;
         res.stage = (int32_t) stage;
         if (r < 0) {
                 res.error = (int32_t) -r;

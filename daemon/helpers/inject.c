@@ -694,7 +694,8 @@ static int injection_call(Injection *inj, uint64_t insn, bool compat, long nr, c
 
 int inject_exec_stop(pid_t pid, int pidfd, int go_fd, const void *go, size_t go_len,
                      int mlockall_flags, bool clear_ambient, bool exit_on_failure,
-                     InjectExitNotice notice, long *ret_result, InjectStage *ret_stage) {
+                     InjectExitNotice notice, uint64_t *ret_vm_lck, long *ret_result,
+                     InjectStage *ret_stage) {
         Injection inj = { .pid = pid, .tid = pid };
         InjectStage stage = INJECT_STAGE_VALIDATE;
         const long lock_args[6] = { mlockall_flags };
@@ -818,6 +819,10 @@ int inject_exec_stop(pid_t pid, int pidfd, int go_fd, const void *go, size_t go_
                         goto fail;
         }
 
+        /* VmLck while it is still stopped: a short program may be gone right after. */
+        if (ret_vm_lck && (result < 0 || proc_vm_lck_read(pid, pidfd, ret_vm_lck) < 0))
+                *ret_vm_lck = UINT64_MAX;
+
         stage = INJECT_STAGE_RESTORE;
         r = injection_restore(&inj);
         if (r < 0)
@@ -871,7 +876,8 @@ int inject_syscall_verified(pid_t pid, pid_t tid, int pidfd, long nr, const long
 
 int inject_exec_stop(pid_t pid, int pidfd, int go_fd, const void *go, size_t go_len,
                      int mlockall_flags, bool clear_ambient, bool exit_on_failure,
-                     InjectExitNotice notice, long *ret_result, InjectStage *ret_stage) {
+                     InjectExitNotice notice, uint64_t *ret_vm_lck, long *ret_result,
+                     InjectStage *ret_stage) {
         if (ret_stage)
                 *ret_stage = INJECT_STAGE_VALIDATE;
         return -EOPNOTSUPP;

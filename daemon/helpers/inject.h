@@ -95,13 +95,15 @@ int inject_syscall_verified(pid_t pid, pid_t tid, int pidfd, long nr, const long
  * prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL) (as the shim with MEMLOCK_INHERIT=0), restores
  * and detaches. If mlockall failed and exit_on_failure, the program leaves with exit_group(127)
  * before its first instruction, after notice (if non-NULL) was called with the program still
- * stopped (to tell it why on its stderr). 0: the syscall ran, its raw result in *ret_result; -errno: the
+ * stopped (to tell it why on its stderr). *ret_vm_lck (if non-NULL) gets VmLck read at the stop
+ * after a successful mlockall, UINT64_MAX otherwise. 0: the syscall ran, its raw result in *ret_result; -errno: the
  * injection failed at *ret_stage (-ESRCH at INJECT_STAGE_INTERRUPT: the child died before its
  * exec), and the program was killed. x86-64 and aarch64 (64-bit programs only). */
 typedef void (*InjectExitNotice)(pid_t pid, int pidfd, int error);
 int inject_exec_stop(pid_t pid, int pidfd, int go_fd, const void *go, size_t go_len,
                      int mlockall_flags, bool clear_ambient, bool exit_on_failure,
-                     InjectExitNotice notice, long *ret_result, InjectStage *ret_stage);
+                     InjectExitNotice notice, uint64_t *ret_vm_lck, long *ret_result,
+                     InjectStage *ret_stage);
 
 /* inject_syscall(pid, 0, pidfd, SYS_mlockall, {flags}) / SYS_munlockall: same returns. */
 int inject_mlockall(pid_t pid, int pidfd, int flags, long *ret_result, InjectStage *ret_stage);
