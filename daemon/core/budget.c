@@ -7,17 +7,9 @@
 #include "common/parse-util.h"
 #include "daemon/core/budget.h"
 
-int budget_fits(uint64_t total, uint64_t reserved, uint64_t ask) {
-        if (total == SIZE_INFINITY)
-                return 1;
-        if (reserved > total)
-                return 0;
-        return ask <= total - reserved;
-}
-
 char *budget_exceeded_message(uint64_t total, uint64_t reserved, uint64_t ask) {
         char *s = NULL;
-        uint64_t free_bytes = reserved >= total ? 0 : total - reserved;
+        uint64_t free_bytes = budget_free_bytes(total, reserved);
 
         if (asprintf(&s,
                      "needs %s, %s of the %s budget is reserved, %s is free; "

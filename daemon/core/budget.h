@@ -7,9 +7,9 @@
 #include <stdint.h>
 
 #include "daemon/core/workload.h"
+#include "policy/policy.h"
 
-/* Whether `ask` more bytes fit: 1 yes, 0 no. total may be SIZE_INFINITY. */
-int budget_fits(uint64_t total, uint64_t reserved, uint64_t ask);
+/* budget_fits() and budget_free_bytes() are policy/policy.h's: the one budget arithmetic. */
 /* "needs 4.0G, 6.8G of the 8.0G budget is reserved, 1.2G is free" (malloc'd). */
 char *budget_exceeded_message(uint64_t total, uint64_t reserved, uint64_t ask);
 /* The sd_notify STATUS= text: "3 workloads, 5.2G locked of 18.0G budget" (malloc'd). */
