@@ -295,6 +295,7 @@ int bus_get_workload_info(sd_bus *bus, const char *path, WorkloadInfo *ret, sd_b
                 { "StartedAt", 't', offsetof(WorkloadInfo, started_at_usec) },
                 { "ExitStatus", 'i', offsetof(WorkloadInfo, exit_status) },
                 { "Error", 's', offsetof(WorkloadInfo, error) },
+                { "Containment", 's', offsetof(WorkloadInfo, containment) },
                 {},
         };
         WorkloadInfo w = { .exit_status = -1, .full = true };

@@ -285,6 +285,8 @@ void workload_format_status(FILE *f, const WorkloadInfo *w, const char *user, ui
         field(f, "Policy", strna(w->policy));
         field(f, "Mode", strna(w->mode));
         field(f, "Mechanism", strna(w->mechanism));
+        if (w->containment)
+                field(f, "Containment", w->containment);
         fprintf(f, "%12s: %s%s%s", "State", color ? state_color(w->state) : "", strna(w->state),
                 color ? ANSI_NORMAL : "");
         if (w->exit_status >= 0 && w->state && streq(w->state, "exited"))

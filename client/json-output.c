@@ -41,6 +41,7 @@ json_object *workload_to_json(const WorkloadInfo *w, const char *user) {
         json_object_object_add(o, "started_at_usec", json_object_new_uint64(w->started_at_usec));
         json_object_object_add(o, "exit_status", json_object_new_int(w->exit_status));
         json_object_object_add(o, "error", json_object_new_string(strempty(w->error)));
+        json_object_object_add(o, "containment", json_string_or_null(w->containment));
         return o;
 }
 

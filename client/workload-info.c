@@ -13,6 +13,7 @@ void workload_info_done(WorkloadInfo *w) {
         free(w->policy);
         free(w->mode);
         free(w->mechanism);
+        free(w->containment);
         free(w->state);
         free(w->error);
         *w = (WorkloadInfo){ .exit_status = -1 };

@@ -14,6 +14,7 @@ typedef struct WorkloadInfo {
         char *policy;
         char *mode; /* NULL when read from ListWorkloads (no mode column there) */
         char *mechanism;
+        char *containment; /* full status only; NULL from a daemon without containment */
         char *state;
         char *error;
         uint32_t pid;

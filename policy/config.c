@@ -17,6 +17,7 @@
 enum {
         CKEY_BUDGET,
         CKEY_MAX_WORKLOADS_PER_USER,
+        CKEY_MAX_LOCKED_PER_USER,
         CKEY_SOCKET,
         CKEY_SYSTEM_BUS,
         CKEY_STATE_DIRECTORY,
@@ -29,6 +30,7 @@ static const char *const config_sections[] = { "Daemon", "Libvirt" };
 static const IniKey config_keys[_CKEY_MAX] = {
         [CKEY_BUDGET] = { "Daemon", "Budget" },
         [CKEY_MAX_WORKLOADS_PER_USER] = { "Daemon", "MaxWorkloadsPerUser" },
+        [CKEY_MAX_LOCKED_PER_USER] = { "Daemon", "MaxLockedPerUser" },
         [CKEY_SOCKET] = { "Daemon", "Socket" },
         [CKEY_SYSTEM_BUS] = { "Daemon", "SystemBus" },
         [CKEY_STATE_DIRECTORY] = { "Daemon", "StateDirectory" },
@@ -54,10 +56,29 @@ void daemon_config_done(DaemonConfig *c) {
         if (!c)
                 return;
         free(c->budget_spec);
+        free(c->max_locked_per_user_spec);
         free(c->socket_path);
         free(c->state_directory);
         free(c->libvirt_uri);
         *c = (DaemonConfig){};
+}
+
+/* MaxLockedPerUser= against the budget: a percentage is of Budget= (which may be written after
+ * it), so it is resolved once the whole file is read. */
+static int resolve_share(DaemonConfig *c) {
+        const char *spec = c->max_locked_per_user_spec ?: DAEMON_CONFIG_MAX_LOCKED_PER_USER_DEFAULT;
+        uint64_t v;
+        int r;
+
+        if (c->budget == SIZE_INFINITY && spec[strlen(spec) - 1] == '%') {
+                c->max_locked_per_user = SIZE_INFINITY;
+                return 0;
+        }
+        r = parse_size(spec, c->budget, &v, NULL);
+        if (r < 0)
+                return r;
+        c->max_locked_per_user = v;
+        return 0;
 }
 
 int daemon_config_init(DaemonConfig *c, uint64_t mem_total) {
@@ -71,19 +92,25 @@ int daemon_config_init(DaemonConfig *c, uint64_t mem_total) {
                 .budget = budget,
                 .budget_spec = strdup(mem_total > 0 ? DAEMON_CONFIG_BUDGET_DEFAULT : "infinity"),
                 .max_workloads_per_user = DAEMON_CONFIG_MAX_WORKLOADS_PER_USER_DEFAULT,
+                .max_locked_per_user_spec = strdup(DAEMON_CONFIG_MAX_LOCKED_PER_USER_DEFAULT),
                 .socket_path = strdup(MLOCKD_SOCKET_PATH),
                 .system_bus = false,
                 .state_directory = strdup(MLOCKD_STATE_DIR),
                 .libvirt_uri = NULL,
         };
-        if (!c->budget_spec || !c->socket_path || !c->state_directory)
+        if (!c->budget_spec || !c->socket_path || !c->state_directory ||
+            !c->max_locked_per_user_spec)
                 return -ENOMEM;
-        return 0;
+        return resolve_share(c);
 }
 
 static int config_copy(const DaemonConfig *src, DaemonConfig *dst) {
         *dst = *src;
         dst->budget_spec = src->budget_spec ? strdup(src->budget_spec) : NULL;
+        dst->max_locked_per_user_spec =
+                src->max_locked_per_user_spec ? strdup(src->max_locked_per_user_spec) : NULL;
+        if (src->max_locked_per_user_spec && !dst->max_locked_per_user_spec)
+                return -ENOMEM;
         dst->socket_path = src->socket_path ? strdup(src->socket_path) : NULL;
         dst->state_directory = src->state_directory ? strdup(src->state_directory) : NULL;
         dst->libvirt_uri = src->libvirt_uri ? strdup(src->libvirt_uri) : NULL;
@@ -155,6 +182,21 @@ static int config_handle(IniContext *ctx, size_t key, const char *value, void *u
                 c->max_workloads_per_user = v;
                 return 0;
         }
+        case CKEY_MAX_LOCKED_PER_USER: {
+                const char *reason = NULL;
+                uint64_t v;
+                /* Checked here for the message; resolved against Budget= at the end. */
+                r = parse_size(value, 100, &v, &reason);
+                if (r < 0)
+                        return ini_error(ctx,
+                                         "%s; expected a size (4G), a percentage of Budget= "
+                                         "(50%%) or infinity",
+                                         reason ?: "invalid size");
+                if (v == 0)
+                        return ini_error(ctx, "a share of 0 bytes admits no workload of any "
+                                              "user but root");
+                return set_string(&c->max_locked_per_user_spec, value);
+        }
         case CKEY_SOCKET:
                 if (!path_is_normal_absolute(value))
                         return ini_error(ctx, "expected an absolute, normalized path");
@@ -205,6 +247,12 @@ int daemon_config_parse(const char *path, const char *buf, size_t n, uint64_t me
                       _CKEY_MAX, config_handle, &st, diags, NULL);
         if (r < 0)
                 return r;
+        r = resolve_share(&tmp);
+        if (r < 0) {
+                int k = policy_diagnostics_add(diags, "%s: MaxLockedPerUser=%s: cannot resolve",
+                                               path, strna(tmp.max_locked_per_user_spec));
+                return k < 0 ? k : -EINVAL;
+        }
 
         daemon_config_done(c);
         *c = tmp;
@@ -237,9 +285,10 @@ char *daemon_config_summary(const DaemonConfig *c) {
         char *s;
 
         if (asprintf(&s,
-                     "Budget=%s (%s) MaxWorkloadsPerUser=%u Socket=%s SystemBus=%s "
-                     "StateDirectory=%s URI=%s",
+                     "Budget=%s (%s) MaxWorkloadsPerUser=%u MaxLockedPerUser=%s (%s) Socket=%s "
+                     "SystemBus=%s StateDirectory=%s URI=%s",
                      FORMAT_BYTES(c->budget), strna(c->budget_spec), c->max_workloads_per_user,
+                     FORMAT_BYTES(c->max_locked_per_user), strna(c->max_locked_per_user_spec),
                      strna(c->socket_path), c->system_bus ? "yes" : "no", strna(c->state_directory),
                      c->libvirt_uri ?: "(none)") < 0)
                 return NULL;

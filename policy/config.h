@@ -13,12 +13,19 @@
 #define DAEMON_CONFIG_BUDGET_DEFAULT "80%"
 #define DAEMON_CONFIG_MAX_WORKLOADS_PER_USER_DEFAULT 64U
 #define DAEMON_CONFIG_MAX_WORKLOADS_PER_USER_MAX 65536U
+/* One user's share of the budget: half of it, so that one user can never lock everyone else
+ * out, and two can use it all. A percentage here is of Budget=, not of memory. */
+#define DAEMON_CONFIG_MAX_LOCKED_PER_USER_DEFAULT "50%"
 
 typedef struct DaemonConfig {
         /* [Daemon] */
         uint64_t budget; /* bytes, resolved against MemTotal; SIZE_INFINITY */
         char *budget_spec; /* as written, e.g. "80%" */
         unsigned max_workloads_per_user; /* default 64 */
+        /* bytes one non-root user's workloads may reserve together, resolved against budget
+         * (SIZE_INFINITY: no share); as written in max_locked_per_user_spec ("50%") */
+        uint64_t max_locked_per_user;
+        char *max_locked_per_user_spec;
         char *socket_path; /* default MLOCKD_SOCKET_PATH */
         bool system_bus; /* default no */
         char *state_directory; /* default MLOCKD_STATE_DIR */

@@ -25,6 +25,7 @@ enum {
         KEY_INHERIT,
         KEY_ON_FAILURE,
         KEY_ON_EXCEED,
+        KEY_CONTAINMENT,
         KEY_ALLOW_USERS,
         KEY_ALLOW_RUN,
         KEY_ALLOW_ATTACH,
@@ -47,6 +48,7 @@ static const IniKey policy_keys[_KEY_MAX] = {
         [KEY_INHERIT] = { "Lock", "Inherit" },
         [KEY_ON_FAILURE] = { "Lock", "OnFailure" },
         [KEY_ON_EXCEED] = { "Lock", "OnExceed" },
+        [KEY_CONTAINMENT] = { "Lock", "Containment" },
         [KEY_ALLOW_USERS] = { "Access", "AllowUsers", .list = true },
         [KEY_ALLOW_RUN] = { "Access", "AllowRun" },
         [KEY_ALLOW_ATTACH] = { "Access", "AllowAttach" },
@@ -340,6 +342,14 @@ static int policy_handle(IniContext *ctx, size_t key, const char *value, void *u
                 l->on_exceed = e;
                 return 0;
         }
+
+        case KEY_CONTAINMENT: {
+                ContainmentPolicy c = containment_policy_from_string(value);
+                if (c < 0)
+                        return ini_error(ctx, "expected required or optional");
+                l->containment = c;
+                return 0;
+        }
         }
         return 0;
 }
@@ -486,6 +496,7 @@ int policy_parse(const char *name, const char *path, const char *buf, size_t n, 
                 .inherit = POLICY_DEFAULT_INHERIT,
                 .on_failure = POLICY_DEFAULT_ON_FAILURE,
                 .on_exceed = POLICY_DEFAULT_ON_EXCEED,
+                .containment = POLICY_DEFAULT_CONTAINMENT,
         };
         p->allow_run = POLICY_DEFAULT_ALLOW_RUN;
         p->allow_attach = POLICY_DEFAULT_ALLOW_ATTACH;

@@ -25,6 +25,11 @@ static const char *const on_exceed_table[_ON_EXCEED_MAX] = {
         [ON_EXCEED_KILL] = "kill",
 };
 
+static const char *const containment_policy_table[_CONTAINMENT_POLICY_MAX] = {
+        [CONTAINMENT_REQUIRED] = "required",
+        [CONTAINMENT_OPTIONAL] = "optional",
+};
+
 static const char *const verdict_table[_VERDICT_MAX] = {
         [VERDICT_ALLOW] = "allow",
         [VERDICT_DENY_NO_MATCH] = "deny-no-match",
@@ -39,6 +44,7 @@ static const char *const verdict_table[_VERDICT_MAX] = {
 DEFINE_STRING_TABLE_LOOKUP(request_kind, RequestKind)
 DEFINE_STRING_TABLE_LOOKUP(on_failure, OnFailure)
 DEFINE_STRING_TABLE_LOOKUP(on_exceed, OnExceed)
+DEFINE_STRING_TABLE_LOOKUP(containment_policy, ContainmentPolicy)
 DEFINE_STRING_TABLE_TO_STRING(verdict, Verdict)
 
 const char *policy_name(const Policy *p) {

@@ -49,6 +49,17 @@ typedef enum OnExceed {
 const char *on_exceed_to_string(OnExceed e); /* "warn", "kill" */
 OnExceed on_exceed_from_string(const char *s);
 
+/* Whether a workload that gets CAP_IPC_LOCK may run without containment (daemon/containment.h)
+ * when no backend is usable. Root's workloads run either way. */
+typedef enum ContainmentPolicy {
+        CONTAINMENT_REQUIRED, /* refuse the workload, saying why and what to change */
+        CONTAINMENT_OPTIONAL, /* run it uncontained; OnExceed= is then all that watches it */
+        _CONTAINMENT_POLICY_MAX,
+        _CONTAINMENT_POLICY_INVALID = -EINVAL,
+} ContainmentPolicy;
+const char *containment_policy_to_string(ContainmentPolicy c); /* "required", "optional" */
+ContainmentPolicy containment_policy_from_string(const char *s);
+
 /* The effective settings of a lock, after policy defaults and request overrides. */
 typedef struct LockSettings {
         LockMode mode;
@@ -58,6 +69,7 @@ typedef struct LockSettings {
         bool inherit;
         OnFailure on_failure;
         OnExceed on_exceed;
+        ContainmentPolicy containment;
 } LockSettings;
 
 typedef struct Policy Policy; /* opaque: policy/policy-internal.h */

@@ -551,6 +551,17 @@ static int property_version(sd_bus *bus, const char *path, const char *interface
         return sd_bus_message_append(reply, "s", MLOCKD_VERSION);
 }
 
+static int property_containment(sd_bus *bus, const char *path, const char *interface,
+                                const char *property, sd_bus_message *reply, void *userdata,
+                                sd_bus_error *error) {
+        BusServer *server = userdata;
+        _cleanup_free_ char *s = containment_describe(&server->manager->containment);
+
+        if (!s)
+                return -ENOMEM;
+        return sd_bus_message_append(reply, "s", s);
+}
+
 static int property_bytes(sd_bus *bus, const char *path, const char *interface,
                           const char *property, sd_bus_message *reply, void *userdata,
                           sd_bus_error *error) {
@@ -562,6 +573,8 @@ static int property_bytes(sd_bus *bus, const char *path, const char *interface,
                 v = m->config.budget;
         else if (streq(property, "ReservedBytes"))
                 v = manager_reserved_bytes(m);
+        else if (streq(property, "CommittedBytes"))
+                v = manager_committed_bytes(m);
         else if (streq(property, "LockedBytes"))
                 v = manager_locked_bytes(m);
         else if (streq(property, "SystemMlockedBytes")) {
@@ -642,6 +655,9 @@ const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_PROPERTY("BudgetBytes", "t", property_bytes, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ReservedBytes", "t", property_bytes, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+        SD_BUS_PROPERTY("Containment", "s", property_containment, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        /* Moves with what workloads' cgroups hold: read when asked, never signalled. */
+        SD_BUS_PROPERTY("CommittedBytes", "t", property_bytes, 0, 0),
         SD_BUS_PROPERTY("LockedBytes", "t", property_bytes, 0, 0),
         SD_BUS_PROPERTY("SystemMlockedBytes", "t", property_bytes, 0, 0),
         SD_BUS_PROPERTY("Workloads", "ao", property_workloads, 0,

@@ -107,6 +107,8 @@ static int property_string(sd_bus *bus, const char *path, const char *interface,
                 s = workload_state_to_string(w->state);
         else if (streq(property, "Error"))
                 s = w->error;
+        else if (streq(property, "Containment"))
+                s = w->containment ?: "none";
         return sd_bus_message_append(reply, "s", strempty(s));
 }
 
@@ -147,5 +149,6 @@ const sd_bus_vtable bus_workload_vtable[] = {
         SD_BUS_PROPERTY("ExitStatus", "i", NULL, offsetof(Workload, exit_status),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Error", "s", property_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Containment", "s", property_string, 0, 0),
         SD_BUS_VTABLE_END,
 };

@@ -49,5 +49,11 @@
  * job and a reservation, never the daemon. After this long the child is killed. */
 #define LIMIT_LAUNCH_TIMEOUT_USEC (30u * 1000000ull)
 
+/* How often cgroups kept after their workload left the table (descendants that outlived it,
+ * Detach) are checked for emptiness, to remove them. */
+#define LIMIT_ORPHAN_CHECK_USEC (10u * 1000000ull)
+/* ... and one that lists no process but cannot be removed yet (its last tasks are exiting). */
+#define LIMIT_ORPHAN_EXITING_USEC (100u * 1000ull)
+
 /* How often capability-locked workloads (no kernel limit) are checked against their limit. */
 #define LIMIT_BUDGET_CHECK_USEC (2u * 1000000ull)

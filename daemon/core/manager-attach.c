@@ -77,8 +77,14 @@ static void finish_detach(Manager *m, Workload *w, const char *error_msg) {
                 return;
         }
         restore_limit(w);
-        log_info("Workload %s '%s' (pid %d) detached: unlocked and forgotten.", w->id_str,
-                 strempty(w->name), w->ident.pid);
+        /* Its cgroup keeps its bound for as long as any process is left in it: the workload
+         * may still hold CAP_IPC_LOCK (in every thread and every child, which a capset
+         * injected into one thread could not reach), and can thus never lock more after
+         * Detach than its limit allowed before. */
+        manager_contain_release(m, w, true);
+        log_info("Workload %s '%s' (pid %d) detached: unlocked and forgotten%s.", w->id_str,
+                 strempty(w->name), w->ident.pid,
+                 m->n_orphans > 0 ? "; its cgroup keeps bounding it" : "");
         if (w->is_child && workload_is_live(w))
                 manager_reap_later(m, w->ident.pid);
         manager_workload_set_state(m, w, WORKLOAD_DETACHED);
@@ -302,6 +308,13 @@ int manager_attach(Manager *m, const Caller *c, pid_t pid, int pidfd_in, const W
                 w->limit_raised = true;
                 w->orig_memlock_soft = old.memlock_soft;
                 w->orig_memlock_hard = old.memlock_hard;
+        }
+
+        /* Contain it when mlockd raised its limit (never out of a unit's or guest's cgroup). */
+        r = manager_contain_process(m, w, pid, w->limit_raised, error);
+        if (r < 0) {
+                restore_limit(w);
+                return core_error_setf_errno(error, r, "Out of memory.");
         }
 
         /* Act: the injection runs in a helper; its result arrives as an event. */

@@ -150,6 +150,9 @@ static Job *job_free(Job *j) {
                         (void) waitpid(j->child.pid, NULL, 0);
         }
         spawn_child_done(&j->child);
+        if (j->workload && j->manager)
+                /* A decided launch that never ran: its cgroup goes once the child has. */
+                manager_contain_release(j->manager, j->workload, false);
         workload_free(j->workload);
         caller_done(&j->caller);
         free(j->opt_policy);
@@ -159,11 +162,11 @@ static Job *job_free(Job *j) {
         return NULL;
 }
 
-uint64_t manager_jobs_reserved(Manager *m) {
+uint64_t manager_jobs_reserved(Manager *m, uid_t uid) {
         uint64_t sum = 0;
 
         for (Job *j = m->jobs; j; j = j->next)
-                if (j->workload) {
+                if (j->workload && (uid == UID_INVALID || j->caller.uid == uid)) {
                         uint64_t l = j->workload->settings.limit;
                         sum = l > UINT64_MAX - sum ? UINT64_MAX : sum + l;
                 }
@@ -307,6 +310,8 @@ static int on_helper_result(sd_event_source *s, int fd, uint32_t revents, void *
 /* Run: the program is decided; let the child (or, for static programs, the injector that
  * traces it) go on. */
 static int job_proceed(Job *j, const SpawnMessage *msg, CoreError *error) {
+        _cleanup_(containment_child_done) ContainmentChild cc = CONTAINMENT_CHILD_NULL;
+        _cleanup_free_ char *err = NULL;
         Manager *m = j->manager;
         Workload *w = j->workload;
         bool exec_stop = exec_kind_needs_injection(msg->kind);
@@ -327,6 +332,18 @@ static int job_proceed(Job *j, const SpawnMessage *msg, CoreError *error) {
                        : m->has_sys_resource ? MECHANISM_RLIMIT
                                              : MECHANISM_CAPABILITY;
         v.mechanism = (uint32_t) w->mechanism;
+
+        /* Contain: the workload's cgroup, and the waiting child moved into it before it may go
+         * on; the seccomp filter the child loads last before its exec. The child gets
+         * CAP_IPC_LOCK when the daemon cannot raise its limit instead. */
+        r = manager_contain_run(m, w, &j->caller, !m->has_sys_resource && j->caller.uid != 0,
+                                msg->kind == EXEC_KIND_SECURE_EXEC, &cc, error);
+        if (r < 0)
+                return r;
+        r = manager_contain_launch_child(m, w, &cc, j->child.pid, &err);
+        if (r < 0)
+                return core_error_setf_errno(error, r, "%s", err ?: strerror(-r));
+        v.seccomp = !cc.seccomp ? 0 : cc.seccomp == &m->containment.seccomp[1] ? 2 : 1;
         if (exec_stop) {
                 InjectExecStop x = {
                         .go_fd = j->child.control_fd,
@@ -381,9 +398,12 @@ static int job_exec_finish(Job *j, const SpawnMessage *msg, char ***ret_env, Wor
         r = caller_read_status(c, &st);
         if (r < 0)
                 return core_error_setf(error, ERROR_NO_SUCH_PROCESS, "pid %d is gone.", c->pid);
-        if (st.cap_eff != PROC_UNSET && (st.cap_eff & (UINT64_C(1) << CAP_IPC_LOCK)))
+        if (st.cap_eff != PROC_UNSET && (st.cap_eff & (UINT64_C(1) << CAP_IPC_LOCK))) {
                 w->mechanism = MECHANISM_PREEXISTING;
-        else if (m->has_sys_resource) {
+                r = manager_contain_process(m, w, c->pid, false, error);
+                if (r < 0)
+                        return r;
+        } else if (m->has_sys_resource) {
                 r = target_raise_memlock(c->pidfd, c->pid, w->settings.limit, &old);
                 if (r < 0)
                         return core_error_setf_errno(error, r,
@@ -393,6 +413,9 @@ static int job_exec_finish(Job *j, const SpawnMessage *msg, char ***ret_env, Wor
                 w->limit_raised = true;
                 w->orig_memlock_soft = old.memlock_soft;
                 w->orig_memlock_hard = old.memlock_hard;
+                r = manager_contain_process(m, w, c->pid, true, error);
+                if (r < 0)
+                        return r;
         } else
                 return core_error_setf(
                         error, ERROR_UNSUPPORTED,
@@ -454,12 +477,14 @@ static void job_started(Job *j) {
                                              strerror(-r));
                 return job_fail(j, &e);
         }
-        log_info("Workload %s '%s': pid %d for uid %u, policy '%s', %s, limit %s, mechanism %s.",
+        log_info("Workload %s '%s': pid %d for uid %u, policy '%s', %s, limit %s, mechanism %s, "
+                 "containment %s.",
                  w->id_str, w->name, w->ident.pid, (unsigned) w->uid, w->policy,
                  strna(lock_mode_to_string(w->settings.mode)), FORMAT_BYTES(w->settings.limit),
-                 strna(mechanism_to_string(w->mechanism)));
+                 strna(mechanism_to_string(w->mechanism)), strna(w->containment));
         j->workload = NULL;
         manager_workload_add(m, w);
+        manager_contain_watch(m, w);
         job_finish(j, w, NULL, NULL);
 }
 
@@ -658,6 +683,7 @@ int manager_run(Manager *m, const Caller *c, char **argv, char **env, const char
                 .umask = o->umask,
                 .shim_path = m->shim_path,
                 .daemon_has_sys_resource = m->has_sys_resource,
+                .containment = &m->containment,
         };
         return job_start(m, JOB_RUN, c, &req, o, owner, ret_job_id, error);
 }

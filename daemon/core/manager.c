@@ -110,6 +110,7 @@ int manager_new(const ManagerSettings *s, Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        manager_containment_stop(m);
         /* Forget workloads without touching them: a stopping daemon never kills or unlocks. A
          * launch that has not started yet is not a workload: its child goes. */
         manager_jobs_clear(m);
@@ -420,11 +421,13 @@ static int gc_timer_update(Manager *m);
 void manager_workload_remove(Manager *m, Workload *w) {
         if (w->helper_pid > 0)
                 manager_attach_abandon(m, w);
+        manager_contain_release(m, w, true);
         queue_event(m, MANAGER_EVENT_WORKLOAD_REMOVED, w, 0, 0, 0, 0, NULL);
         workload_table_remove(&m->workloads, w);
         workload_free(w);
         manager_changed(m, MANAGER_CHANGE_WORKLOADS | MANAGER_CHANGE_RESERVED);
         table_changed(m);
+        (void) gc_timer_update(m); /* its cgroup may be kept until empty */
 }
 
 static void gc_enforce_max(Manager *m) {
@@ -468,6 +471,9 @@ void manager_workload_exited(Manager *m, Workload *w, int code, int status) {
         /* WorkloadExited carries the raw code and status (a client exits with 128+N). */
         queue_event(m, MANAGER_EVENT_WORKLOAD_EXITED, w, 0, 0, code, code == 0 ? -1 : status, NULL);
         manager_changed(m, MANAGER_CHANGE_RESERVED);
+        /* Reported in the same flush as WorkloadExited: what the bound did, then the cgroup
+         * goes if it is empty. */
+        manager_contain_release(m, w, false);
         gc_enforce_max(m);
         (void) gc_timer_update(m);
 }
@@ -518,6 +524,7 @@ static int on_gc_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                     w->gone_at + LIMIT_EXITED_KEEP_USEC <= now)
                         manager_workload_remove(m, w);
         }
+        manager_contain_gc(m);
         (void) gc_timer_update(m);
         return 0;
 }
@@ -529,14 +536,22 @@ static int gc_timer_update(Manager *m) {
         for (Workload *w = m->workloads.head; w; w = w->next)
                 if (!workload_is_live(w) && w->gone_at + LIMIT_EXITED_KEEP_USEC < next)
                         next = w->gone_at + LIMIT_EXITED_KEEP_USEC;
+        /* Kept cgroups: the v1 memory controller tells nobody but a release agent when one
+         * empties, so look now and then. */
+        {
+                uint64_t in = manager_contain_next_check(m);
+                if (in != UINT64_MAX)
+                        next = MIN(next, now_usec(CLOCK_MONOTONIC) + in);
+        }
         if (next == UINT64_MAX) {
                 if (m->gc_timer)
                         (void) sd_event_source_set_enabled(m->gc_timer, SD_EVENT_OFF);
                 return 0;
         }
         /* Past due but kept (its injection helper still runs): look again in a second, not
-         * in a busy loop. */
-        next = MAX(next, now_usec(CLOCK_MONOTONIC) + 1000000);
+         * in a busy loop (a kept cgroup whose last tasks are exiting: sooner). */
+        next = MAX(next, now_usec(CLOCK_MONOTONIC) +
+                                 MIN(manager_contain_next_check(m), (uint64_t) 1000000));
         if (!m->gc_timer) {
                 r = sd_event_add_time(m->event, &m->gc_timer, CLOCK_MONOTONIC, next, 1000000,
                                       on_gc_timer, m);
@@ -642,7 +657,8 @@ static int budget_timer_update(Manager *m) {
 /* ---- queries -------------------------------------------------------------------------------- */
 
 uint64_t manager_reserved_bytes(Manager *m) {
-        uint64_t r = workload_table_reserved(&m->workloads), j = manager_jobs_reserved(m);
+        uint64_t r = workload_table_reserved(&m->workloads),
+                 j = manager_jobs_reserved(m, UID_INVALID);
 
         return r > UINT64_MAX - j ? UINT64_MAX : r + j;
 }
@@ -756,8 +772,10 @@ int manager_decide(Manager *m, const PolicyRequest *req, PolicyDecision *ret, Co
         PolicyDecision d = {};
         int k;
 
+        /* Kept cgroups that emptied since the last look no longer count. */
+        manager_contain_gc(m);
         r.budget_total = m->config.budget;
-        r.budget_reserved = manager_reserved_bytes(m);
+        r.budget_reserved = manager_committed_bytes(m);
         k = policy_decide(m->policies, &r, &d);
         if (k < 0)
                 return core_error_setf_errno(error, k, "Policy decision failed: %s", strerror(-k));
@@ -776,6 +794,21 @@ int manager_decide(Manager *m, const PolicyRequest *req, PolicyDecision *ret, Co
                 policy_decision_clear(&d);
                 return core_error_setf(error, ERROR_BUDGET_EXCEEDED, "%s",
                                        msg ?: "budget exceeded");
+        }
+        /* One user's share (MaxLockedPerUser=), counted in full reservations; root is exempt. */
+        if (req->caller_uid != 0) {
+                uint64_t mine = manager_user_reserved_bytes(m, req->caller_uid);
+                if (!budget_share_fits(m->config.max_locked_per_user, mine, d.settings.limit)) {
+                        _cleanup_free_ char *msg = budget_share_exceeded_message(
+                                (unsigned) req->caller_uid, m->config.max_locked_per_user, mine,
+                                d.settings.limit);
+                        log_info("Denied %s by uid %u for '%s': %s",
+                                 strna(request_kind_to_string(req->kind)),
+                                 (unsigned) req->caller_uid, strna(req->exe), strna(msg));
+                        policy_decision_clear(&d);
+                        return core_error_setf(error, ERROR_BUDGET_EXCEEDED, "%s",
+                                               msg ?: "share exceeded");
+                }
         }
         *ret = d;
         return 0;
@@ -822,7 +855,7 @@ int manager_explain(Manager *m, const Caller *c, pid_t pid, PolicyDecision *ret,
         manager_request_init(&req, REQUEST_ATTACH, c, NULL);
         manager_request_set_target(&req, &t);
         req.budget_total = m->config.budget;
-        req.budget_reserved = manager_reserved_bytes(m);
+        req.budget_reserved = manager_committed_bytes(m);
         r = policy_decide(m->policies, &req, ret);
         target_info_done(&t);
         if (r < 0)
@@ -1034,6 +1067,9 @@ int manager_startup(Manager *m) {
                 return log_error_errno(r, "Failed to add signal handlers: %m");
 
         manager_adopt(m);
+        r = manager_containment_start(m);
+        if (r < 0)
+                return r;
         m->started = true;
 
         return manager_libvirt_start(m);

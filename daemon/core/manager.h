@@ -11,6 +11,7 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
+#include "daemon/containment/containment.h"
 #include "daemon/core/caller.h"
 #include "daemon/core/error.h"
 #include "daemon/core/workload.h"
@@ -126,6 +127,13 @@ struct Manager {
         uint64_t watchdog_usec;
 
         bool has_sys_resource, has_ipc_lock, has_sys_ptrace, has_sys_chroot;
+
+        /* manager-contain.c: the backend chosen at start-up, and cgroups whose workload is gone
+         * from the table while processes remain in them (descendants, detached workloads):
+         * still bounded, removed once empty. */
+        Containment containment;
+        struct OrphanCgroup *orphans;
+        size_t n_orphans;
         pid_t self_pid;
 
         /* [Libvirt] URI=: guests libvirt starts are attached as root, decided by policy. */
@@ -236,9 +244,45 @@ void manager_run_flush_report(Manager *m, Workload *w);
 void manager_jobs_owner_gone(Manager *m, uint64_t owner);
 /* Every launch job is dropped (its child killed): at shutdown. */
 void manager_jobs_clear(Manager *m);
-/* What decided launch jobs reserve, and how many jobs a uid has. */
-uint64_t manager_jobs_reserved(Manager *m);
+/* What decided launch jobs reserve (of uid; UID_INVALID: everyone's), and how many jobs a uid
+ * has. */
+#define UID_INVALID ((uid_t) -1)
+uint64_t manager_jobs_reserved(Manager *m, uid_t uid);
 size_t manager_jobs_count_uid(Manager *m, uid_t uid);
+
+/* manager-contain.c: containment (daemon/containment/containment.h). */
+/* Chooses the backend at start-up (logged) and deals with cgroups left from before. */
+int manager_containment_start(Manager *m);
+/* At exit: removes the empty cgroups of gone workloads; live ones stay with their workloads. */
+void manager_containment_stop(Manager *m);
+/* Run, once decided: the workload's cgroup and what the launch child needs (*ret_child).
+ * capability: the workload gets CAP_IPC_LOCK; without a backend a non-root caller's such
+ * workload is refused (ERROR_UNSUPPORTED, saying why and what to change) unless its policy says
+ * Containment=optional. */
+int manager_contain_run(Manager *m, Workload *w, const Caller *c, bool capability, bool secure_exec,
+                        ContainmentChild *ret_child, CoreError *error);
+/* Run: moves the waiting launch child pid into the workload's cgroup (the scope backend asks
+ * systemd), before it is let go; -errno and *ret_error on failure (the launch fails). */
+int manager_contain_launch_child(Manager *m, Workload *w, ContainmentChild *cc, pid_t pid,
+                                 char **ret_error);
+/* Run, once the workload is in the table: follow its cgroup's OOM kills as they happen. */
+void manager_contain_watch(Manager *m, Workload *w);
+/* Attach, Exec: contains a running process if mlockd granted it something (granted) and no
+ * systemd unit or libvirt guest cgroup holds it; sets the Containment property either way. */
+int manager_contain_process(Manager *m, Workload *w, pid_t pid, bool granted, CoreError *error);
+/* The workload's process is gone, or it was detached (keep_bound: the cgroup and its bound
+ * stay while any process remains in it): logs and records what the bound did (OOM kills),
+ * removes the cgroup when empty, else keeps it until it is. */
+void manager_contain_release(Manager *m, Workload *w, bool keep_bound);
+/* Removes the kept cgroups that have become empty. */
+void manager_contain_gc(Manager *m);
+/* When to look at the kept cgroups again (µs from now), UINT64_MAX when there are none. */
+uint64_t manager_contain_next_check(Manager *m);
+/* Budget (daemon/core/budget.h): what is committed against Budget=, and what uid reserves
+ * (launches decided but not started yet included). */
+uint64_t manager_contain_held(Manager *m, Workload *w);
+uint64_t manager_committed_bytes(Manager *m);
+uint64_t manager_user_reserved_bytes(Manager *m, uid_t uid);
 
 /* manager-attach.c: attach to a running process (pidfd may be -EBADF: opened from pid).
  * Returns once the injection has started; WorkloadLocked/WorkloadFailed follow. */

@@ -61,6 +61,9 @@ Workload *workload_free(Workload *w) {
         safe_close(w->pidfd);
         safe_close(w->report_fd);
         safe_close(w->helper_fd);
+        sd_event_source_disable_unref(w->oom_source);
+        containment_cgroup_done(&w->cgroup);
+        free(w->containment);
         free(w->path);
         free(w->name);
         free(w->policy);

@@ -9,8 +9,9 @@
 
 #include "common/proc.h"
 #include "common/process-util.h"
-#include "daemon/core/shim-report-reader.h"
 #include "common/time-util.h"
+#include "daemon/containment/containment.h"
+#include "daemon/core/shim-report-reader.h"
 #include "daemon/helpers/spawn.h" /* Mechanism */
 #include "policy/policy.h"
 
@@ -106,6 +107,13 @@ struct Workload {
         uint64_t orig_memlock_soft, orig_memlock_hard;
 
         bool over_limit_warned;
+
+        /* Containment (daemon/manager-contain.c): its cgroup (backend NONE: uncontained), and
+         * the Containment property: the cgroup's label, or "none (why)". */
+        ContainmentCgroup cgroup;
+        char *containment;
+        sd_event_source *oom_source; /* containment_cgroup_watch(), owns its fd */
+        uint64_t oom_kills_seen;
 };
 
 /* A new workload with id and path set, everything else empty. */

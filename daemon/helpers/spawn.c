@@ -545,6 +545,20 @@ _noreturn_ static void child_main(const ChildArgs *a) {
         if (v.exec_stop)
                 (void) close(SPAWN_REPORT_FD); /* the injector reports */
 
+        /* Containment's hook: the seccomp filter, last before exec, after the change of uid
+         * and capabilities (it forbids raising ambient capabilities). */
+        if (v.seccomp != 0) {
+                ContainmentChild cc = CONTAINMENT_CHILD_NULL;
+
+                cc.seccomp = req->containment
+                                     ? containment_seccomp_program(req->containment, v.seccomp == 2)
+                                     : NULL;
+                r = cc.seccomp ? containment_child_confine(&cc) : -EINVAL;
+                if (r < 0)
+                        child_fail(ctl, -r, "Failed to install the workload's seccomp filter: %s",
+                                   strerror(-r));
+        }
+
         if (f.interp_fd >= 0)
                 child_exec_script(&f, req->argv, envp);
         else

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "daemon/containment/containment.h"
 #include "daemon/helpers/exec-check.h"
 #include "policy/policy.h"
 
@@ -54,6 +55,9 @@ typedef struct SpawnRequest {
         bool daemon_has_sys_resource;
         /* Exec: resolve and report, then exit; nothing is executed. */
         bool identify_only;
+        /* The daemon's containment (daemon/containment/containment.h), whose compiled seccomp
+         * filters the child loads last before its exec when the verdict says so; NULL: none. */
+        const Containment *containment;
         /* spawn_workload() only (the daemon decides through the verdict instead): */
         const LockSettings *lock;
         bool daemon_has_sys_ptrace;
@@ -88,11 +92,14 @@ void spawn_child_done(SpawnChild *c);
  *  - resolves and opens argv[0] there (exec_resolve(): PATH from env, at most
  *    SPAWN_PATH_ENTRIES_MAX entries) and sends a SPAWN_MESSAGE_IDENTITY (or SPAWN_MESSAGE_ERROR);
  *  - waits for the daemon's SpawnVerdict; without one (EOF, or allow = 0) it exits 0;
+ *  - is moved into the workload's cgroup by the daemon (daemon/core/manager-contain.c) before
+ *    the verdict;
  *  - applies the grant (RLIMIT_MEMLOCK := limit, or CAP_IPC_LOCK permitted, effective,
  *    inheritable and ambient), drops every other capability, gets the caller's stdin, stdout,
  *    stderr on 0-2, the report pipe on SPAWN_REPORT_FD (not for static programs: the injector
  *    reports for them), no other fd, the filtered environment (daemon/helpers/env-filter.h)
  *    plus, unless the verdict says exec_stop, LD_PRELOAD and MEMLOCK_* (spawn_build_env());
+ *  - loads the workload's seccomp filter if the verdict says so (the last step before exec);
  *  - executes exactly the file it opened: execveat(fd, "", AT_EMPTY_PATH); a script through
  *    the interpreter it opened, with the script as /dev/fd/N (as the kernel passes it for an
  *    fd), so a path swapped meanwhile changes nothing.
@@ -143,7 +150,7 @@ typedef struct SpawnVerdict {
         uint32_t allow; /* 0: exit without running anything */
         uint32_t exec_stop; /* static/secure-exec: no shim; the exec-stop injector locks it */
         uint32_t mechanism; /* Mechanism */
-        uint32_t _pad;
+        uint32_t seccomp; /* 0: none; 1: the workload filter for Inherit=no, 2: Inherit=yes */
         LockSettings lock; /* the decided settings */
 } SpawnVerdict;
 

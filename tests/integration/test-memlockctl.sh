@@ -183,6 +183,7 @@ cat >"$tmp/expected" <<EOF
       Policy: 10-sleep
         Mode: on
    Mechanism: $(json_field "$tmp/w1.json" mechanism)
+ Containment: $(json_field "$tmp/w1.json" containment)
        State: locked
       Locked: MASKED of 64.0M limit (MASKED)
     Resident: MASKED
@@ -279,7 +280,7 @@ for r, w in zip(rows, lj):
 names = {"Id": "id", "Name": "name", "Pid": "pid", "Uid": "uid", "Policy": "policy",
          "Mode": "mode", "Mechanism": "mechanism", "State": "state", "LimitBytes": "limit_bytes",
          "LockDurationUSec": "lock_duration_usec", "StartedAt": "started_at_usec",
-         "ExitStatus": "exit_status", "Error": "error"}
+         "ExitStatus": "exit_status", "Error": "error", "Containment": "containment"}
 volatile = {"LockedBytes": "locked_bytes", "ResidentBytes": "resident_bytes",
             "SwapBytes": "swap_bytes", "PinnedBytes": "pinned_bytes",
             "MajorFaults": "major_faults", "MinorFaults": "minor_faults"}

@@ -35,7 +35,7 @@ static void test_messages(void **state) {
         _cleanup_free_ char *s1 = budget_status_text(1, 0, SIZE_INFINITY);
 
         assert_non_null(m);
-        assert_string_equal(m, "needs 4.0G, 6.7G of the 8.0G budget is reserved, 1.2G is free; "
+        assert_string_equal(m, "needs 4.0G, 6.7G of the 8.0G budget is committed, 1.2G is free; "
                                "ask for a smaller limit or wait for other workloads to end");
         assert_non_null(strstr(o, "0B is free"));
         assert_string_equal(s, "3 workloads, 5.2G locked of 18.0G budget");
@@ -66,8 +66,36 @@ static void test_unbounded(void **state) {
         assert_false(budget_over_limit(&w, UINT64_MAX));
 }
 
+/* The rule: whole reservations while starting or locking or uncontained, what the cgroup holds
+ * once the lock is done; a share counts reservations. */
+static void test_committed(void **state) {
+        assert_true(budget_committed(64 << 20, false, true, 1 << 20) == 64 << 20);
+        assert_true(budget_committed(64 << 20, true, false, 1 << 20) == 64 << 20);
+        assert_true(budget_committed(64 << 20, true, true, 1 << 20) == 1 << 20);
+        assert_true(budget_committed(64 << 20, true, true, 96 << 20) == 64 << 20);
+        assert_true(budget_add(UINT64_MAX - 1, 5) == UINT64_MAX);
+        assert_true(budget_share_fits(128 << 20, 64 << 20, 64 << 20));
+        assert_false(budget_share_fits(128 << 20, 64 << 20, (64 << 20) + 1));
+        assert_true(budget_share_fits(SIZE_INFINITY, UINT64_MAX, G));
+
+        _cleanup_free_ char *m =
+                budget_share_exceeded_message(65534, 128 << 20, 128 << 20, 64 << 20);
+        assert_string_equal(m, "uid 65534 needs 64.0M, and its workloads already reserve 128.0M of "
+                               "its 128.0M share (MaxLockedPerUser= in mlockd.conf); stop one of "
+                               "them or ask for a smaller limit");
+
+        /* A contained workload is never "unbounded", whatever its mechanism. */
+        Workload w = { .state = WORKLOAD_LOCKED, .mechanism = MECHANISM_CAPABILITY };
+        w.settings.limit = 64 << 20;
+        assert_true(budget_workload_unbounded(&w));
+        w.cgroup.backend = CONTAINMENT_CGROUP1;
+        assert_false(budget_workload_unbounded(&w));
+        assert_true(budget_workload_contained(&w));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_committed),
                 cmocka_unit_test(test_fits),
                 cmocka_unit_test(test_messages),
                 cmocka_unit_test(test_unbounded),

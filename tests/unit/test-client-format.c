@@ -167,25 +167,29 @@ static void test_status_block(void **state) {
         Capture c;
 
         w.name = (char *) "qemu-rt";
+        w.containment = (char *) "none (managed by machine-qemu\\x2d1\\x2dqemu\\x2drt.scope)";
         capture_begin(&c);
         workload_format_status(c.f, &w, "libvirt-qemu", 1795302902ULL * 1000000 + 65000000, false);
-        assert_string_equal(capture_end(&c),
-                            "● qemu-rt (workload 7)\n"
-                            "         PID: 4242\n"
-                            "        User: libvirt-qemu (64055)\n"
-                            "      Policy: 50-qemu-libvirt\n"
-                            "        Mode: on\n"
-                            "   Mechanism: ptrace\n"
-                            "       State: locked\n"
-                            "      Locked: 512.0M of 1.0G limit (50%)\n"
-                            "    Resident: 600.0M, swap 0B, pinned 4.0K\n"
-                            "      Faults: 3 major, 120000 minor\n"
-                            "   Lock time: 1.234s\n"
-                            "     Started: 2026-11-21 23:15:02 UTC; 1min 5s ago\n");
+        assert_string_equal(
+                capture_end(&c),
+                "● qemu-rt (workload 7)\n"
+                "         PID: 4242\n"
+                "        User: libvirt-qemu (64055)\n"
+                "      Policy: 50-qemu-libvirt\n"
+                "        Mode: on\n"
+                "   Mechanism: ptrace\n"
+                " Containment: none (managed by machine-qemu\\x2d1\\x2dqemu\\x2drt.scope)\n"
+                "       State: locked\n"
+                "      Locked: 512.0M of 1.0G limit (50%)\n"
+                "    Resident: 600.0M, swap 0B, pinned 4.0K\n"
+                "      Faults: 3 major, 120000 minor\n"
+                "   Lock time: 1.234s\n"
+                "     Started: 2026-11-21 23:15:02 UTC; 1min 5s ago\n");
         free(c.buf);
 
         /* An exited workload with an error and an unlimited limit. */
         w.state = (char *) "exited";
+        w.containment = NULL; /* a daemon without the property */
         w.exit_status = 3;
         w.error = (char *) "mlockall: Cannot allocate memory";
         w.limit_bytes = UINT64_MAX;

@@ -68,7 +68,9 @@ static void test_defaults(void **state) {
         assert_string_equal(c.state_directory, MLOCKD_STATE_DIR);
         assert_null(c.libvirt_uri);
         _cleanup_free_ char *s = daemon_config_summary(&c);
-        assert_non_null(strstr(s, "Budget=8.0G (80%) MaxWorkloadsPerUser=64"));
+        assert_non_null(strstr(s, "Budget=8.0G (80%) MaxWorkloadsPerUser=64 "
+                                  "MaxLockedPerUser=4.0G (50%)"));
+        assert_true(c.max_locked_per_user == 4 * GiB);
         daemon_config_done(&c);
         assert_null(c.socket_path);
 
@@ -114,9 +116,31 @@ static void test_all_keys(void **state) {
         assert_null(c.libvirt_uri);
         _cleanup_free_ char *s = daemon_config_summary(&c);
         assert_string_equal(s, "Budget=infinity (infinity) MaxWorkloadsPerUser=3 "
-                               "Socket=/tmp/x/io.socket SystemBus=yes "
+                               "MaxLockedPerUser=infinity (50%) Socket=/tmp/x/io.socket "
+                               "SystemBus=yes "
                                "StateDirectory=/var/lib/mlockd URI=(none)");
         daemon_config_done(&c);
+}
+
+/* MaxLockedPerUser=: a size, infinity, or a percentage of Budget= (written before or after). */
+static void test_share(void **state) {
+        DaemonConfig c;
+        PolicyDiagnostics d = {};
+
+        assert_int_equal(daemon_config_init(&c, MEM_TOTAL), 0);
+        assert_int_equal(parse("[Daemon]\nMaxLockedPerUser=25%\nBudget=4G\n", &c, &d), 0);
+        assert_true(c.max_locked_per_user == GiB);
+        assert_int_equal(parse("[Daemon]\nMaxLockedPerUser=768M\n", &c, &d), 0);
+        assert_true(c.max_locked_per_user == 768ull << 20);
+        assert_int_equal(parse("[Daemon]\nMaxLockedPerUser=infinity\n", &c, &d), 0);
+        assert_true(c.max_locked_per_user == SIZE_INFINITY);
+        daemon_config_done(&c);
+        expect_errors("[Daemon]\nMaxLockedPerUser=0\n",
+                      "m.conf:2: MaxLockedPerUser=0: a share of 0 bytes admits no workload of "
+                      "any user but root");
+        expect_errors("[Daemon]\nMaxLockedPerUser=lots\n",
+                      "m.conf:2: MaxLockedPerUser=lots: not a number; expected a "
+                      "size (4G), a percentage of Budget= (50%) or infinity");
 }
 
 static void test_errors(void **state) {
@@ -260,6 +284,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_defaults),
                 cmocka_unit_test(test_all_keys),
+                cmocka_unit_test(test_share),
                 cmocka_unit_test(test_errors),
                 cmocka_unit_test(test_percent_without_memtotal),
                 cmocka_unit_test(test_conf_example),
