@@ -272,8 +272,11 @@ uint64_t manager_contain_next_check(Manager *m) {
                 /* No process listed but not removable: its last tasks are still exiting (an OOM
                  * victim freeing its memory), which takes milliseconds. Not for ever: something
                  * else (a child cgroup root made in it) may keep it. */
+                /* Also while processes are listed, for the first seconds: the descendants of
+                 * a workload that was just killed (OOM, SIGKILL) exit right after it. */
                 if (m->orphans[i].cgroup.dir && m->orphans[i].quick_tries < 50 &&
-                    cgroup_is_populated(m->orphans[i].cgroup.dir) == 0) {
+                    (m->orphans[i].quick_tries < 30 ||
+                     cgroup_is_populated(m->orphans[i].cgroup.dir) == 0)) {
                         m->orphans[i].quick_tries++;
                         return LIMIT_ORPHAN_EXITING_USEC;
                 }
