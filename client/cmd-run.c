@@ -44,7 +44,8 @@ static int help_exec(void) {
                "  -h --help        Show this help\n"
                "     --policy P    Ask for policy P\n"
                "     --mode MODE   on, on-fault or current\n"
-               "     --limit SIZE  Lock at most SIZE\n");
+               "     --limit SIZE  Lock at most SIZE\n"
+               "     --name NAME   The workload's display name (e.g. the unit's, %%N)\n");
         return CTL_EXIT_OK;
 }
 
@@ -108,6 +109,7 @@ static int parse_run_args(int argc, char *argv[], bool exec_verb, RequestOptions
         static const struct option exec_options[] = {
                 GLOBAL_OPTIONS,
                 REQUEST_OPTIONS_POLICY_MODE_LIMIT,
+                { "name", required_argument, NULL, ARG_REQ_NAME },
                 {},
         };
         int c, r;

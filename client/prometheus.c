@@ -82,9 +82,12 @@ static const struct {
         [FIELD_STARTED] = { "mlockd_workload_start_time_seconds", "gauge",
                             "Start time of the workload since the Unix epoch." },
         [FIELD_INFO] = { "mlockd_workload_info", "gauge",
-                         "Constant 1, labelled with the workload's settings and state." },
+                         "Constant 1, labelled with the workload's settings." },
 };
 
+/* The one place that writes a workload's labels (and so escapes its values). Info carries
+ * settings that do not change while the workload lives: no pid (a new series on every restart)
+ * and no state (states are counted in mlockd_workloads{state=...}). */
 static void write_labels(FILE *f, const WorkloadInfo *w, bool info) {
         fputs("{id=", f);
         prometheus_write_label_value(f, w->id);
@@ -93,17 +96,71 @@ static void write_labels(FILE *f, const WorkloadInfo *w, bool info) {
         fputs(",policy=", f);
         prometheus_write_label_value(f, w->policy);
         if (info) {
-                fprintf(f, ",pid=\"%" PRIu32 "\",uid=\"%" PRIu32 "\",mode=", w->pid, w->uid);
+                fprintf(f, ",uid=\"%" PRIu32 "\",mode=", w->uid);
                 prometheus_write_label_value(f, w->mode);
                 fputs(",mechanism=", f);
                 prometheus_write_label_value(f, w->mechanism);
-                fputs(",state=", f);
-                prometheus_write_label_value(f, w->state);
         }
         fputs("} ", f);
 }
 
+/* The states of org.mlockd1.Workload.State (docs/dbus-api.md). Each gets a sample, 0 when no
+ * workload is in it, so that a rate or an alert sees the series before the first workload. */
+static const char *const known_states[] = {
+        "starting", "locking", "locked", "failed", "exited", "detached",
+};
+
+static bool state_is_known(const char *state) {
+        for (size_t i = 0; i < ELEMENTSOF(known_states); i++)
+                if (streq(known_states[i], strempty(state)))
+                        return true;
+        return false;
+}
+
+static size_t count_state(const WorkloadInfo *workloads, size_t n, const char *state) {
+        size_t k = 0;
+
+        for (size_t i = 0; i < n; i++)
+                if (streq(strempty(workloads[i].state), state))
+                        k++;
+        return k;
+}
+
+static void write_state_sample(FILE *f, const char *state, size_t count) {
+        fputs("mlockd_workloads{state=", f);
+        prometheus_write_label_value(f, state);
+        fprintf(f, "} %zu\n", count);
+}
+
+static void write_workloads_by_state(FILE *f, const WorkloadInfo *workloads, size_t n) {
+        write_header(f, "mlockd_workloads", "gauge", "Workloads in the daemon's table, by state.");
+        for (size_t i = 0; i < ELEMENTSOF(known_states); i++)
+                write_state_sample(f, known_states[i], count_state(workloads, n, known_states[i]));
+        /* A state this client does not know (a newer daemon): counted once, at its first
+         * occurrence. */
+        for (size_t i = 0; i < n; i++) {
+                const char *state = strempty(workloads[i].state);
+                bool seen = false;
+
+                if (state_is_known(state))
+                        continue;
+                for (size_t j = 0; j < i && !seen; j++)
+                        seen = streq(strempty(workloads[j].state), state);
+                if (!seen)
+                        write_state_sample(f, state, count_state(workloads, n, state));
+        }
+}
+
+static void write_build_info(FILE *f, const DaemonInfo *d) {
+        write_header(f, "mlockd_build_info", "gauge",
+                     "Constant 1, labelled with the version of the running daemon.");
+        fputs("mlockd_build_info{version=", f);
+        prometheus_write_label_value(f, d->version);
+        fputs("} 1\n", f);
+}
+
 int prometheus_render(FILE *f, const DaemonInfo *d, const WorkloadInfo *workloads, size_t n) {
+        write_build_info(f, d);
         write_gauge(f, "mlockd_budget_bytes",
                     "Budget= of the daemon in bytes (+Inf when unlimited).", d->budget_bytes, true);
         write_gauge(f, "mlockd_reserved_bytes", "Sum of the limits of live workloads.",
@@ -112,7 +169,7 @@ int prometheus_render(FILE *f, const DaemonInfo *d, const WorkloadInfo *workload
                     false);
         write_gauge(f, "mlockd_system_mlocked_bytes", "Mlocked of /proc/meminfo.",
                     d->system_mlocked_bytes, false);
-        write_gauge(f, "mlockd_workloads", "Workloads in the daemon's table.", n, false);
+        write_workloads_by_state(f, workloads, n);
         write_gauge(f, "mlockd_policies", "Loaded policies.", d->n_policies, false);
 
         for (WorkloadField m = 0; m < _FIELD_MAX; m++) {

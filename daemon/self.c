@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "common/macro.h"
+#include "common/parse-util.h"
 #include "daemon/self.h"
 
 #ifndef MCL_ONFAULT
@@ -24,7 +26,28 @@ int self_check_privileged(void) {
         return 0;
 }
 
+/* Says which RLIMIT_MEMLOCK the daemon got. A service manager without CAP_SYS_RESOURCE (a
+ * container, a restricted VM) cannot set LimitMEMLOCK=infinity above its own hard limit and
+ * silently uses the hard limit instead. The daemon's own lock does not depend on it
+ * (CAP_IPC_LOCK), but an admin who reads LimitMEMLOCK=infinity in the unit should not have to
+ * guess what the daemon and its run workloads really got. */
+static void self_log_memlock_limit(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_MEMLOCK, &rl) < 0)
+                return;
+        if (rl.rlim_max == RLIM_INFINITY) {
+                log_info("RLIMIT_MEMLOCK: unlimited.");
+                return;
+        }
+        log_info("RLIMIT_MEMLOCK: %s, hard limit %s (a higher LimitMEMLOCK= was cut to the hard "
+                 "limit if the service manager lacks CAP_SYS_RESOURCE).",
+                 rl.rlim_cur == RLIM_INFINITY ? "unlimited" : FORMAT_BYTES(rl.rlim_cur),
+                 FORMAT_BYTES(rl.rlim_max));
+}
+
 int self_lock_memory(void) {
+        self_log_memlock_limit();
         /* ONFAULT: lock what we touch, no up-front cost for reserved but unused mappings. */
         if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) < 0) {
                 int r = negative_errno();

@@ -47,16 +47,16 @@ _memlockctl() {
                       --no-legend --quiet"
         local -A verb_opts=(
                 [run]="--policy --mode --limit --prefault-threads --name --detach"
-                [exec]="--policy --mode --limit"
+                [exec]="--policy --mode --limit --name"
                 [attach]="--policy --mode --limit --name --wait"
-                [detach]="" [kill]="--signal" [status]="" [list]="" [metrics]="" [check]=""
+                [detach]="" [kill]="--signal" [status]="" [list]="" [metrics]="--output" [check]=""
                 [explain]="" [reload]=""
                 [policy]="--offline --policy-dir --exe --user --caller --kind --domain --unit
                           --policy --mode --limit"
         )
 
         case $prev in
-        --socket | --policy-dir)
+        --socket | --policy-dir | --output | -o)
                 compopt -o filenames 2>/dev/null
                 mapfile -t COMPREPLY < <(compgen -f -- "$cur")
                 return ;;

@@ -3,13 +3,20 @@
 # Sourced by tests/e2e/test-libvirt-*.sh: a private libvirtd (and mlockd) for one test.
 #
 # The test re-executes itself in a new mount namespace (unshare -m), where /run is a fresh
-# tmpfs and /etc/libvirt, /var/lib/libvirt and /var/log/libvirt are bind mounts of temporary
-# copies. So the test may change qemu.conf and the hook directory, and libvirtd, virtlogd,
-# mlockd and the hook all use their default paths (/run/libvirt/..., /run/mlockd/io.socket)
-# without touching the host's. Without systemd as PID 1, libvirtd needs by hand: the
-# libvirt-qemu user and the kvm/libvirt/libvirt-qemu groups, /var/log/libvirt/qemu, virtlogd, and
-# user/group = "root" in qemu.conf (for /dev/kvm access here). Everything started is killed on
-# exit. Tests that use libvirtd take a lock, so they run one at a time (2 cores).
+# tmpfs and /etc/libvirt, /var/lib/libvirt, /var/log/libvirt and /var/cache/libvirt are bind
+# mounts of temporary directories. So the test may change qemu.conf and the hook directory, and
+# libvirtd, virtlogd, mlockd and the hook all use their default paths (/run/libvirt/...,
+# /run/mlockd/io.socket) without touching the host's. Without systemd as PID 1 and without
+# libvirt-daemon-system, libvirtd needs by hand: the libvirt-qemu user and the
+# kvm/libvirt/libvirt-qemu groups (a copy of /etc/passwd and /etc/group with them is bind-mounted
+# over the real ones, in the namespace only), the directories above (a missing one is made
+# inside the namespace: ns_mkdir), virtlogd, and user/group = "root" in qemu.conf (for /dev/kvm
+# access here). Nothing is created on the host outside /tmp and the capability cache in
+# /var/tmp. Everything started is killed on exit. Tests that use libvirtd take a lock, so they
+# run one at a time (2 cores).
+#
+# Guests use KVM when /dev/kvm is usable and TCG otherwise (tests/e2e/accel.sh;
+# MLOCKD_E2E_ACCEL=tcg forces TCG).
 
 set -euo pipefail
 
@@ -31,6 +38,9 @@ now_ms() {
         echo $(($(date +%s%N) / 1000000))
 }
 
+# shellcheck source=tests/e2e/accel.sh
+source "$(dirname "${BASH_SOURCE[0]}")/accel.sh"
+
 # Prerequisites that hold for the whole test. Each case checks its own.
 libvirt_env_check() {
         [[ $EUID -eq 0 ]] || skip "needs root (libvirtd, mount namespace)"
@@ -38,7 +48,7 @@ libvirt_env_check() {
         for c in libvirtd virtlogd virsh qemu-system-x86_64 unshare busctl python3; do
                 command -v "$c" >/dev/null || skip "$c is not installed"
         done
-        [[ -c /dev/kvm && -w /dev/kvm ]] || skip "/dev/kvm is not usable"
+        e2e_accel_choose
         unshare -m true 2>/dev/null || skip "cannot create a mount namespace (no CAP_SYS_ADMIN)"
 }
 
@@ -47,9 +57,10 @@ libvirt_env_enter_namespace() {
         if [[ ${MLOCKD_E2E_NAMESPACE:-} != 1 ]]; then
                 export MLOCKD_E2E_NAMESPACE=1
                 # One libvirt test at a time: two libvirtds and guests on 2 cores make the
-                # timings meaningless.
-                exec flock /tmp/mlockd-e2e-libvirt.lock unshare -m --propagation private \
-                        "$0" "$@"
+                # timings meaningless. The lock is this directory (flock(1) takes directories):
+                # a lock file in /tmp would be left behind.
+                exec flock "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)" \
+                        unshare -m --propagation private "$0" "$@"
         fi
 }
 
@@ -87,6 +98,67 @@ libvirt_env_cleanup() {
         exit "$rc"
 }
 
+# Makes directory DIR exist in this mount namespace without creating anything on the host:
+# if DIR is missing, its parent is covered with a tmpfs (built under the namespace's private
+# /run) that holds bind mounts of all the parent's entries plus DIR. The host's tree is
+# untouched; the namespace's view of it ends with the test.
+ns_shadows=0
+ns_mkdir() {
+        local dir=$1 parent shadow e
+        [[ -d $dir ]] && return 0
+        parent=$(dirname "$dir")
+        ns_mkdir "$parent"
+        shadow=/run/mlockd-e2e-shadow/$ns_shadows
+        ns_shadows=$((ns_shadows + 1))
+        mkdir -p "$shadow"
+        mount -t tmpfs -o "mode=$(stat -c %a "$parent"),uid=$(stat -c %u "$parent"),gid=$(stat -c %g "$parent")" \
+                tmpfs "$shadow"
+        while IFS= read -r -d '' e; do
+                if [[ -L $parent/$e ]]; then
+                        cp -P "$parent/$e" "$shadow/$e"
+                elif [[ -d $parent/$e ]]; then
+                        mkdir "$shadow/$e"
+                        mount --rbind "$parent/$e" "$shadow/$e"
+                else
+                        touch "$shadow/$e"
+                        mount --bind "$parent/$e" "$shadow/$e"
+                fi
+        done < <(find "$parent" -mindepth 1 -maxdepth 1 -printf '%f\0')
+        mount --move "$shadow" "$parent"
+        mkdir -m 0755 "$dir"
+}
+
+# libvirtd looks up the libvirt-qemu user and the kvm, libvirt and libvirt-qemu groups (before
+# it reads user = "root" from qemu.conf). Those that are missing are added to copies of
+# /etc/passwd and /etc/group, bind-mounted over the real ones in this namespace only.
+ns_free_id() { # FILE: prints an id below 1000 that FILE does not use
+        local id
+        for ((id = 999; id > 100; id--)); do
+                cut -d: -f3 "$1" | grep -qx "$id" || { echo "$id"; return 0; }
+        done
+        return 1
+}
+ns_fake_users() {
+        local g gid uid
+        cp /etc/passwd "$LIBVIRT_TMP/passwd"
+        cp /etc/group "$LIBVIRT_TMP/group"
+        for g in kvm libvirt libvirt-qemu; do
+                grep -q "^$g:" "$LIBVIRT_TMP/group" && continue
+                gid=$(ns_free_id "$LIBVIRT_TMP/group")
+                echo "$g:x:$gid:" >>"$LIBVIRT_TMP/group"
+        done
+        if ! grep -q '^libvirt-qemu:' "$LIBVIRT_TMP/passwd"; then
+                uid=$(ns_free_id "$LIBVIRT_TMP/passwd")
+                gid=$(awk -F: '$1 == "libvirt-qemu" { print $3 }' "$LIBVIRT_TMP/group")
+                echo "libvirt-qemu:x:$uid:$gid::/var/lib/libvirt:/usr/sbin/nologin" \
+                        >>"$LIBVIRT_TMP/passwd"
+                sed -i 's/^\(kvm:[^:]*:[^:]*:\)$/\1libvirt-qemu/' "$LIBVIRT_TMP/group"
+        fi
+        chmod 0644 "$LIBVIRT_TMP/passwd" "$LIBVIRT_TMP/group"
+        mount --bind "$LIBVIRT_TMP/passwd" /etc/passwd
+        mount --bind "$LIBVIRT_TMP/group" /etc/group
+}
+
 # Sets up the private libvirt tree; with_hook=1 installs the mlockd hook. Does not start
 # libvirtd.
 libvirt_env_setup() {
@@ -96,14 +168,12 @@ libvirt_env_setup() {
         trap libvirt_env_cleanup EXIT
         umask 022
 
-        getent group kvm >/dev/null || groupadd -r kvm
-        getent group libvirt >/dev/null || groupadd -r libvirt
-        getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
-        id libvirt-qemu >/dev/null 2>&1 ||
-                useradd -r -g libvirt-qemu -G kvm -d /var/lib/libvirt -s /usr/sbin/nologin \
-                        libvirt-qemu
-
         mount -t tmpfs -o mode=0755 tmpfs /run
+        ns_fake_users
+        ns_mkdir /etc/libvirt
+        ns_mkdir /var/lib/libvirt
+        ns_mkdir /var/log/libvirt
+        ns_mkdir /var/cache/libvirt
         mkdir -p "$LIBVIRT_TMP/etc" "$LIBVIRT_TMP/lib" "$LIBVIRT_TMP/log/qemu"
         cp -a /etc/libvirt "$LIBVIRT_TMP/etc/libvirt"
         mount --bind "$LIBVIRT_TMP/etc/libvirt" /etc/libvirt
@@ -111,7 +181,7 @@ libvirt_env_setup() {
         mount --bind "$LIBVIRT_TMP/log" /var/log/libvirt
         # libvirtd probes qemu's capabilities at first start (~8 s here) and caches them; the
         # cache is kept between test runs, apart from the host's.
-        mkdir -p /var/cache/libvirt /var/tmp/mlockd-e2e-libvirt-cache
+        mkdir -p /var/tmp/mlockd-e2e-libvirt-cache
         mount --bind /var/tmp/mlockd-e2e-libvirt-cache /var/cache/libvirt
         mkdir -p /var/lib/libvirt/qemu /var/lib/libvirt/images
 
@@ -140,12 +210,19 @@ libvirtd_start() {
         # On one CPU: libvirt's qemu capability cache is keyed by the host CPUID, which differs
         # between this VM's vCPUs; probing again costs ~8 s per start.
         taskset -c 0 libvirtd -d
-        local i
-        for ((i = 0; i < 100; i++)); do
-                virsh -q version >/dev/null 2>&1 && return 0
+        # A readiness wait, not a timing check: with a TCG guest spinning on the same CPU and
+        # other builds on the machine, a libvirtd restart (reconnecting to the running guests)
+        # took more than 10 s once.
+        local i start
+        start=$(now_ms)
+        for ((i = 0; i < 600; i++)); do
+                if virsh -q version >/dev/null 2>&1; then
+                        echo "libvirtd answers after $(($(now_ms) - start)) ms"
+                        return 0
+                fi
                 sleep 0.1
         done
-        echo "libvirtd did not answer within 10 s" >&2
+        echo "libvirtd did not answer within 60 s" >&2
         return 1
 }
 
@@ -156,15 +233,16 @@ libvirtd_stop() {
         while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
 }
 
-# Defines a KVM domain NAME with MIB of memory, no disks, a user network interface. Extra XML
-# (memoryBacking, memtune) goes into the third argument.
+# Defines a domain NAME (KVM or TCG: e2e_accel_choose) with MIB of memory, no disks, a user
+# network interface. Extra XML (memoryBacking, memtune) goes into the third argument.
 define_domain() {
         local name=$1 mib=$2 extra=${3:-}
         cat >"$LIBVIRT_TMP/$name.xml" <<EOF
-<domain type='kvm'>
+<domain type='$(e2e_libvirt_type)'>
   <name>$name</name>
   <memory unit='MiB'>$mib</memory>
   <vcpu>1</vcpu>
+  $(e2e_libvirt_features)
   $extra
   <os><type arch='x86_64'>hvm</type></os>
   <devices>
@@ -177,6 +255,19 @@ EOF
 
 qemu_pid() {
         cat "/run/libvirt/qemu/$1.pid" 2>/dev/null
+}
+
+# Fails the test unless qemu pid PID runs with the chosen accelerator (and, for TCG, the 64 MiB
+# translation cache): libvirt turns the domain type and <tb-cache> into -accel arguments.
+check_accel() {
+        local cmd
+        cmd=$(tr '\0' ' ' <"/proc/$1/cmdline")
+        if [[ $E2E_ACCEL == tcg ]]; then
+                [[ $cmd == *"-accel tcg,tb-size=64"* ]] ||
+                        fail "qemu pid $1 does not run TCG with a 64 MiB tb cache: $cmd"
+        else
+                [[ $cmd == *"-accel kvm"* ]] || fail "qemu pid $1 does not run KVM: $cmd"
+        fi
 }
 
 vmlck_kib() {

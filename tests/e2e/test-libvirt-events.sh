@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Event mode ([Libvirt] URI= in mlockd.conf) with a real libvirtd and real KVM guests, no hook
-# (tests/e2e/libvirt-env.sh sets up a private libvirtd in a mount namespace).
+# Event mode ([Libvirt] URI= in mlockd.conf) with a real libvirtd and real guests (KVM or TCG),
+# no hook (tests/e2e/libvirt-env.sh sets up a private libvirtd in a mount namespace).
 # The module alone (libvirt-events-probe) runs next to the daemon: a running guest is reported
 # at connect, a start once (RESUMED then STARTED), a destroy as stopped, a libvirtd restart as a
 # disconnect and a reconnect that does not report the running guest again. mlockd itself:

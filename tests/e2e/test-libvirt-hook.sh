@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# The libvirt hook with a real libvirtd and real KVM guests (tests/e2e/libvirt-env.sh sets up a
-# private libvirtd in a mount namespace):
-#   1. a 256 MiB KVM domain with no disks and a user network interface is defined;
+# The libvirt hook with a real libvirtd and real guests, KVM or TCG (tests/e2e/libvirt-env.sh
+# sets up a private libvirtd in a mount namespace):
+#   1. a 256 MiB domain with no disks and a user network interface is defined;
 #   2. with the hook installed, `virsh start` leaves the qemu pid with VmLck >= 256 MiB within
 #      10 s, the guest running and the workload listed under the domain's name;
 #   3. a domain no policy matches is left alone (VmLck 0, not listed);
@@ -36,7 +36,7 @@ EOF
 mlockd_start $'[Daemon]\nBudget=8G' || exit 1
 libvirtd_start || exit 1
 
-echo "== 1. define 256 MiB KVM domains (no disks, user networking)"
+echo "== 1. define 256 MiB domains (no disks, user networking)"
 define_domain "$LOCKED" 256
 define_domain "$OTHER" 256
 [[ $(virsh -q domstate "$LOCKED") == "shut off" ]] || fail "$LOCKED is not defined"
@@ -50,6 +50,7 @@ fi
 echo "virsh start took $(($(now_ms) - t0)) ms"
 pid=$(qemu_pid "$LOCKED")
 [[ -n $pid ]] || fail "no qemu pid for $LOCKED"
+check_accel "$pid"
 if ms=$(wait_vmlck "$pid" $((256 * MIB)) 10); then
         echo "qemu pid $pid reached VmLck >= 256 MiB $ms ms after virsh start returned" \
                 "(VmLck now $(vmlck_kib "$pid") kB)"

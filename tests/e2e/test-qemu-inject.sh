@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Attach to a real, running QEMU/KVM guest (started without mem-lock) the way mlockd does:
-# mlockall(MCL_CURRENT|MCL_FUTURE) injected from a forked helper (inject_job_run) brings VmLck
-# to at least the 512 MiB of guest RAM, the guest keeps running (QMP query-status answers
-# "running"), and an injected munlockall() brings VmLck back near 0.
+# Attach to a real, running QEMU guest (started without mem-lock; KVM, or TCG without a usable
+# /dev/kvm: accel.sh) the way mlockd does: mlockall(MCL_CURRENT|MCL_FUTURE) injected from a
+# forked helper (inject_job_run) brings VmLck to at least the 512 MiB of guest RAM, the guest
+# keeps running (QMP query-status answers "running"), and an injected munlockall() brings VmLck
+# back near 0.
 set -euo pipefail
 
 build=${MLOCKD_BUILD_DIR:?}
@@ -12,8 +13,10 @@ qemu=$(command -v qemu-system-x86_64 || true)
 
 [[ -x $tool ]] || { echo "skipping: inject-tool not built"; exit 77; }
 [[ -n $qemu ]] || { echo "skipping: qemu-system-x86_64 not installed"; exit 77; }
-[[ -r /dev/kvm && -w /dev/kvm ]] || { echo "skipping: /dev/kvm not usable"; exit 77; }
 command -v python3 >/dev/null || { echo "skipping: python3 missing (QMP client)"; exit 77; }
+# shellcheck source=tests/e2e/accel.sh
+source "$(dirname "$0")/accel.sh"
+e2e_accel_choose
 [[ $(uname -m) == x86_64 ]] || { echo "skipping: not x86_64"; exit 77; }
 scope=$(cat /proc/sys/kernel/yama/ptrace_scope 2>/dev/null || echo 0)
 if ((scope == 3)) || { ((scope > 0)) && ((EUID != 0)); }; then
@@ -59,7 +62,8 @@ vmlck_kb() {
         awk '$1 == "VmLck:" { print $2 }' "/proc/$pid/status"
 }
 
-"$qemu" -accel kvm -m 512 -nodefaults -display none \
+# shellcheck disable=SC2046 # the accelerator arguments are meant to split
+"$qemu" $(e2e_qemu_accel_args) -m 512 -nodefaults -display none \
         -qmp "unix:$tmp/qmp.sock,server=on,wait=off" >"$tmp/qemu.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 300); do

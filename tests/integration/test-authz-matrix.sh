@@ -14,8 +14,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib-reliability.sh"
 
 rel_require
-rel_init test-authz-matrix
-rel_users
+# Before anything else: re-runs this script in a mount namespace with the test users.
+lib_users
+lib_init test-authz-matrix
 allowed=mlockd-test-allowed
 member=mlockd-test-member
 stranger=nobody
@@ -38,7 +39,7 @@ AllowAttach=yes
 POLICY
 printf '[Daemon]\nBudget=1G\n' >"$tmp/mlockd.conf"
 chmod 0644 "$tmp/mlockd.conf" "$tmp"/policy.d/*
-rel_start_daemon
+lib_start_daemon
 pidfd=1
 if ! rel_pidfd_works; then
         pidfd=0
@@ -69,7 +70,7 @@ check() {
                 esac
         done
         ((ok)) || fail "[$name] as $user: want $want, got: $out"
-        rel_ping || fail "[$name] the daemon stopped answering"
+        lib_ping || fail "[$name] the daemon stopped answering"
         if [[ -z ${NOFD:-} ]]; then
                 after=$(rel_fd_settle "$before")
                 # Lower is fine: an earlier workload exiting meanwhile closes its fds.
@@ -102,7 +103,7 @@ start_as() {
                         </dev/null >/dev/null 2>&1 &
         fi
         spid=$!
-        rel_pids+=("$spid")
+        lib_pids+=("$spid")
         sleep 0.1
 }
 
@@ -116,7 +117,7 @@ stranger_pid=$spid
 setpriv --reuid "$allowed" --regid "$(id -g "$allowed")" --init-groups --inh-caps +ipc_lock \
         --ambient-caps +ipc_lock -- sleep 300 </dev/null >/dev/null 2>&1 &
 allowed_pid=$!
-rel_pids+=("$allowed_pid")
+lib_pids+=("$allowed_pid")
 if ((pidfd)); then
 call "Explain another user's process (root may)" root OK Explain u "[$stranger_pid]"
 call "Explain own process" "$allowed" OK Explain u "[$allowed_pid]"

@@ -4,49 +4,18 @@
 # connection and call-rate limits gets LimitExceeded while the daemon keeps answering others.
 set -euo pipefail
 
-build=${MLOCKD_BUILD_DIR:?}
-daemon=$build/daemon/mlockd
-probe=$build/tests/helpers/bus-probe
-
-if [[ $(id -u) != 0 ]]; then
-        echo "SKIP: mlockd needs root"
-        exit 77
-fi
-for t in "$daemon" "$probe"; do
-        [[ -x $t ]] || { echo "SKIP: $t not built"; exit 77; }
-done
-
-tmp=$(mktemp -d /tmp/test-bus-stress.XXXXXX)
-chmod 0755 "$tmp"
-dpid=
-cleanup() {
-        set +e
-        [[ -n $dpid ]] && kill -9 "$dpid" 2>/dev/null
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-        echo "FAIL: $*" >&2
-        [[ -f $tmp/log ]] && tail -20 "$tmp/log" >&2
-        exit 1
-}
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+probe=$helpers/bus-probe
+lib_require "$probe"
+lib_init test-bus-stress
+fail() { lib_die "$@"; }
 expect_match() {
         [[ $1 =~ $2 ]] || fail "$3: '$1' does not match '$2'"
 }
 
-mkdir -p "$tmp/policy.d" "$tmp/state"
-printf '[Match]\nExecutable=/usr/bin/*\n[Lock]\nLimit=64M\n[Access]\nAllowUsers=root nobody\nAllowRun=yes\n' \
-        >"$tmp/policy.d/10-test.policy"
-printf '[Daemon]\nBudget=1G\n' >"$tmp/mlockd.conf"
-chmod 0644 "$tmp/mlockd.conf" "$tmp/policy.d/10-test.policy"
-"$daemon" --socket "$tmp/io.socket" --state-dir "$tmp/state" --policy-dir "$tmp/policy.d" \
-        --config "$tmp/mlockd.conf" >"$tmp/log" 2>&1 &
-dpid=$!
-for _ in $(seq 100); do
-        [[ -S $tmp/io.socket ]] && break
-        sleep 0.05
-done
-addr=unix:path=$tmp/io.socket
+lib_policy 10-test '[Match]\nExecutable=/usr/bin/*\n[Lock]\nLimit=64M\n[Access]\nAllowUsers=root nobody\nAllowRun=yes\n'
+lib_start_daemon
 
 # ---- 200 x 50 as root (no per-uid limits for root) ----------------------------------------------
 out=$("$probe" "$addr" stress 200 50) || fail "stress: $out"
@@ -65,7 +34,5 @@ n=${BASH_REMATCH[1]}
 out=$("$probe" "$addr" stress 10 10) || fail "after the limits: $out"
 kill -0 "$dpid" || fail "daemon died"
 # A clean stop (under ASan this also runs the leak check).
-kill -TERM "$dpid"
-wait "$dpid" || fail "mlockd exited $? on SIGTERM"
-dpid=
+lib_stop_daemon || fail "mlockd exited $? on SIGTERM"
 echo "OK: test-bus-stress"

@@ -4,34 +4,13 @@
 # DBUS_SYSTEM_BUS_ADDRESS), serves the same objects there, and still serves its socket.
 set -euo pipefail
 
-build=${MLOCKD_BUILD_DIR:?}
-daemon=$build/daemon/mlockd
-
-if [[ $(id -u) != 0 ]]; then
-        echo "SKIP: mlockd needs root"
-        exit 77
-fi
-[[ -x $daemon ]] || { echo "SKIP: $daemon not built"; exit 77; }
-for t in dbus-daemon busctl; do
-        command -v "$t" >/dev/null || { echo "SKIP: $t missing"; exit 77; }
-done
-
-tmp=$(mktemp -d /tmp/test-bus-system.XXXXXX)
-chmod 0755 "$tmp"
-dpid=
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+lib_require
+command -v dbus-daemon >/dev/null || lib_skip "dbus-daemon missing"
+lib_init test-bus-system
+fail() { lib_die "$@"; }
 bpid=
-cleanup() {
-        set +e
-        [[ -n $dpid ]] && kill -9 "$dpid" 2>/dev/null
-        [[ -n $bpid ]] && kill -9 "$bpid" 2>/dev/null
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-        echo "FAIL: $*" >&2
-        [[ -f $tmp/log ]] && tail -20 "$tmp/log" >&2
-        exit 1
-}
 
 cat >"$tmp/bus.conf" <<CONF
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
@@ -50,6 +29,7 @@ cat >"$tmp/bus.conf" <<CONF
 CONF
 dbus-daemon --config-file="$tmp/bus.conf" --nofork --nopidfile >"$tmp/bus.log" 2>&1 &
 bpid=$!
+lib_pids+=("$bpid")
 for _ in $(seq 100); do
         [[ -S $tmp/system_bus_socket ]] && break
         sleep 0.05
@@ -57,16 +37,12 @@ done
 [[ -S $tmp/system_bus_socket ]] || fail "dbus-daemon did not start: $(cat "$tmp/bus.log")"
 bus=unix:path=$tmp/system_bus_socket
 
-mkdir -p "$tmp/policy.d" "$tmp/state"
-printf '[Match]\nExecutable=/usr/bin/*\n[Lock]\nLimit=64M\n[Access]\nAllowRun=yes\n' >"$tmp/policy.d/10-test.policy"
-printf '[Daemon]\nBudget=2G\nSystemBus=yes\n' >"$tmp/mlockd.conf"
-chmod 0644 "$tmp/mlockd.conf" "$tmp/policy.d/10-test.policy"
-DBUS_SYSTEM_BUS_ADDRESS=$bus "$daemon" --socket "$tmp/io.socket" --state-dir "$tmp/state" \
-        --policy-dir "$tmp/policy.d" --config "$tmp/mlockd.conf" >"$tmp/log" 2>&1 &
-dpid=$!
+lib_policy 10-test '[Match]\nExecutable=/usr/bin/*\n[Lock]\nLimit=64M\n[Access]\nAllowRun=yes\n'
+lib_config '[Daemon]\nBudget=2G\nSystemBus=yes\n'
+DBUS_SYSTEM_BUS_ADDRESS=$bus lib_start_daemon
+# The socket answers once the daemon runs; the bus name may come a moment later.
 for _ in $(seq 100); do
         busctl --address="$bus" status org.mlockd1 >/dev/null 2>&1 && break
-        kill -0 "$dpid" 2>/dev/null || fail "mlockd exited"
         sleep 0.05
 done
 out=$(busctl --address="$bus" list | grep org.mlockd1) || fail "org.mlockd1 not owned"
@@ -86,7 +62,5 @@ out=$(busctl --address="unix:path=$tmp/io.socket" get-property org.mlockd1 /org/
         org.mlockd1.Manager BudgetBytes)
 [[ $out == "t 2147483648" ]] || fail "the socket is not served: $out"
 # A clean stop (under ASan this also runs the leak check).
-kill -TERM "$dpid"
-wait "$dpid" || fail "mlockd exited $? on SIGTERM"
-dpid=
+lib_stop_daemon || fail "mlockd exited $? on SIGTERM"
 echo "OK: test-bus-system"

@@ -17,20 +17,11 @@
 #  - no cgroup is left behind.
 set -euo pipefail
 
-build=${MLOCKD_BUILD_DIR:?}
-daemon=$build/daemon/mlockd
-probe=$build/tests/helpers/bus-probe
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+probe=$helpers/bus-probe
 hog_src=${MLOCKD_SOURCE_DIR:?}/tests/integration/helpers/contain-hog.c
-shim=$build/shim/libmemlock-shim.so
-
-if [[ $(id -u) != 0 ]]; then
-        echo "SKIP: mlockd needs root"
-        exit 77
-fi
-for t in "$daemon" "$probe" "$shim"; do
-        [[ -e $t ]] || { echo "SKIP: $t not built"; exit 77; }
-done
-command -v busctl >/dev/null || { echo "SKIP: busctl missing"; exit 77; }
+lib_require "$probe"
 memcg_self=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)
 if [[ -z $memcg_self || ! -e /sys/fs/cgroup/memory/memory.limit_in_bytes ]]; then
         echo "SKIP: no cgroup v1 memory controller (the v2 and scope backends have unit tests)"
@@ -38,9 +29,7 @@ if [[ -z $memcg_self || ! -e /sys/fs/cgroup/memory/memory.limit_in_bytes ]]; the
 fi
 memcg_self=${memcg_self%/}
 
-tmp=$(mktemp -d /tmp/test-containment.XXXXXX)
-chmod 0755 "$tmp"
-dpid=
+lib_init test-containment
 shmid=
 guest=
 managed=
@@ -119,22 +108,12 @@ addr=unix:path=$tmp/io.socket
 bctl() { busctl --address="$addr" "$@"; }
 wprop() { bctl get-property org.mlockd1 "$1" org.mlockd1.Workload "$2" | cut -d' ' -f2- | tr -d '"'; }
 start_daemon() { # [PREFIX...]: e.g. unshare -m to hide the cgroup mounts
-        rm -f "$tmp/io.socket"
-        "$@" "$daemon" --socket "$tmp/io.socket" --state-dir "$tmp/state" \
-                --policy-dir "$tmp/policy.d" --config "$tmp/mlockd.conf" --shim "$shim" \
-                >>"$tmp/log" 2>&1 &
-        dpid=$!
-        for _ in $(seq 100); do
-                [[ -S $tmp/io.socket ]] && return 0
-                sleep 0.05
-        done
-        fail "no socket after 5 s"
+        local saved=("${wrapper[@]}")
+        wrapper=("$@" "${saved[@]}")
+        lib_start_daemon
+        wrapper=("${saved[@]}")
 }
-stop_daemon() {
-        kill "$dpid"
-        wait "$dpid" 2>/dev/null || true
-        dpid=
-}
+stop_daemon() { lib_stop_daemon || true; }
 wait_state() { # PATH STATE...
         local s
         for _ in $(seq 200); do

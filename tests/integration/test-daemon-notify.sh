@@ -5,37 +5,15 @@
 # plays systemd's part on NOTIFY_SOCKET.
 set -euo pipefail
 
-build=${MLOCKD_BUILD_DIR:?}
-daemon=$build/daemon/mlockd
-probe=$build/tests/helpers/bus-probe
-
-if [[ $(id -u) != 0 ]]; then
-        echo "SKIP: mlockd needs root"
-        exit 77
-fi
-for t in "$daemon" "$probe"; do
-        [[ -x $t ]] || { echo "SKIP: $t not built"; exit 77; }
-done
-command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
-
-tmp=$(mktemp -d /tmp/test-daemon-notify.XXXXXX)
-chmod 0755 "$tmp"
-dpid=
-lpid=
-wpid=
-cleanup() {
-        set +e
-        [[ -n $dpid ]] && kill -9 "$dpid" 2>/dev/null
-        [[ -n $lpid ]] && kill -9 "$lpid" 2>/dev/null
-        [[ -n $wpid ]] && kill -9 "$wpid" 2>/dev/null
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+probe=$helpers/bus-probe
+lib_require "$probe"
+command -v python3 >/dev/null || lib_skip "python3 missing"
+lib_init test-daemon-notify
 fail() {
-        echo "FAIL: $*" >&2
         [[ -f $tmp/notify.log ]] && cat "$tmp/notify.log" >&2
-        [[ -f $tmp/log ]] && tail -20 "$tmp/log" >&2
-        exit 1
+        lib_die "$@"
 }
 
 cat >"$tmp/listen.py" <<'PY'
@@ -49,21 +27,14 @@ with open(sys.argv[2], "a", buffering=1) as f:
             f.write(line + "\n")
 PY
 python3 "$tmp/listen.py" "$tmp/notify" "$tmp/notify.log" &
-lpid=$!
+lib_pids+=($!)
 for _ in $(seq 100); do
         [[ -S $tmp/notify ]] && break
         sleep 0.05
 done
 
-mkdir -p "$tmp/policy.d" "$tmp/state"
-printf '[Match]\nExecutable=/usr/bin/* /bin/*\n[Lock]\nLimit=64M\n[Access]\nAllowRun=yes\n' \
-        >"$tmp/policy.d/10-test.policy"
-printf '[Daemon]\nBudget=1G\n' >"$tmp/mlockd.conf"
-chmod 0644 "$tmp/mlockd.conf" "$tmp/policy.d/10-test.policy"
-NOTIFY_SOCKET=$tmp/notify WATCHDOG_USEC=200000 "$daemon" --socket "$tmp/io.socket" \
-        --state-dir "$tmp/state" --policy-dir "$tmp/policy.d" --config "$tmp/mlockd.conf" \
-        --shim "$build/shim/libmemlock-shim.so" >"$tmp/log" 2>&1 &
-dpid=$!
+lib_policy 10-test '[Match]\nExecutable=/usr/bin/* /bin/*\n[Lock]\nLimit=64M\n[Access]\nAllowRun=yes\n'
+NOTIFY_SOCKET=$tmp/notify WATCHDOG_USEC=200000 lib_start_daemon
 for _ in $(seq 100); do
         grep -q '^READY=1$' "$tmp/notify.log" 2>/dev/null && break
         sleep 0.05
@@ -73,10 +44,11 @@ grep -q '^READY=1$' "$tmp/notify.log" || fail "no READY=1"
 grep -q '^STATUS=0 workloads, 0B locked of 1.0G budget$' "$tmp/notify.log" ||
         fail "no initial STATUS"
 
-"$probe" "unix:path=$tmp/io.socket" run --detach -- /bin/sleep 30 >"$tmp/run.out" 2>&1 ||
+"$probe" "$addr" run --detach -- /bin/sleep 30 >"$tmp/run.out" 2>&1 ||
         fail "Run: $(cat "$tmp/run.out")"
-wpid=$(busctl --address="unix:path=$tmp/io.socket" call org.mlockd1 /org/mlockd1 \
+wpid=$(busctl --address="$addr" call org.mlockd1 /org/mlockd1 \
         org.mlockd1.Manager ListWorkloads | awk '{print $5}')
+lib_pids+=("$wpid")
 for _ in $(seq 100); do
         grep -qE '^STATUS=1 workload, [0-9.]+[KM] locked of 1.0G budget$' "$tmp/notify.log" && break
         sleep 0.05
@@ -93,9 +65,7 @@ for _ in $(seq 40); do
 done
 ((n >= 3)) || fail "only $n WATCHDOG=1 pings in 2 s (expected one per 100 ms)"
 
-kill -TERM "$dpid"
-wait "$dpid" || fail "mlockd exited $? on SIGTERM"
-dpid=
+lib_stop_daemon || fail "mlockd exited $? on SIGTERM"
 # The listener writes the datagram to the log on its own time: wait for it.
 for _ in $(seq 40); do
         grep -q '^STOPPING=1$' "$tmp/notify.log" && break

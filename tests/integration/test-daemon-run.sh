@@ -6,42 +6,17 @@
 # plus a restart: the workload is still running, locked and listed.
 set -euo pipefail
 
-build=${MLOCKD_BUILD_DIR:?}
-daemon=$build/daemon/mlockd
-probe=$build/tests/helpers/bus-probe
-shim=$build/shim/libmemlock-shim.so
-
-if [[ $(id -u) != 0 ]]; then
-        echo "SKIP: mlockd needs root"
-        exit 77
-fi
-for t in "$daemon" "$probe" "$shim"; do
-        [[ -e $t ]] || { echo "SKIP: $t not built"; exit 77; }
-done
-command -v busctl >/dev/null || { echo "SKIP: busctl missing"; exit 77; }
-
-tmp=$(mktemp -d /tmp/test-daemon-run.XXXXXX)
-chmod 0755 "$tmp"
-dpid=
-pids=()
-cleanup() {
-        set +e
-        [[ -n $dpid ]] && kill -9 "$dpid" 2>/dev/null
-        for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-        echo "FAIL: $*" >&2
-        [[ -f $tmp/log ]] && tail -30 "$tmp/log" >&2
-        exit 1
-}
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+probe=$helpers/bus-probe
+lib_require "$probe"
+lib_init test-daemon-run
+fail() { lib_die "$@"; }
 expect_match() {
         [[ $1 =~ $2 ]] || fail "$3: '$1' does not match '$2'"
 }
 vmlck() { awk '/^VmLck:/ {print $2}' "/proc/$1/status"; }
 
-mkdir -p "$tmp/policy.d" "$tmp/state"
 cat >"$tmp/policy.d/10-test.policy" <<'POLICY'
 [Match]
 Executable=/usr/bin/* /bin/*
@@ -82,21 +57,9 @@ POLICY
 printf '[Daemon]\nBudget=1G\n' >"$tmp/mlockd.conf"
 chmod 0644 "$tmp/mlockd.conf" "$tmp"/policy.d/*
 
-args=(--socket "$tmp/io.socket" --state-dir "$tmp/state" --policy-dir "$tmp/policy.d"
-      --config "$tmp/mlockd.conf" --shim "$shim")
-addr=unix:path=$tmp/io.socket
 bctl() { busctl --address="$addr" "$@"; }
 wprop() { bctl get-property org.mlockd1 "$1" org.mlockd1.Workload "$2" | cut -d' ' -f2-; }
-start_daemon() {
-        rm -f "$tmp/io.socket"
-        "$daemon" "${args[@]}" >>"$tmp/log" 2>&1 &
-        dpid=$!
-        for _ in $(seq 100); do
-                [[ -S $tmp/io.socket ]] && return 0
-                sleep 0.05
-        done
-        fail "no socket after 5 s"
-}
+start_daemon() { lib_start_daemon; }
 # The state file is valid JSON after every change and lists exactly the live workloads given.
 check_state() {
         python3 - "$tmp/state/state" "$@" <<'PY' || fail "state file check ($*)"
@@ -158,7 +121,7 @@ expect_match "$out" "OK (/org/mlockd1/workload/[0-9]+)" "Run path"
 w1=${BASH_REMATCH[1]}
 expect_match "$out" "LOCKED ([0-9]+)" "Run locked"
 p1=$(wprop "$w1" Pid)
-pids+=("$p1")
+lib_pids+=("$p1")
 ((p1 > 0)) || fail "Pid $p1"
 lck=$(vmlck "$p1")
 ((lck > 0)) || fail "VmLck of the workload is $lck kB"
@@ -193,7 +156,7 @@ probe_file run --detach --policy 20-big -- "$tmp/spawn-hog" 560 60 ||
 expect_match "$out" "OK (/org/mlockd1/workload/[0-9]+)" "big Run"
 w2=${BASH_REMATCH[1]}
 p2=$(wprop "$w2" Pid)
-pids+=("$p2")
+lib_pids+=("$p2")
 # spawn-hog prints its line once its 560M are touched (and locked: MCL_FUTURE).
 for _ in $(seq 200); do
         grep -q '^hog pid=' "$tmp/out" && break
@@ -233,7 +196,7 @@ wait_state "$w3" exited
 # ---- Attach and Detach --------------------------------------------------------------------------
 start_sleeper 60
 t=$sleeper
-pids+=("$t")
+lib_pids+=("$t")
 out=$("$probe" "$addr" attach "$t") || fail "Attach: $out"
 w4=${out#OK }
 wait_state "$w4" locked
@@ -256,7 +219,7 @@ probe_file run --detach --policy 30-small -- /bin/sh -c \
         'x=$(head -c 30000000 /dev/zero | tr "\0" a); sleep 30' || fail "small: $out"
 expect_match "$out" "OK (/org/mlockd1/workload/[0-9]+)" "small Run"
 w5=${BASH_REMATCH[1]}
-pids+=("$(wprop "$w5" Pid)")
+lib_pids+=("$(wprop "$w5" Pid)")
 if [[ $(wprop "$w5" Mechanism) == '"capability"' ]]; then
         wait_state "$w5" exited # within the 2 s check period (wait_state allows 5 s)
         [[ $(wprop "$w5" ExitStatus) == 137 ]] || fail "OnExceed=kill: $(wprop "$w5" ExitStatus)"
@@ -303,7 +266,7 @@ sleep 0.2
         </dev/null) || fail "nobody's first: $(cat "$tmp/out")"
 expect_match "$(cat "$tmp/out")" "OK (/org/mlockd1/workload/[0-9]+)" "nobody's first Run"
 w7=${BASH_REMATCH[1]}
-pids+=("$(wprop "$w7" Pid)")
+lib_pids+=("$(wprop "$w7" Pid)")
 (cd "$tmp" && "${nobody[@]}" "$probe" "$addr" run --detach -- /bin/sleep 60 >"$tmp/out" 2>&1 \
         </dev/null) && fail "nobody's second workload was admitted"
 expect_match "$(cat "$tmp/out")" "LimitExceeded: uid 65534 already has 1 workloads" "per-user limit"
@@ -315,7 +278,7 @@ probe_file run --detach -- /bin/sleep 60 || fail "Run for Detach: $out"
 expect_match "$out" "OK (/org/mlockd1/workload/[0-9]+)" "Run for Detach"
 w8=${BASH_REMATCH[1]}
 p8=$(wprop "$w8" Pid)
-pids+=("$p8")
+lib_pids+=("$p8")
 (($(vmlck "$p8") > 0)) || fail "Run workload not locked before Detach"
 bctl call org.mlockd1 /org/mlockd1 org.mlockd1.Manager Detach o "$w8" || fail "Detach (run)"
 (($(vmlck "$p8") == 0)) || fail "VmLck after Detach of a Run workload: $(vmlck "$p8") kB"
@@ -330,7 +293,7 @@ done
 # ---- AttachPidfd --------------------------------------------------------------------------------
 start_sleeper 60
 t2=$sleeper
-pids+=("$t2")
+lib_pids+=("$t2")
 out=$("$probe" "$addr" attach-pidfd "$t2") || fail "AttachPidfd: $out"
 w9=${out#OK }
 wait_state "$w9" locked
@@ -378,7 +341,5 @@ grep -q "State file .* corrupt" "$tmp/log" || fail "no log line for a corrupt st
 bctl get-property org.mlockd1 /org/mlockd1 org.mlockd1.Manager Version >/dev/null ||
         fail "daemon does not serve after a corrupt state file"
 # A clean stop (under ASan this also runs the leak check).
-kill -TERM "$dpid"
-wait "$dpid" || fail "mlockd exited $? on SIGTERM"
-dpid=
+lib_stop_daemon || fail "mlockd exited $? on SIGTERM"
 echo "OK: test-daemon-run"

@@ -6,38 +6,16 @@
 # --check-config, refusal to run unprivileged, clean SIGTERM.
 set -euo pipefail
 
-build=${MLOCKD_BUILD_DIR:?}
-daemon=$build/daemon/mlockd
-probe=$build/tests/helpers/bus-probe
-
-if [[ $(id -u) != 0 ]]; then
-        echo "SKIP: mlockd needs root"
-        exit 77
-fi
-for t in "$daemon" "$probe"; do
-        [[ -x $t ]] || { echo "SKIP: $t not built"; exit 77; }
-done
-command -v busctl >/dev/null || { echo "SKIP: busctl missing"; exit 77; }
-
-tmp=$(mktemp -d /tmp/test-daemon.XXXXXX)
-chmod 0755 "$tmp"
-dpid=
-cleanup() {
-        set +e
-        [[ -n $dpid ]] && kill -9 "$dpid" 2>/dev/null
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-        echo "FAIL: $*" >&2
-        [[ -f $tmp/log ]] && tail -20 "$tmp/log" >&2
-        exit 1
-}
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+probe=$helpers/bus-probe
+lib_require "$probe"
+lib_init test-daemon
+fail() { lib_die "$@"; }
 expect_match() {
         [[ $1 =~ $2 ]] || fail "$3: '$1' does not match '$2'"
 }
 
-mkdir -p "$tmp/policy.d" "$tmp/state"
 cat >"$tmp/policy.d/10-test.policy" <<'POLICY'
 [Match]
 Executable=/usr/bin/* /bin/*
@@ -51,12 +29,9 @@ AllowUsers=root
 AllowRun=yes
 AllowAttach=yes
 POLICY
-printf '[Daemon]\nBudget=1G\n' >"$tmp/mlockd.conf"
-chmod 0644 "$tmp/mlockd.conf" "$tmp/policy.d/10-test.policy"
+chmod 0644 "$tmp/policy.d/10-test.policy"
 
-args=(--socket "$tmp/io.socket" --state-dir "$tmp/state" --policy-dir "$tmp/policy.d"
-      --config "$tmp/mlockd.conf" --shim "$build/shim/libmemlock-shim.so")
-addr=unix:path=$tmp/io.socket
+mapfile -t args < <(lib_daemon_args)
 bctl() { busctl --address="$addr" "$@"; }
 
 # ---- --check-config ------------------------------------------------------------------------
@@ -70,13 +45,7 @@ fi
 expect_match "$out" "must run as root" "unprivileged refusal"
 
 # ---- start ---------------------------------------------------------------------------------
-"$daemon" "${args[@]}" >"$tmp/log" 2>&1 &
-dpid=$!
-for _ in $(seq 100); do
-        [[ -S $tmp/io.socket ]] && break
-        sleep 0.05
-done
-[[ -S $tmp/io.socket ]] || fail "no socket after 5 s"
+lib_start_daemon
 mode=$(stat -c %a "$tmp/io.socket")
 [[ $mode == 666 ]] || fail "socket mode $mode, expected 666"
 
@@ -181,26 +150,16 @@ done
 [[ $out == 'as 2 "10-test" "30-second"' ]] || fail "Policies after SIGHUP: $out"
 
 # ---- SIGTERM: clean exit, socket removed, state file kept -------------------------------------
-kill -TERM "$dpid"
-wait "$dpid" || fail "daemon exited $? on SIGTERM"
-dpid=
+lib_stop_daemon || fail "daemon exited $? on SIGTERM"
 [[ ! -e $tmp/io.socket ]] || fail "socket left behind"
 grep -q "shutting down" "$tmp/log" || fail "no shutdown line in the log"
 # ---- socket activation: the listening socket comes from sd_listen_fds ----------------------------
 if command -v systemd-socket-activate >/dev/null; then
-        systemd-socket-activate -l "$tmp/act.socket" "$daemon" --state-dir "$tmp/state" \
-                --policy-dir "$tmp/policy.d" --config "$tmp/mlockd.conf" >>"$tmp/log" 2>&1 &
-        dpid=$!
-        for _ in $(seq 100); do
-                [[ -S $tmp/act.socket ]] && break
-                sleep 0.05
-        done
+        lib_start_activated "$tmp/act.socket"
         out=$(busctl --address="unix:path=$tmp/act.socket" get-property org.mlockd1 \
                 /org/mlockd1 org.mlockd1.Manager Policies) || fail "socket activation"
         [[ $out == 'as 2 "10-test" "30-second"' ]] || fail "Policies when activated: $out"
         grep -q "socket-activated" "$tmp/log" || fail "the daemon did not use the passed socket"
-        kill -TERM "$dpid"
-        wait "$dpid" || fail "activated daemon exited $? on SIGTERM"
-        dpid=
+        lib_stop_daemon || fail "activated daemon exited $? on SIGTERM"
 fi
 echo "OK: test-daemon"

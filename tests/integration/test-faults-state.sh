@@ -19,7 +19,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib-reliability.sh"
 
 rel_require
-rel_init test-faults-state
+lib_init test-faults-state
 E=org.mlockd1.Error
 M=(/org/mlockd1 org.mlockd1.Manager)
 
@@ -43,8 +43,8 @@ policy 10-a root
 policy 20-b root
 printf '[Daemon]\nBudget=1G\n' >"$tmp/mlockd.conf"
 chmod 0644 "$tmp/mlockd.conf"
-rel_start_daemon
-rel_pidfd_works || rel_skip "the daemon cannot open pidfds here (valgrind 3.19 lacks pidfd_open)"
+lib_start_daemon
+rel_pidfd_works || lib_skip "the daemon cannot open pidfds here (valgrind 3.19 lacks pidfd_open)"
 policies() { rel_prop Policies; }
 want_policies=$(policies)
 [[ $want_policies == *10-a*20-b* ]] || fail "setup: Policies is $want_policies"
@@ -55,7 +55,7 @@ reload_expect() { # NAME EXPECT(OK|error name) POLICIES(after)
         raw root "${M[@]}" Reload "" "[]"
         [[ $2 == OK && $out == OK* || $out == "ERROR $2:"* ]] || fail "[$1] Reload: want $2, got: $out"
         [[ $(policies) == "$3" ]] || fail "[$1] Policies after Reload: $(policies), want $3"
-        rel_ping || fail "[$1] the daemon stopped answering"
+        lib_ping || fail "[$1] the daemon stopped answering"
         (($(rel_fd_settle "$before") <= before)) || fail "[$1] fd count grew"
         echo "ok Reload, $1: ${out:0:90} | Policies $(policies)"
 }
@@ -89,7 +89,7 @@ run_sleep() { # prints the workload path
         raw root "${M[@]}" Run "asasshhha{sv}" "[['/usr/bin/sleep', '300'], [], '/', 0, 1, 2, \
 {'detach': ('b', True)}]" --stdio
         [[ $out == OK* ]] || fail "Run sleep: $out"
-        rel_pids+=("$(wprop "${out#OK }" Pid)")
+        lib_pids+=("$(wprop "${out#OK }" Pid)")
         echo "${out#OK }"
 }
 live_pids() {
@@ -109,7 +109,7 @@ restart() {
         dpid=
         "$@"
         : >"$tmp/log"
-        rel_start_daemon
+        lib_start_daemon
 }
 
 # One malformed entry: that workload is dropped (and said so), the other is kept.
@@ -128,7 +128,7 @@ echo "ok state file with one bad entry: the other workload kept; log: $(grep -i 
 # Truncated: the daemon starts, says it lost the table, keeps the file as state.corrupt.
 restart python3 -c 'import sys; p = sys.argv[1]; d = open(p).read(); open(p, "w").write(d[: len(d) // 2])' \
         "$tmp/state/state"
-rel_ping || fail "[truncated state] the daemon does not answer"
+lib_ping || fail "[truncated state] the daemon does not answer"
 grep -qi 'corrupt' "$tmp/log" || fail "[truncated state] the log does not say what was lost"
 [[ -f $tmp/state/state.corrupt ]] || fail "[truncated state] the corrupt file was not kept"
 python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$tmp/state/state" ||
@@ -137,7 +137,7 @@ echo "ok truncated state file: daemon serving, live '$(live_pids)'; log: $(grep 
 
 # Garbage.
 restart sh -c "head -c 3000 /dev/urandom >'$tmp/state/state'"
-rel_ping || fail "[garbage state] the daemon does not answer"
+lib_ping || fail "[garbage state] the daemon does not answer"
 grep -qi 'corrupt' "$tmp/log" || fail "[garbage state] the log does not say what was lost"
 echo "ok garbage state file: daemon serving"
 # Workloads still running whatever happened to the table.
@@ -151,18 +151,18 @@ if ! mount -t tmpfs -o size=64k,mode=0700 mlockd-test "$full" 2>/dev/null; then
         echo PASS
         exit 0
 fi
-rel_cleanup_hooks+=("umount -l '$full'")
+lib_cleanup_hooks+=("umount -l '$full'")
 kill -9 "$dpid"
 wait "$dpid" 2>/dev/null || true
 dpid=
 state_dir=$full
 : >"$tmp/log"
-rel_start_daemon
+lib_start_daemon
 dd if=/dev/zero of="$full/fill" bs=4k 2>/dev/null || true
 [[ $(df --output=avail "$full" | tail -1) -eq 0 ]] || fail "setup: tmpfs not full"
 w3=$(run_sleep)
 [[ $(wprop "$w3" State) =~ locked|locking|starting ]] || fail "[full disk] Run did not start"
-rel_ping || fail "[full disk] the daemon does not answer"
+lib_ping || fail "[full disk] the daemon does not answer"
 grep -q 'Failed to save state.*No space left' "$tmp/log" ||
         fail "[full disk] no clear error in the log: $(tail -3 "$tmp/log")"
 echo "ok full state disk: Run works, log: $(grep 'Failed to save state' "$tmp/log" | head -1 | cut -c1-110)"

@@ -10,7 +10,7 @@ set -euo pipefail
 
 reap=$helpers/reliability-reap
 rel_require "$reap"
-rel_init test-faults
+lib_init test-faults
 
 cat >"$tmp/policy.d/10-test.policy" <<'POLICY'
 [Match]
@@ -28,8 +28,8 @@ AllowAttach=yes
 POLICY
 printf '[Daemon]\nBudget=2G\n' >"$tmp/mlockd.conf"
 chmod 0644 "$tmp/mlockd.conf" "$tmp"/policy.d/*
-rel_start_daemon
-rel_pidfd_works || rel_skip "the daemon cannot open pidfds here (valgrind 3.19 lacks pidfd_open)"
+lib_start_daemon
+rel_pidfd_works || lib_skip "the daemon cannot open pidfds here (valgrind 3.19 lacks pidfd_open)"
 M=(/org/mlockd1 org.mlockd1.Manager)
 list_paths() {
         bctl call org.mlockd1 /org/mlockd1 org.mlockd1.Manager ListWorkloads |
@@ -47,7 +47,7 @@ for delay in 0.02 0.15; do
         # The attach target: root's (holds CAP_IPC_LOCK, so attachable without CAP_SYS_RESOURCE).
         /usr/bin/python3 -c "$(hog 96 "$mark-attach")" </dev/null >/dev/null 2>&1 &
         target=$!
-        rel_pids+=("$target")
+        lib_pids+=("$target")
         sleep 0.3
         raw root "${M[@]}" Run "asasshhha{sv}" "[['/usr/bin/python3', '-c', '$(hog 128 "$mark-run")'], \
 [], '/', 0, 1, 2, {'detach': ('b', True)}]" --stdio --send-only
@@ -56,7 +56,7 @@ for delay in 0.02 0.15; do
         kill -9 "$dpid"
         wait "$dpid" 2>/dev/null || true
         dpid=
-        rel_start_daemon
+        lib_start_daemon
         sleep 0.5
 
         # The table is consistent: every listed live workload's pid exists, no pid twice, and the
@@ -87,7 +87,7 @@ PY
                 fail "[kill -9 after ${delay}s] the attach target is left stopped"
         untracked=()
         if [[ -n $run_pid ]]; then
-                rel_pids+=("$run_pid")
+                lib_pids+=("$run_pid")
                 for _ in $(seq 40); do (($(vmlck "$run_pid") > 0)) && break; sleep 0.05; done
                 (($(vmlck "$run_pid") > 0)) || fail "[kill -9 after ${delay}s] Run's process is not locked"
                 [[ -n ${seen[$run_pid]:-} ]] || untracked+=("run:$run_pid")
@@ -145,7 +145,7 @@ for _ in $(seq 20); do
         bg+=($!)
 done
 wait "${bg[@]}"
-rel_ping || fail "the daemon stopped answering after clients went away mid-call"
+lib_ping || fail "the daemon stopped answering after clients went away mid-call"
 fds1=$(rel_fd_settle "$fds0")
 ((fds1 <= fds0)) || fail "clients gone mid-call: fd count $fds0 -> $fds1: $(ls -l "/proc/$dpid/fd" |
         awk '{print $9, $11}' | sort | comm -13 "$tmp/fds0" - | tr '\n' ' ') $(bctl call org.mlockd1 "${M[@]}" ListWorkloads)"
@@ -165,7 +165,7 @@ echo "ok foreground Run whose client left mid-call: the workload ended"
 # Attach and the client goes away before the reply.
 /usr/bin/python3 -c "$(hog 32 mlockd-faults-att)" </dev/null >/dev/null 2>&1 &
 target=$!
-rel_pids+=("$target")
+lib_pids+=("$target")
 sleep 0.3
 raw root "${M[@]}" Attach "ua{sv}" "[$target, {}]" --send-only
 for _ in $(seq $((100 * slow))); do
@@ -182,6 +182,12 @@ done
 [[ $(proc_state "$target") != [tT] ]] || fail "attach target left stopped"
 if (($(vmlck "$target") > 0)); then
         wl=$(bctl call org.mlockd1 "${M[@]}" GetWorkloadByPid u "$target" | cut -d' ' -f2 | tr -d '"')
+        # VmLck counts as soon as the injected mlockall() starts; the state turns "locked" when
+        # the helper reports back, a moment later (under ASan and load, after this check).
+        for _ in $(seq $((100 * slow))); do
+                [[ $(wprop "$wl" State) == '"locked"' ]] && break
+                sleep 0.05
+        done
         [[ $(wprop "$wl" State) == '"locked"' ]] || fail "attached workload state $(wprop "$wl" State)"
         echo "ok Attach whose client left mid-call: carried out, locked, listed"
 else
@@ -189,6 +195,6 @@ else
                 fail "Attach whose client left: listed but not locked"
         echo "ok Attach whose client left mid-call: dropped, target untouched and not listed"
 fi
-rel_ping || fail "the daemon stopped answering"
+lib_ping || fail "the daemon stopped answering"
 rel_finish
 echo PASS

@@ -26,20 +26,27 @@ cache() { # NAME: a value from the build's CMakeCache.txt
         sed -n "s|^$1:[A-Z]*=||p" "$build/CMakeCache.txt" | head -n 1
 }
 
+# install_into DEST: cmake --install into DEST; its manifest in $tmp/manifest.new.
+install_into() {
+        # The manifest goes to the build directory; keep the tree as it was.
+        local manifest=$build/install_manifest.txt
+        rm -f "$tmp/manifest.saved"
+        [[ -e $manifest ]] && cp "$manifest" "$tmp/manifest.saved"
+        if ! DESTDIR=$1 cmake --install "$build" >"$tmp/install.log" 2>&1; then
+                cat "$tmp/install.log"
+                echo "FAIL: cmake --install failed"
+                exit 1
+        fi
+        cp "$manifest" "$tmp/manifest.new"
+        if [[ -e $tmp/manifest.saved ]]; then
+                cp "$tmp/manifest.saved" "$manifest"
+        else
+                rm -f "$manifest"
+        fi
+}
 echo "== cmake --install (DESTDIR=$dest)"
-# The manifest goes to the build directory; keep the tree as it was.
-manifest=$build/install_manifest.txt
-[[ -e $manifest ]] && cp "$manifest" "$tmp/manifest.saved"
-if ! DESTDIR=$dest cmake --install "$build" >"$tmp/install.log" 2>&1; then
-        cat "$tmp/install.log"
-        echo "FAIL: cmake --install failed"
-        exit 1
-fi
-if [[ -e $tmp/manifest.saved ]]; then
-        cp "$tmp/manifest.saved" "$manifest"
-else
-        rm -f "$manifest"
-fi
+install_into "$dest"
+cp "$tmp/manifest.new" "$tmp/manifest.first"
 
 prefix=$(cache CMAKE_INSTALL_PREFIX)
 unitdir=$(cache MLOCKD_SYSTEMD_UNITDIR)
@@ -76,6 +83,8 @@ expect() { # MODE PATH: a regular file (or directory if MODE ends in /) with thi
 echo "== files and modes"
 expect 644 "$unitdir/mlockd.service"
 expect 644 "$unitdir/mlockd.socket"
+expect 644 "$unitdir/mlockd-metrics.service"
+expect 644 "$unitdir/mlockd-metrics.timer"
 expect 644 "$busdir/org.mlockd1.conf"
 expect 644 "$tmpfilesdir/mlockd.conf"
 expect 755 "$sysconfdir/libvirt/hooks/qemu.d/mlockd"
@@ -110,8 +119,17 @@ if [[ -f $build/daemon/mlockd-libvirt.so ]]; then
         fi
 fi
 [[ -e $src/conf/mlockd.conf ]] && expect 644 "$sysconfdir/mlockd/mlockd.conf"
+# The example policies grant locks: documentation, never active in /etc (the directory is
+# there, empty).
 for f in "$src"/conf/policy.d/*.policy; do
-        [[ -e $f ]] && expect 644 "$sysconfdir/mlockd/policy.d/$(basename "$f")"
+        [[ -e $f ]] && expect 644 "$docdir/examples/policy.d/$(basename "$f")"
+done
+expect 755/ "$sysconfdir/mlockd/policy.d"
+active=$(find "$dest$sysconfdir/mlockd/policy.d" -mindepth 1)
+[[ -z $active ]] || fail "policies installed active in $sysconfdir/mlockd/policy.d: $active"
+# The documents the man pages point to are installed.
+for f in "$src"/docs/*.md; do
+        [[ -e $f ]] && expect 644 "$docdir/$(basename "$f")"
 done
 vendor=$(sed -n 's|^#define MLOCKD_POLICY_DIRS.*"\(/[^"]*\)"[^"]*$|\1|p' "$build/build-config.h")
 grep -q 'install(DIRECTORY DESTINATION ${MLOCKD_VENDOR_POLICYDIR})' \
@@ -125,6 +143,11 @@ if command -v scdoc >/dev/null; then
 fi
 [[ -e $src/client/completion/memlockctl.bash ]] && expect 644 "$completiondir/memlockctl"
 
+# Debian's unrelated memlockd package owns the name (/usr/sbin/memlockd, memlockd.service,
+# /etc/init.d/memlockd, memlockd.8): nothing installed here may be called so.
+clash=$(find "$dest" -name 'memlockd*')
+[[ -z $clash ]] || fail "installed under the name of Debian's memlockd: $clash"
+
 bad=$(find "$dest" \( -perm -0002 -o -perm -0020 -o -perm -4000 -o -perm -2000 \) ! -type l)
 [[ -z $bad ]] || fail "group/world-writable or setuid/setgid files installed: $bad"
 
@@ -136,7 +159,12 @@ if command -v systemd-analyze >/dev/null; then
         # binary exists and is executable is real.
         sed "s|^ExecStart=$sbindir/|ExecStart=$dest$sbindir/|" "$dest$unitdir/mlockd.service" \
                 >"$units/mlockd.service"
-        cp "$dest$unitdir/mlockd.socket" "$units/"
+        cp "$dest$unitdir/mlockd.socket" "$dest$unitdir/mlockd-metrics.timer" "$units/"
+        sed "s|^ExecStart=$bindir/|ExecStart=$dest$bindir/|" \
+                "$dest$unitdir/mlockd-metrics.service" >"$units/mlockd-metrics.service"
+        grep -q '^ExecStart=.* metrics --output /var/lib/prometheus/node-exporter/mlockd.prom$' \
+                "$units/mlockd-metrics.service" ||
+                fail "mlockd-metrics.service does not write Debian's textfile directory"
         if [[ ! -x $dest$sbindir/mlockd ]]; then
                 # No daemon in this tree yet: verify everything else.
                 sed -i "s|^ExecStart=.*|ExecStart=/bin/true|" "$units/mlockd.service"
@@ -154,6 +182,7 @@ if command -v systemd-analyze >/dev/null; then
         # Any message is a failure (unknown keys are only warnings, exit status 0).
         out=$(SYSTEMD_UNIT_PATH=$units: systemd-analyze verify --man=no \
                 "$units/mlockd.service" "$units/mlockd.socket" \
+                "$units/mlockd-metrics.service" "$units/mlockd-metrics.timer" \
                 "$units/memlock-example.service" 2>&1) || fail "systemd-analyze verify failed"
         [[ -z $out ]] || fail "systemd-analyze verify: $out"
 
@@ -227,6 +256,26 @@ echo "== the hook"
 sh -n "$dest$sysconfdir/libvirt/hooks/qemu.d/mlockd" || fail "the hook does not parse"
 grep -q '@MLOCKD' "$dest$sysconfdir/libvirt/hooks/qemu.d/mlockd" &&
         fail "the installed hook has unconfigured @...@ placeholders"
+
+echo "== a reinstall keeps the admin's mlockd.conf"
+if [[ -e $src/conf/mlockd.conf ]]; then
+        install_into "$tmp/dest2"
+        echo "# edited by the admin" >>"$tmp/dest2$sysconfdir/mlockd/mlockd.conf"
+        install_into "$tmp/dest2"
+        tail -n 1 "$tmp/dest2$sysconfdir/mlockd/mlockd.conf" | grep -qx '# edited by the admin' ||
+                fail "a reinstall overwrote the edited mlockd.conf"
+        cmp -s "$src/conf/mlockd.conf" "$tmp/dest2$sysconfdir/mlockd/mlockd.conf.default" ||
+                fail "the reinstall did not put the new default in mlockd.conf.default"
+fi
+echo "== uninstall (cmake/uninstall.cmake, what the uninstall target runs)"
+if DESTDIR=$dest cmake -DMANIFEST="$tmp/manifest.first" -P "$src/cmake/uninstall.cmake" \
+        >"$tmp/uninstall.log" 2>&1; then
+        left=$(find "$dest" ! -type d)
+        [[ -z $left ]] || fail "files left after uninstall: $left"
+else
+        cat "$tmp/uninstall.log"
+        fail "uninstall failed"
+fi
 
 if ((failures)); then
         echo "$failures failure(s); installed:"

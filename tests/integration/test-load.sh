@@ -13,7 +13,7 @@ set -euo pipefail
 
 gen=$helpers/load-gen
 rel_require "$gen"
-rel_init test-load
+lib_init test-load
 seconds=${MLOCKD_LOAD_SECONDS:-10}
 clients=${MLOCKD_LOAD_CLIENTS:-500}
 runs=${MLOCKD_LOAD_RUNS:-50}
@@ -34,7 +34,7 @@ POLICY
 printf '[Daemon]\nBudget=64G\n' >"$tmp/mlockd.conf"
 chmod 0644 "$tmp/mlockd.conf" "$tmp"/policy.d/*
 ulimit -n 8192 2>/dev/null || true
-rel_start_daemon
+lib_start_daemon
 mode=all
 if ! rel_pidfd_works; then
         echo "   no pidfds in the daemon (valgrind 3.19): calls without Explain, no Runs"
@@ -51,7 +51,7 @@ fds0=$(rel_fd_stable)
         done
 ) >"$tmp/rss" 2>/dev/null &
 sampler=$!
-rel_pids+=("$sampler")
+lib_pids+=("$sampler")
 
 rc=0
 "$gen" "$addr" "$clients" 20 "$seconds" "$runs" "$mode" >"$tmp/gen" 2>&1 || rc=$?
@@ -65,7 +65,7 @@ val() { awk -v k="$1" '$1 == k {print $2}' "$tmp/gen"; }
 ((runs == 0 || $(val ok_runs) >= seconds)) || fail "only $(val ok_runs) Runs in ${seconds}s"
 (($(val ok_runs) >= runs * seconds * 9 / 10)) ||
         echo "   NOTE: $(val ok_runs) Runs in $(val seconds)s, below the $runs/s asked for"
-rel_ping || fail "the daemon stopped answering"
+lib_ping || fail "the daemon stopped answering"
 
 # RSS: after warm-up (the first third), the end is within 10% + 2 MiB of the peak of the middle.
 mapfile -t rss <"$tmp/rss"

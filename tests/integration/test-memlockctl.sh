@@ -6,36 +6,13 @@
 # run/exec/attach/detach/kill, and every exit code.
 set -euo pipefail
 
-build=$(cd "${MLOCKD_BUILD_DIR:?}" && pwd)
-ctl=$build/client/memlockctl
-daemon=$build/daemon/mlockd
-shim=$build/shim/libmemlock-shim.so
-for f in "$ctl" "$daemon" "$shim"; do
-        [[ -e $f ]] || { echo "not built: $f (the daemon or shim is missing): skipping"; exit 77; }
-done
-[[ $(id -u) == 0 ]] || { echo "needs root (mlockd refuses to start unprivileged)"; exit 77; }
-command -v busctl >/dev/null || { echo "busctl missing"; exit 77; }
-command -v setpriv >/dev/null || { echo "setpriv missing"; exit 77; }
-
-tmp=$(mktemp -d /tmp/memlockctl-test.XXXXXX)
-chmod 0755 "$tmp" # uid 65534 runs memlockctl from here
-sock=$tmp/io.socket
-daemon_pid=
-bg_pids=()
-cleanup() {
-        for p in "${bg_pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-        if [[ -n $daemon_pid ]]; then
-                kill -TERM "$daemon_pid" 2>/dev/null || true
-                wait "$daemon_pid" 2>/dev/null || true
-        fi
-        if ((failures)) && [[ -s $tmp/daemon.log ]]; then
-                echo "--- daemon log"
-                tail -40 "$tmp/daemon.log"
-        fi
-        rm -rf "$tmp"
-}
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+lib_require "$ctl"
+command -v setpriv >/dev/null || lib_skip "setpriv missing"
+# uid 65534 runs memlockctl from the scratch directory (lib_init makes it 0755).
+lib_init memlockctl-test
 failures=0
-trap cleanup EXIT
 export NO_COLOR=1 MLOCKD_SOCKET=$sock
 unset LD_PRELOAD
 bus=(busctl --address="unix:path=$sock" --json=short)
@@ -89,8 +66,7 @@ vmlck_kb() {
 }
 
 # ---- the daemon ----------------------------------------------------------------------------
-mkdir -p "$tmp/state" "$tmp/policy.d"
-printf '[Daemon]\nBudget=2G\n' >"$tmp/mlockd.conf"
+lib_config '[Daemon]\nBudget=2G\n'
 cat >"$tmp/policy.d/10-sleep.policy" <<'EOF'
 [Match]
 Executable=/usr/bin/sleep /bin/sleep /usr/bin/cat /bin/cat
@@ -124,15 +100,9 @@ AllowUsers=root
 AllowRun=yes
 AllowAttach=yes
 EOF
-chmod 0644 "$tmp/mlockd.conf" "$tmp/policy.d"/*.policy
-"$daemon" --socket "$sock" --state-dir "$tmp/state" --policy-dir "$tmp/policy.d" \
-        --config "$tmp/mlockd.conf" --shim "$shim" >"$tmp/daemon.log" 2>&1 &
-daemon_pid=$!
-for ((i = 0; i < 100; i++)); do
-        "$ctl" status >/dev/null 2>&1 && break
-        kill -0 "$daemon_pid" 2>/dev/null || { cat "$tmp/daemon.log"; echo "mlockd died"; exit 1; }
-        sleep 0.05
-done
+chmod 0644 "$tmp/policy.d"/*.policy
+lib_start_daemon
+daemon_pid=$dpid
 version=$("$ctl" --version | awk '{ print $2 }')
 
 echo "== status of the daemon (no workloads)"
@@ -167,7 +137,7 @@ wait_state "$id2" locked
 pid1=$(json_field "$tmp/w1.json" pid)
 "$ctl" status "$id2" --json=short >"$tmp/w2.json"
 pid2=$(json_field "$tmp/w2.json" pid)
-bg_pids+=("$pid1" "$pid2")
+lib_pids+=("$pid1" "$pid2")
 [[ $(vmlck_kb "$pid1") -gt 0 ]] || fail "workload alpha is not locked"
 
 expect_rc 0 "$ctl" status "$id1"
@@ -356,7 +326,26 @@ budget=$("${bus[@]}" get-property org.mlockd1 /org/mlockd1 org.mlockd1.Manager B
         python3 -c 'import json,sys; print(json.load(sys.stdin)["data"])')
 expect_grep "$tmp/metrics" "^mlockd_budget_bytes $budget\$"
 expect_grep "$tmp/metrics" '^mlockd_reserved_bytes 83886080$'
-expect_grep "$tmp/metrics" '^mlockd_workloads 2$'
+total=$(awk '/^mlockd_workloads\{state="[a-z]+"\} [0-9]+$/ { n += $2 } END { print n + 0 }' \
+        "$tmp/metrics")
+[[ $total == 2 ]] || fail "mlockd_workloads{state=...} sum to $total, not 2"
+version=$("$ctl" --version | cut -d' ' -f2)
+expect_grep "$tmp/metrics" "^mlockd_build_info\{version=\"$version\"\} 1\$"
+grep -q '^mlockd_workload_info{.*\(pid\|state\)=' "$tmp/metrics" &&
+        fail "mlockd_workload_info carries a pid or state label"
+
+echo "== metrics --output: an atomic file for node_exporter"
+mkdir "$tmp/textfile"
+expect_rc 0 "$ctl" metrics --output "$tmp/textfile/mlockd.prom"
+[[ $(stat -c %a "$tmp/textfile/mlockd.prom") == 644 ]] || fail "mlockd.prom is not mode 0644"
+[[ $(ls "$tmp/textfile") == mlockd.prom ]] || fail "temporary files left: $(ls "$tmp/textfile")"
+grep -q '^mlockd_budget_bytes ' "$tmp/textfile/mlockd.prom" || fail "mlockd.prom lacks samples"
+if command -v promtool >/dev/null; then
+        promtool check metrics <"$tmp/textfile/mlockd.prom" || fail "promtool check metrics (file)"
+fi
+# A directory that cannot take the file: an error naming it, nothing left behind.
+expect_rc 1 "$ctl" metrics --output "$tmp/none/mlockd.prom"
+expect_grep "$tmp/err" "$tmp/none/mlockd.prom"
 expect_grep "$tmp/metrics" "^mlockd_workload_limit_bytes\{id=\"$id1\",name=\"alpha\",policy=\"10-sleep\"\} 67108864\$"
 expect_grep "$tmp/metrics" "^mlockd_workload_limit_bytes\{id=\"$id2\",name=\"we\\\\\"ird\\\\\\\\name\",policy=\"10-sleep\"\} 16777216\$"
 expect_grep "$tmp/metrics" "^mlockd_workload_locked_bytes\{id=\"$id1\",name=\"alpha\",policy=\"10-sleep\"\} [1-9][0-9]*\$"
@@ -420,7 +409,7 @@ grep -q evil "$tmp/out" && fail "the caller's LD_PRELOAD reached the workload: $
 # SIGINT to a foreground memlockctl goes to the workload; memlockctl exits with 128+2.
 "$ctl" run -- sleep 30 >/dev/null 2>&1 &
 runner=$!
-bg_pids+=("$runner")
+lib_pids+=("$runner")
 for ((i = 0; i < 50; i++)); do
         [[ $("$ctl" list --json=short) == *'"name":"sleep"'*'"state":"locked"'* ]] && break
         sleep 0.1
@@ -433,7 +422,7 @@ wait "$runner" || rc=$?
 # The client killed with SIGKILL: the workload gets SIGHUP, as from a closed terminal.
 "$ctl" run --name hup-me -- sleep 60 >/dev/null 2>&1 &
 runner=$!
-bg_pids+=("$runner")
+lib_pids+=("$runner")
 for ((i = 0; i < 50; i++)); do
         [[ $("$ctl" list --json=short) == *'"name":"hup-me"'*'"state":"locked"'* ]] && break
         sleep 0.1
@@ -462,7 +451,7 @@ start_sleeper() { # SECONDS: sets $sleeper
 echo "== attach, detach, kill"
 start_sleeper 300
 target=$sleeper
-bg_pids+=("$target")
+lib_pids+=("$target")
 expect_rc 0 "$ctl" attach --wait "$target"
 aid=$(head -1 "$tmp/out")
 [[ $aid =~ ^[0-9]+$ ]] || fail "attach printed '$aid'"
@@ -491,7 +480,7 @@ expect_rc 2 "$ctl" run --policy '' -- true
 expect_rc 3 as_nobody "$ctl" run -- sleep 1 && expect_grep "$tmp/err" "AccessDenied"
 sleep 300 &
 root_target=$!
-bg_pids+=("$root_target")
+lib_pids+=("$root_target")
 expect_rc 3 as_nobody "$ctl" attach "$root_target" && expect_grep "$tmp/err" "AccessDenied"
 expect_rc 3 "$ctl" run --limit 1G -- sleep 1
 expect_rc 3 "$ctl" run --policy no-such-policy -- sleep 1
@@ -516,9 +505,7 @@ expect_rc 0 "$ctl" policy list
 printf '10-sleep\n20-shell\n30-big\n' >"$tmp/expected"
 expect_same "policy list after a broken reload" "$tmp/expected" "$tmp/out"
 # 5: unreachable, once the daemon is gone; the workloads stay.
-kill -TERM "$daemon_pid"
-wait "$daemon_pid" || true
-daemon_pid=
+lib_stop_daemon || true
 expect_rc 5 "$ctl" status && expect_grep "$tmp/err" "$sock"
 kill -0 "$pid1" || fail "stopping the daemon killed a workload"
 

@@ -7,30 +7,16 @@
 # SIGTERM; every message from the daemon's own pid (NotifyAccess=main in the unit).
 set -euo pipefail
 
-build=${MLOCKD_BUILD_DIR:?MLOCKD_BUILD_DIR is not set}
-mlockd=$build/daemon/mlockd
-memlockctl=$build/client/memlockctl
-[[ -x $mlockd ]] || { echo "SKIP: mlockd was not built"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 77; }
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+lib_require
+command -v python3 >/dev/null || lib_skip "python3 is not installed"
 
 # sd-event coalesces timers by up to 250 ms unless told otherwise: keep the interval well above.
 WATCHDOG_MS=1600
 RUN_MS=4000
 
-tmp=$(mktemp -d /tmp/mlockd-test-notify.XXXXXX)
-daemon_pid=
-listener_pid=
-cleanup() {
-        set +e
-        [[ -n $daemon_pid ]] && kill "$daemon_pid" 2>/dev/null
-        [[ -n $listener_pid ]] && kill "$listener_pid" 2>/dev/null
-        wait 2>/dev/null
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
-umask 022
-mkdir -p "$tmp/policy.d" "$tmp/state"
-printf '[Daemon]\nBudget=1G\n' >"$tmp/mlockd.conf"
+lib_init mlockd-test-notify
 
 # The listener: one line per datagram, "<monotonic ms> <sender pid> <message with \n as |>".
 python3 - "$tmp/notify.socket" "$tmp/messages" <<'EOF' &
@@ -50,27 +36,22 @@ with open(out, "w", buffering=1) as f:
         f.write("%d %d %s\n" % (time.monotonic() * 1000, pid,
                                 msg.decode(errors="replace").replace("\n", "|")))
 EOF
-listener_pid=$!
+lib_pids+=($!)
 for ((i = 0; i < 100; i++)); do
         [[ -S $tmp/notify.socket ]] && break
         sleep 0.05
 done
 [[ -S $tmp/notify.socket ]] || { echo "FAIL: the notify listener did not start"; exit 1; }
 
-NOTIFY_SOCKET=$tmp/notify.socket WATCHDOG_USEC=$((WATCHDOG_MS * 1000)) \
-        "$mlockd" --config "$tmp/mlockd.conf" --socket "$tmp/io.socket" \
-        --policy-dir "$tmp/policy.d" --state-dir "$tmp/state" >"$tmp/mlockd.log" 2>&1 &
-daemon_pid=$!
+NOTIFY_SOCKET=$tmp/notify.socket WATCHDOG_USEC=$((WATCHDOG_MS * 1000)) lib_start_daemon
 sleep "$((RUN_MS / 1000)).$((RUN_MS % 1000))"
 # The daemon serves when it says READY=1.
-if [[ -x $memlockctl ]]; then
-        "$memlockctl" --socket "$tmp/io.socket" status >/dev/null ||
+if [[ -x $ctl ]]; then
+        "$ctl" --socket "$sock" status >/dev/null ||
                 echo "FAIL: memlockctl status failed after READY=1" >&2
 fi
-kill -TERM "$daemon_pid"
-wait "$daemon_pid" || true
-daemon=$daemon_pid
-daemon_pid=
+daemon_pid=$dpid
+lib_stop_daemon || true
 sleep 0.2
 
 failures=0
@@ -84,8 +65,8 @@ cat "$tmp/messages"
 grep -q " READY=1" "$tmp/messages" || fail "no READY=1"
 grep -q " STATUS=." "$tmp/messages" || fail "no STATUS="
 grep -q "STOPPING=1" "$tmp/messages" || fail "no STOPPING=1 after SIGTERM"
-others=$(awk -v pid="$daemon" 'NR > 1 && $2 != pid' "$tmp/messages")
-[[ -z $others ]] || fail "messages from another pid than the daemon's ($daemon): $others"
+others=$(awk -v pid="$daemon_pid" 'NR > 1 && $2 != pid' "$tmp/messages")
+[[ -z $others ]] || fail "messages from another pid than the daemon's ($daemon_pid): $others"
 
 # Watchdog: pings from READY=1 on, never more than WATCHDOG_USEC apart.
 read -r n first max_gap < <(awk '
@@ -101,7 +82,7 @@ echo "watchdog: $n pings, first $first ms after READY=1, largest gap $max_gap ms
 ((max_gap < WATCHDOG_MS)) || fail "watchdog gap of $max_gap ms exceeds WATCHDOG_USEC"
 
 if ((failures)); then
-        cat "$tmp/mlockd.log"
+        cat "$tmp/log"
         exit 1
 fi
 echo "OK"

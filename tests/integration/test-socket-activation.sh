@@ -7,26 +7,13 @@
 # daemon.
 set -euo pipefail
 
-build=${MLOCKD_BUILD_DIR:?MLOCKD_BUILD_DIR is not set}
-mlockd=$build/daemon/mlockd
-memlockctl=$build/client/memlockctl
-activate=$(command -v systemd-socket-activate || true)
-[[ -n $activate ]] || { echo "SKIP: systemd-socket-activate is not installed"; exit 77; }
-[[ -x $mlockd ]] || { echo "SKIP: mlockd was not built"; exit 77; }
-[[ -x $memlockctl ]] || { echo "SKIP: memlockctl was not built"; exit 77; }
-
-tmp=$(mktemp -d /tmp/mlockd-test-activation.XXXXXX)
-pid=
-cleanup() {
-        set +e
-        [[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
-umask 022
-mkdir -p "$tmp/policy.d" "$tmp/state"
-printf '[Daemon]\nBudget=1G\n' >"$tmp/mlockd.conf"
-socket=$tmp/io.socket
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+lib_require "$ctl"
+command -v systemd-socket-activate >/dev/null ||
+        lib_skip "systemd-socket-activate is not installed"
+lib_init mlockd-test-activation
+socket=$sock
 
 failures=0
 fail() {
@@ -34,44 +21,33 @@ fail() {
         failures=$((failures + 1))
 }
 
-# --socket names the same path: a daemon that ignored LISTEN_FDS would try to bind it and fail
-# (the activator holds it), so success shows the socket was taken over.
-"$activate" -l "$socket" -- "$mlockd" --config "$tmp/mlockd.conf" --socket "$socket" \
-        --policy-dir "$tmp/policy.d" --state-dir "$tmp/state" >"$tmp/mlockd.log" 2>&1 &
-pid=$!
-for ((i = 0; i < 100; i++)); do
-        [[ -S $socket ]] && break
-        sleep 0.05
-done
-[[ -S $socket ]] || { echo "FAIL: systemd-socket-activate did not listen on $socket"; exit 1; }
-
+lib_start_activated "$socket"
+pid=$dpid
 exe=$(readlink "/proc/$pid/exe")
 [[ $exe == *systemd-socket-activate ]] || fail "the daemon ran before the first call ($exe)"
 
 echo "== the first call starts mlockd"
 start=$(date +%s%N)
-if ! out=$("$memlockctl" --socket "$socket" status 2>&1); then
+if ! out=$("$ctl" --socket "$socket" status 2>&1); then
         fail "the first memlockctl call failed: $out"
 fi
 echo "first call (including the daemon's start) took $((($(date +%s%N) - start) / 1000000)) ms"
 exe=$(readlink "/proc/$pid/exe")
-[[ $exe == "$(readlink -f "$mlockd")" ]] || fail "mlockd is not running in place ($exe)"
-grep -q "socket-activated" "$tmp/mlockd.log" || fail "mlockd did not say it took the socket"
+[[ $exe == "$(readlink -f "$daemon")" ]] || fail "mlockd is not running in place ($exe)"
+grep -q "socket-activated" "$tmp/log" || fail "mlockd did not say it took the socket"
 
 echo "== later calls reach the same daemon"
 for ((i = 0; i < 5; i++)); do
-        "$memlockctl" --socket "$socket" list >/dev/null || fail "memlockctl list #$i failed"
+        "$ctl" --socket "$socket" list >/dev/null || fail "memlockctl list #$i failed"
 done
 version=$(busctl --address="unix:path=$socket" get-property org.mlockd1 /org/mlockd1 \
         org.mlockd1.Manager Version 2>&1) || fail "busctl get-property failed: $version"
 [[ $version == s\ \"* ]] || fail "unexpected Version: $version"
-[[ $(readlink "/proc/$pid/exe") == "$(readlink -f "$mlockd")" ]] || fail "the daemon is gone"
+[[ $(readlink "/proc/$pid/exe") == "$(readlink -f "$daemon")" ]] || fail "the daemon is gone"
 
-kill "$pid"
-wait "$pid" || true
-pid=
+lib_stop_daemon || true
 if ((failures)); then
-        cat "$tmp/mlockd.log"
+        cat "$tmp/log"
         exit 1
 fi
 echo "OK"

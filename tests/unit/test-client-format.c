@@ -273,7 +273,9 @@ static void test_prometheus_escape(void **state) {
 
 static void test_prometheus_render(void **state) {
         WorkloadInfo w = sample_workload();
-        DaemonInfo d = { .budget_bytes = UINT64_MAX, .reserved_bytes = 1ULL << 30 };
+        DaemonInfo d = { .version = (char *) "0.9",
+                         .budget_bytes = UINT64_MAX,
+                         .reserved_bytes = 1ULL << 30 };
         const char *out;
         Capture c;
 
@@ -293,8 +295,29 @@ static void test_prometheus_render(void **state) {
         assert_non_null(strstr(out, "mlockd_workload_lock_duration_seconds{id=\"7\",name=\"qemu "
                                     "\\\"rt\\\"\\nguest\\\\1\",policy=\"50-qemu-libvirt\"} "
                                     "1.234567\n"));
+        /* Info labels are settings only: no pid (a new series per restart), no state. */
+        assert_non_null(strstr(out, "mlockd_workload_info{id=\"7\",name=\"qemu "
+                                    "\\\"rt\\\"\\nguest\\\\1\",policy=\"50-qemu-libvirt\","
+                                    "uid=\"64055\",mode=\"on\",mechanism=\"ptrace\"} 1\n"));
+        assert_null(strstr(out, "pid="));
+        /* States are a labelled gauge, every known state present. */
+        assert_non_null(strstr(out, "# TYPE mlockd_workloads gauge\n"));
+        assert_non_null(strstr(out, "\nmlockd_workloads{state=\"locked\"} 1\n"));
+        assert_non_null(strstr(out, "\nmlockd_workloads{state=\"starting\"} 0\n"));
+        assert_non_null(strstr(out, "\nmlockd_build_info{version=\"0.9\"} 1\n"));
         /* Every line is a comment or a sample; HELP and TYPE come once per family. */
         assert_null(strstr(out, "\n\n"));
+        free(c.buf);
+
+        /* A state this client does not know is counted once, with its escaped name. */
+        WorkloadInfo two[3] = { sample_workload(), sample_workload(), sample_workload() };
+        two[0].state = two[2].state = (char *) "paused\"x";
+        capture_begin(&c);
+        assert_int_equal(prometheus_render(c.f, &d, two, 3), 0);
+        out = capture_end(&c);
+        assert_non_null(strstr(out, "\nmlockd_workloads{state=\"paused\\\"x\"} 2\n"));
+        assert_null(strstr(strstr(out, "state=\"paused") + 1, "state=\"paused"));
+        assert_non_null(strstr(out, "\nmlockd_workloads{state=\"locked\"} 1\n"));
         free(c.buf);
 
         /* No workloads: no workload families at all (a family without samples is noise). */
@@ -302,7 +325,7 @@ static void test_prometheus_render(void **state) {
         assert_int_equal(prometheus_render(c.f, &d, NULL, 0), 0);
         out = capture_end(&c);
         assert_null(strstr(out, "mlockd_workload_"));
-        assert_non_null(strstr(out, "mlockd_workloads 0\n"));
+        assert_non_null(strstr(out, "mlockd_workloads{state=\"locked\"} 0\n"));
         free(c.buf);
 }
 
