@@ -9,68 +9,23 @@
 # workload must fail saying why.
 set -euo pipefail
 
-build=${MLOCKD_BUILD_DIR:?}
-daemon=$build/daemon/mlockd
-probe=$build/tests/helpers/bus-probe
-shim=$build/shim/libmemlock-shim.so
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "$0")/lib.sh"
+probe=$helpers/bus-probe
 
-if [[ $(id -u) != 0 ]]; then
-        echo "SKIP: mlockd needs root"
-        exit 77
-fi
-for t in "$daemon" "$probe" "$shim"; do
-        [[ -e $t ]] || { echo "SKIP: $t not built"; exit 77; }
-done
-[[ -x /usr/bin/python3 ]] || { echo "SKIP: python3 missing"; exit 77; }
+lib_require "$probe"
+[[ -x /usr/bin/python3 ]] || lib_skip "python3 missing"
+lib_init test-attach-race
+target= helper=
+lib_cleanup_hooks+=('[[ -n $helper ]] && kill -CONT "$helper" 2>/dev/null'
+        '[[ -n $target ]] && kill -9 "$target" 2>/dev/null')
+fail() { lib_die "$*"; }
 
-tmp=$(mktemp -d /tmp/test-attach-race.XXXXXX)
-chmod 0755 "$tmp"
-dpid= target= helper=
-cleanup() {
-        set +e
-        [[ -n $helper ]] && kill -CONT "$helper" 2>/dev/null
-        [[ -n $target ]] && kill -9 "$target" 2>/dev/null
-        [[ -n $dpid ]] && kill -9 "$dpid" 2>/dev/null
-        wait 2>/dev/null
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-        echo "FAIL: $*" >&2
-        [[ -f $tmp/log ]] && tail -20 "$tmp/log" >&2
-        exit 1
-}
-
-mkdir -p "$tmp/policy.d" "$tmp/state"
-cat >"$tmp/policy.d/10-attach.policy" <<'POLICY'
-[Match]
-Executable=/usr/bin/* /tmp/*
-
-[Lock]
-Mode=current
-Limit=64M
-OnFailure=continue
-
-[Access]
-AllowUsers=nobody
-AllowAttach=yes
-POLICY
-printf '[Daemon]\nBudget=1G\n' >"$tmp/mlockd.conf"
-chmod 0644 "$tmp/mlockd.conf" "$tmp"/policy.d/*
+lib_policy 10-attach '[Match]\nExecutable=/usr/bin/* /tmp/*\n\n[Lock]\nMode=current\nLimit=64M\nOnFailure=continue\n\n[Access]\nAllowUsers=nobody\nAllowAttach=yes\n'
 # A set-user-ID root program the target execs: a copy of sleep, so that it stays.
 cp /usr/bin/sleep "$tmp/suid-sleep"
 chmod 4755 "$tmp/suid-sleep"
-
-addr=unix:path=$tmp/io.socket
-MLOCKD_TEST_STOP_BEFORE_SEIZE=1 "$daemon" --socket "$tmp/io.socket" --state-dir "$tmp/state" \
-        --policy-dir "$tmp/policy.d" --config "$tmp/mlockd.conf" --shim "$shim" \
-        >>"$tmp/log" 2>&1 &
-dpid=$!
-for _ in $(seq 100); do
-        [[ -S $tmp/io.socket ]] && break
-        sleep 0.05
-done
-[[ -S $tmp/io.socket ]] || fail "no socket after 5 s"
+MLOCKD_TEST_STOP_BEFORE_SEIZE=1 lib_start_daemon
 
 # nobody, with CAP_IPC_LOCK (the machine's hard RLIMIT_MEMLOCK cannot be raised without
 # CAP_SYS_RESOURCE; a caller may attach only to what holds no capability it lacks).
@@ -84,6 +39,7 @@ while True:
         signal.pause()
 ' "$tmp/suid-sleep" &
 target=$!
+disown "$target" # killed by the cleanup hook, without a job notice
 for _ in $(seq 200); do
         [[ $(readlink "/proc/$target/exe" 2>/dev/null) == */python3* ]] && break
         sleep 0.01

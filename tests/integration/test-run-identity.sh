@@ -10,67 +10,24 @@
 # answer as what does not exist.
 set -euo pipefail
 
-build=${MLOCKD_BUILD_DIR:?}
-daemon=$build/daemon/mlockd
-probe=$build/tests/helpers/bus-probe
-shim=$build/shim/libmemlock-shim.so
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "$0")/lib.sh"
+probe=$helpers/bus-probe
 # How many Runs race the symlink flipper (issue 16 saw 69 impostors in 137 tries).
 RACE_RUNS=${RACE_RUNS:-300}
 
-if [[ $(id -u) != 0 ]]; then
-        echo "SKIP: mlockd needs root"
-        exit 77
-fi
-for t in "$daemon" "$probe" "$shim"; do
-        [[ -e $t ]] || { echo "SKIP: $t not built"; exit 77; }
-done
-command -v setpriv >/dev/null || { echo "SKIP: setpriv missing"; exit 77; }
-
-tmp=$(mktemp -d /tmp/test-run-identity.XXXXXX)
-chmod 0755 "$tmp"
-dpid=
+lib_require "$probe"
+command -v setpriv >/dev/null || lib_skip "setpriv missing"
+lib_init test-run-identity
 flipper=
-cleanup() {
-        set +e
-        [[ -n $flipper ]] && kill -9 "$flipper" 2>/dev/null
-        [[ -n $dpid ]] && kill -9 "$dpid" 2>/dev/null
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-        echo "FAIL: $*" >&2
-        [[ -f $tmp/log ]] && tail -30 "$tmp/log" >&2
-        exit 1
-}
+lib_cleanup_hooks+=('[[ -n $flipper ]] && kill -9 "$flipper" 2>/dev/null')
+fail() { lib_die "$*"; }
 
-mkdir -p "$tmp/policy.d" "$tmp/state"
-cat >"$tmp/policy.d/10-sleep.policy" <<'POLICY'
-[Match]
-Executable=/usr/bin/sleep
-
-[Lock]
-Mode=on
-Limit=64M
-OnFailure=continue
-
-[Access]
-AllowUsers=nobody
-AllowRun=yes
-POLICY
-printf '[Daemon]\nBudget=100G\n' >"$tmp/mlockd.conf"
-chmod 0644 "$tmp/mlockd.conf" "$tmp"/policy.d/*
-
-addr=unix:path=$tmp/io.socket
+lib_policy 10-sleep '[Match]\nExecutable=/usr/bin/sleep\n\n[Lock]\nMode=on\nLimit=64M\nOnFailure=continue\n\n[Access]\nAllowUsers=nobody\nAllowRun=yes\n'
+lib_config '[Daemon]\nBudget=100G\n'
 # In "/", as a service manager starts it: what "/proc/self/cwd" means to the daemon.
 cd /
-"$daemon" --socket "$tmp/io.socket" --state-dir "$tmp/state" --policy-dir "$tmp/policy.d" \
-        --config "$tmp/mlockd.conf" --shim "$shim" >>"$tmp/log" 2>&1 &
-dpid=$!
-for _ in $(seq 100); do
-        [[ -S $tmp/io.socket ]] && break
-        sleep 0.05
-done
-[[ -S $tmp/io.socket ]] || fail "no socket after 5 s"
+lib_start_daemon
 
 # nobody's home, with its own "sleep": a script that leaves a marker and sleeps.
 home=$tmp/home

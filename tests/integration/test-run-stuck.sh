@@ -8,68 +8,24 @@
 # A Run with a PATH of 60000 entries is refused at once, naming the bound.
 set -euo pipefail
 
-build=${MLOCKD_BUILD_DIR:?}
-daemon=$build/daemon/mlockd
-probe=$build/tests/helpers/bus-probe
-shim=$build/shim/libmemlock-shim.so
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "$0")/lib.sh"
+probe=$helpers/bus-probe
 
-if [[ $(id -u) != 0 ]]; then
-        echo "SKIP: mlockd needs root"
-        exit 77
-fi
-for t in "$daemon" "$probe" "$shim"; do
-        [[ -e $t ]] || { echo "SKIP: $t not built"; exit 77; }
-done
-command -v strace >/dev/null || { echo "SKIP: strace missing (scripts/install-deps)"; exit 77; }
-command -v busctl >/dev/null || { echo "SKIP: busctl missing"; exit 77; }
+lib_require "$probe"
+command -v strace >/dev/null || lib_skip "strace missing (scripts/install-deps)"
+lib_init test-run-stuck
+client=
+lib_cleanup_hooks+=('[[ -n $client ]] && kill "$client" 2>/dev/null')
+fail() { lib_die "$*"; }
 
-tmp=$(mktemp -d /tmp/test-run-stuck.XXXXXX)
-chmod 0755 "$tmp"
-spid= client=
-cleanup() {
-        set +e
-        [[ -n $client ]] && kill "$client" 2>/dev/null
-        # strace's tracees (the daemon, the held child) die with it (PTRACE_O_EXITKILL).
-        [[ -n $spid ]] && kill -9 "$spid" 2>/dev/null
-        wait 2>/dev/null
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-        echo "FAIL: $*" >&2
-        [[ -f $tmp/log ]] && tail -20 "$tmp/log" >&2
-        exit 1
-}
-
-mkdir -p "$tmp/policy.d" "$tmp/state"
-cat >"$tmp/policy.d/10-test.policy" <<'POLICY'
-[Match]
-Executable=/usr/bin/*
-
-[Lock]
-Limit=64M
-OnFailure=continue
-
-[Access]
-AllowUsers=nobody
-AllowRun=yes
-POLICY
-printf '[Daemon]\nBudget=1G\n' >"$tmp/mlockd.conf"
-chmod 0644 "$tmp/mlockd.conf" "$tmp"/policy.d/*
-
-addr=unix:path=$tmp/io.socket
-strace -f --seccomp-bpf -qq -e trace=execve,execveat \
-        -e inject=execve,execveat:delay_enter=60000000 \
-        -o /dev/null "$daemon" --socket "$tmp/io.socket" --state-dir "$tmp/state" \
-        --policy-dir "$tmp/policy.d" --config "$tmp/mlockd.conf" --shim "$shim" \
-        >>"$tmp/log" 2>&1 &
-spid=$!
-for _ in $(seq 100); do
-        [[ -S $tmp/io.socket ]] && break
-        sleep 0.05
-done
-[[ -S $tmp/io.socket ]] || fail "no socket after 5 s"
-dpid=$(pgrep -P "$spid" | head -1)
+lib_policy 10-test '[Match]\nExecutable=/usr/bin/*\n\n[Lock]\nLimit=64M\nOnFailure=continue\n\n[Access]\nAllowUsers=nobody\nAllowRun=yes\n'
+# The daemon under strace (lib.sh puts $wrapper in front of it). When the test ends, lib.sh
+# kills strace, and its tracees with it (PTRACE_O_EXITKILL).
+wrapper=(strace -f --seccomp-bpf -qq -e trace=execve,execveat
+        -e inject=execve,execveat:delay_enter=60000000 -o /dev/null)
+lib_start_daemon
+mpid=$(pgrep -P "$dpid" | head -1) # mlockd itself, strace's child
 
 nobody=(setpriv --reuid 65534 --regid 65534 --clear-groups)
 (cd / && "${nobody[@]}" "$probe" "$addr" run --detach -- /usr/bin/sleep 1 >"$tmp/out" 2>&1) &
@@ -78,7 +34,7 @@ client=$!
 # The launch child, held at the entry of its execveat().
 held=
 for _ in $(seq 400); do
-        for p in $(pgrep -P "$dpid"); do
+        for p in $(pgrep -P "$mpid"); do
                 [[ $(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null) == t ]] && held=$p
         done
         [[ -n $held ]] && break
@@ -107,5 +63,5 @@ set -e
 [[ $out == *"PATH has more than 1024 entries"* ]] || fail "PATH of 60000 entries: $out"
 [[ $(awk '{ print $3 }' "/proc/$held/stat" 2>/dev/null) == t ]] ||
         fail "the held child is gone before the PATH answer"
-kill -0 "$dpid" || fail "the daemon died"
+kill -0 "$mpid" || fail "the daemon died"
 echo OK
