@@ -2,6 +2,7 @@
 /* memlockctl run, exec and kill. */
 #include <fcntl.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "client/bus-client.h"
@@ -11,6 +12,7 @@
 #include "common/log.h"
 #include "common/macro.h"
 #include "common/parse-util.h"
+#include "daemon/core/limits.h"
 
 extern char **environ;
 
@@ -164,6 +166,23 @@ static int stdio_fd(int fd, int *ret_opened) {
         return *ret_opened;
 }
 
+/* mlockd refuses (and above LIMIT_MESSAGE_BYTES, disconnects) a Run whose argv or environment
+ * is too large: say so here, with the numbers, rather than show a reset connection. */
+static int check_strv_size(const char *what, char *const *l, unsigned max_n, size_t max_bytes) {
+        size_t n = 0, bytes = 0;
+
+        for (char *const *i = l; i && *i; i++) {
+                n++;
+                bytes += strlen(*i) + 1;
+        }
+        if (n <= max_n && bytes <= max_bytes)
+                return 0;
+        log_error("The %s has %zu entries and %zu KiB; mlockd accepts at most %u entries and "
+                  "%zu KiB.",
+                  what, n, (bytes + 1023) / 1024, max_n, max_bytes / 1024);
+        return -E2BIG;
+}
+
 int verb_run(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -186,6 +205,10 @@ int verb_run(int argc, char *argv[]) {
                 return log_error_errno(errno, "Failed to get the working directory: %m"),
                        CTL_EXIT_FAILED;
 
+        if (check_strv_size("command line", argv + optind, LIMIT_ARGV_COUNT, LIMIT_ARGV_BYTES) <
+                    0 ||
+            check_strv_size("environment", environ, LIMIT_ENV_COUNT, LIMIT_ENV_BYTES) < 0)
+                return CTL_EXIT_FAILED;
         r = bus_connect_or_log(&bus);
         if (r != CTL_EXIT_OK)
                 return r;
@@ -252,6 +275,8 @@ int verb_exec(int argc, char *argv[]) {
         if (r >= 0)
                 return r;
 
+        if (check_strv_size("command line", argv + optind, LIMIT_ARGV_COUNT, LIMIT_ARGV_BYTES) < 0)
+                return CTL_EXIT_FAILED;
         r = bus_connect_or_log(&bus);
         if (r != CTL_EXIT_OK)
                 return r;

@@ -39,6 +39,7 @@ static int help_list(void) {
                "  -h --help        Show this help\n"
                "     --json[=MODE] JSON: an array of objects\n"
                "     --no-legend   No header and total line\n"
+               "     --full        Do not cut names to fit the terminal\n"
                "     --no-pager    Do not use a pager\n");
         return CTL_EXIT_OK;
 }
@@ -179,6 +180,9 @@ int verb_list(int argc, char *argv[]) {
                 table_set_align_right(t, 2, true);
                 table_set_align_right(t, 7, true);
                 table_set_align_right(t, 8, true);
+                /* Like systemctl list-units: the name gives way when a row is too wide. */
+                table_set_ellipsize(t, 1);
+                table_set_width(t, output_columns());
                 for (size_t i = 0; i < n; i++) {
                         char pid[16], uid[16], buf[1024], l1[FORMAT_BYTES_MAX],
                                 l2[FORMAT_BYTES_MAX];

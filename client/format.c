@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "client/format.h"
+#include "common/escape.h"
 #include "common/macro.h"
 #include "common/parse-util.h"
 
@@ -147,8 +148,10 @@ struct Table {
         size_t n_columns;
         char **headers;
         bool *right;
-        char **cells; /* n_rows * n_columns */
+        char **cells; /* n_rows * n_columns, escaped */
         size_t n_rows;
+        size_t ellipsize; /* the column cut to fit the width; SIZE_MAX: none */
+        size_t width; /* the most columns a line may take; 0: no limit */
 };
 
 Table *table_free(Table *t) {
@@ -174,6 +177,7 @@ Table *table_new(size_t n_columns, const char *const *headers) {
         if (!t)
                 return NULL;
         t->n_columns = n_columns;
+        t->ellipsize = SIZE_MAX;
         t->headers = calloc(n_columns, sizeof(char *));
         t->right = calloc(n_columns, sizeof(bool));
         if (!t->headers || !t->right)
@@ -191,6 +195,14 @@ void table_set_align_right(Table *t, size_t column, bool right) {
                 t->right[column] = right;
 }
 
+void table_set_ellipsize(Table *t, size_t column) {
+        t->ellipsize = column < t->n_columns ? column : SIZE_MAX;
+}
+
+void table_set_width(Table *t, size_t width) {
+        t->width = width;
+}
+
 int table_add_row(Table *t, const char *const *cells) {
         char **n;
 
@@ -199,7 +211,9 @@ int table_add_row(Table *t, const char *const *cells) {
                 return -ENOMEM;
         t->cells = n;
         for (size_t i = 0; i < t->n_columns; i++) {
-                char *c = strdup(cells[i] ?: "-");
+                /* Cells are data from the daemon: a tab or newline would split the row, an
+                 * escape sequence would talk to the terminal. */
+                char *c = escape_string(cells[i] ?: "-", 0);
                 if (!c) {
                         for (size_t j = 0; j < i; j++)
                                 free(t->cells[t->n_rows * t->n_columns + j]);
@@ -215,19 +229,51 @@ size_t table_get_rows(const Table *t) {
         return t->n_rows;
 }
 
+/* Prints s in w columns: padded by display width (printf pads by bytes), cut with "…" if it is
+ * wider (only the ellipsized column ever is). */
+static void print_cell(FILE *f, const char *s, size_t w, bool right, bool last) {
+        _cleanup_free_ char *cut = NULL;
+        size_t sw = utf8_display_width(s);
+
+        if (sw > w) {
+                cut = utf8_truncate_to_width(s, w);
+                if (cut) {
+                        s = cut;
+                        sw = utf8_display_width(s);
+                }
+        }
+        if (right)
+                fprintf(f, "%*s", (int) (w > sw ? w - sw : 0), "");
+        fputs(s, f);
+        if (!right && !last)
+                fprintf(f, "%*s", (int) (w > sw ? w - sw : 0), "");
+}
+
 static void table_print_line(const Table *t, FILE *f, char *const *cells, const size_t *width) {
         for (size_t i = 0; i < t->n_columns; i++) {
                 bool last = i + 1 == t->n_columns;
-                int w = (int) width[i];
 
-                if (t->right[i])
-                        fprintf(f, "%*s", w, cells[i]);
-                else if (last)
-                        fputs(cells[i], f);
-                else
-                        fprintf(f, "%-*s", w, cells[i]);
+                print_cell(f, cells[i], width[i], t->right[i], last);
                 fputs(last ? "\n" : " ", f);
         }
+}
+
+/* Shrinks the ellipsized column so that a line fits t->width, down to its header's width (and
+ * at least 8 columns, so that a cut name still says something). */
+static void table_fit(const Table *t, size_t *width) {
+        size_t total = t->n_columns - 1, min, excess;
+
+        if (t->width == 0 || t->ellipsize == SIZE_MAX)
+                return;
+        for (size_t i = 0; i < t->n_columns; i++)
+                total += width[i];
+        if (total <= t->width)
+                return;
+        excess = total - t->width;
+        min = MAX(utf8_display_width(t->headers[t->ellipsize]), (size_t) 8);
+        if (width[t->ellipsize] <= min)
+                return;
+        width[t->ellipsize] = MAX(width[t->ellipsize] - MIN(excess, width[t->ellipsize]), min);
 }
 
 int table_print(const Table *t, FILE *f, bool legend, bool color) {
@@ -237,22 +283,20 @@ int table_print(const Table *t, FILE *f, bool legend, bool color) {
                 return -ENOMEM;
         for (size_t i = 0; i < t->n_columns; i++) {
                 if (legend)
-                        width[i] = strlen(t->headers[i]);
+                        width[i] = utf8_display_width(t->headers[i]);
                 for (size_t r = 0; r < t->n_rows; r++)
-                        width[i] = MAX(width[i], strlen(t->cells[r * t->n_columns + i]));
+                        width[i] =
+                                MAX(width[i], utf8_display_width(t->cells[r * t->n_columns + i]));
         }
+        table_fit(t, width);
         if (legend) {
                 if (color)
                         fputs(ANSI_HIGHLIGHT, f);
                 /* The header line is printed like a row; trailing colour reset before '\n'. */
                 for (size_t i = 0; i < t->n_columns; i++) {
                         bool last = i + 1 == t->n_columns;
-                        if (t->right[i])
-                                fprintf(f, "%*s", (int) width[i], t->headers[i]);
-                        else if (last)
-                                fputs(t->headers[i], f);
-                        else
-                                fprintf(f, "%-*s", (int) width[i], t->headers[i]);
+
+                        print_cell(f, t->headers[i], width[i], t->right[i], last);
                         if (!last)
                                 fputc(' ', f);
                 }
@@ -265,8 +309,25 @@ int table_print(const Table *t, FILE *f, bool legend, bool color) {
         return 0;
 }
 
+size_t columns_wanted(bool full, const char *columns_env, bool is_tty, size_t tty_columns) {
+        uint32_t v;
+
+        if (full)
+                return 0;
+        if (columns_env && parse_uint32(columns_env, &v) >= 0 && v > 0)
+                return v;
+        /* Into a pipe or file: all of it, as scripts want; on a terminal: its width. */
+        return is_tty ? tty_columns : 0;
+}
+
 static void field(FILE *f, const char *label, const char *value) {
         fprintf(f, "%12s: %s\n", label, value);
+}
+
+/* An escaped copy of a daemon-supplied string for a status block ("n/a" for NULL); NULL only
+ * on OOM, which the callers print as "n/a" too. */
+static char *esc(const char *s) {
+        return escape_string(strna(s), 0);
 }
 
 void workload_format_status(FILE *f, const WorkloadInfo *w, const char *user, uint64_t now_usec,
@@ -274,20 +335,26 @@ void workload_format_status(FILE *f, const WorkloadInfo *w, const char *user, ui
         char b1[FORMAT_BYTES_MAX], b2[FORMAT_BYTES_MAX], d[FORMAT_DURATION_MAX],
                 ts[FORMAT_TIMESTAMP_MAX], rel[FORMAT_TIMESTAMP_MAX], pct[FORMAT_PERCENT_MAX];
         bool live = !w->state || !(streq(w->state, "exited") || streq(w->state, "detached"));
+        /* Everything the daemon sends is data: names, policies and errors are escaped. */
+        _cleanup_free_ char *name = esc(w->name), *id = esc(w->id), *policy = esc(w->policy),
+                            *mode = esc(w->mode), *mechanism = esc(w->mechanism),
+                            *state = esc(w->state), *error = esc(w->error),
+                            *user_e = user ? esc(user) : NULL,
+                            *containment = w->containment ? esc(w->containment) : NULL;
 
         fprintf(f, "%s%s%s %s (workload %s)\n", color ? state_color(w->state) : "",
-                live ? "●" : "○", color ? ANSI_NORMAL : "", strna(w->name), strna(w->id));
+                live ? "●" : "○", color ? ANSI_NORMAL : "", strna(name), strna(id));
         fprintf(f, "%12s: %" PRIu32 "\n", "PID", w->pid);
         if (user)
-                fprintf(f, "%12s: %s (%" PRIu32 ")\n", "User", user, w->uid);
+                fprintf(f, "%12s: %s (%" PRIu32 ")\n", "User", strna(user_e), w->uid);
         else
                 fprintf(f, "%12s: %" PRIu32 "\n", "User", w->uid);
-        field(f, "Policy", strna(w->policy));
-        field(f, "Mode", strna(w->mode));
-        field(f, "Mechanism", strna(w->mechanism));
+        field(f, "Policy", strna(policy));
+        field(f, "Mode", strna(mode));
+        field(f, "Mechanism", strna(mechanism));
         if (w->containment)
-                field(f, "Containment", w->containment);
-        fprintf(f, "%12s: %s%s%s", "State", color ? state_color(w->state) : "", strna(w->state),
+                field(f, "Containment", strna(containment));
+        fprintf(f, "%12s: %s%s%s", "State", color ? state_color(w->state) : "", strna(state),
                 color ? ANSI_NORMAL : "");
         if (w->exit_status >= 0 && w->state && streq(w->state, "exited"))
                 fprintf(f, " (status %" PRIi32 ")", w->exit_status);
@@ -308,16 +375,16 @@ void workload_format_status(FILE *f, const WorkloadInfo *w, const char *user, ui
                 format_timestamp_usec(ts, sizeof(ts), w->started_at_usec),
                 format_timestamp_relative(rel, sizeof(rel), w->started_at_usec, now_usec));
         if (w->error && w->error[0] != '\0')
-                fprintf(f, "%12s: %s%s%s\n", "Error", color ? ANSI_RED : "", w->error,
+                fprintf(f, "%12s: %s%s%s\n", "Error", color ? ANSI_RED : "", strna(error),
                         color ? ANSI_NORMAL : "");
 }
 
 void daemon_format_status(FILE *f, const DaemonInfo *d, const char *socket_path, bool color) {
+        _cleanup_free_ char *version = esc(d->version), *socket = esc(socket_path);
         char pct[FORMAT_PERCENT_MAX];
 
-        fprintf(f, "%s●%s mlockd %s\n", color ? ANSI_GREEN : "", color ? ANSI_NORMAL : "",
-                strna(d->version));
-        field(f, "Socket", strna(socket_path));
+        fprintf(f, "%s●%s mlockd %s\n", color ? ANSI_GREEN : "", color ? ANSI_NORMAL : "", version);
+        field(f, "Socket", socket);
         field(f, "Budget", FORMAT_BYTES(d->budget_bytes));
         fprintf(f, "%12s: %s (%s of budget)\n", "Reserved", FORMAT_BYTES(d->reserved_bytes),
                 format_percent(pct, sizeof(pct), d->reserved_bytes, d->budget_bytes));
@@ -362,7 +429,8 @@ char *format_progress(char *buf, size_t l, const char *name, uint64_t locked, ui
                         snprintf(eta, sizeof(eta), ", ETA %s", d);
                 }
         }
-        snprintf(buf, l, "Locking '%s': %s / %s%s%s%s", strna(name), FORMAT_BYTES(locked),
+        _cleanup_free_ char *n = esc(name);
+        snprintf(buf, l, "Locking '%s': %s / %s%s%s%s", strna(n), FORMAT_BYTES(locked),
                  have_target ? FORMAT_BYTES(target) : "?", pct, rate, eta);
         return buf;
 }

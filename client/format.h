@@ -53,12 +53,21 @@ static inline void table_freep(Table **t) {
         table_free(*t);
 }
 void table_set_align_right(Table *t, size_t column, bool right);
-/* Copies the n_columns cells (NULL is printed as "-"). Returns 0 or -ENOMEM. */
+/* The column to cut with "…" when a line is wider than table_set_width() allows (the name). */
+void table_set_ellipsize(Table *t, size_t column);
+/* The most terminal columns a line may take (columns_wanted()); 0, the default: no limit. */
+void table_set_width(Table *t, size_t width);
+/* Copies the n_columns cells (NULL is printed as "-"), escaped (common/escape.h): a control
+ * character in a name never reaches the terminal. Widths are display widths, so CJK names
+ * align. Returns 0 or -ENOMEM. */
 int table_add_row(Table *t, const char *const *cells);
 size_t table_get_rows(const Table *t);
 /* Prints the header line (when legend, highlighted when color) and the rows. */
 int table_print(const Table *t, FILE *f, bool legend, bool color);
 
+/* The width a table may take, like systemctl: 0 (no limit) with --full or when stdout is not a
+ * terminal, else $COLUMNS when set to a number, else the terminal's width. */
+size_t columns_wanted(bool full, const char *columns_env, bool is_tty, size_t tty_columns);
 /* The systemctl-status-like block of one workload. user is the resolved user name (or NULL);
  * now_usec the current CLOCK_REALTIME µs (for "ago"). */
 void workload_format_status(FILE *f, const WorkloadInfo *w, const char *user, uint64_t now_usec,

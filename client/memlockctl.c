@@ -3,8 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 
 #include "build-config.h"
@@ -17,6 +20,7 @@
 const char *arg_socket = NULL;
 bool arg_no_pager = false;
 bool arg_legend = true;
+bool arg_full = false;
 bool arg_quiet = false;
 JsonMode arg_json = JSON_OFF;
 
@@ -60,6 +64,7 @@ static void help(void) {
                "     --json[=MODE]    JSON output on read commands: short or pretty\n"
                "     --no-pager       Do not pipe output into a pager\n"
                "     --no-legend      Do not print column headers and the total line\n"
+               "     --full           Do not cut names to fit the terminal's width\n"
                "  -q --quiet          Print less\n"
                "\nExit status: 0 ok, 1 failed, 2 usage, 3 denied, 4 not found, 5 daemon "
                "unreachable.\n"
@@ -95,6 +100,9 @@ int global_option(int c, const char *optarg_) {
                 return 1;
         case ARG_NO_PAGER:
                 arg_no_pager = true;
+                return 1;
+        case ARG_FULL:
+                arg_full = true;
                 return 1;
         case ARG_NO_LEGEND:
                 arg_legend = false;
@@ -132,6 +140,21 @@ bool use_colors(void) {
         return colors_cached;
 }
 
+static ssize_t columns_cached = -1;
+
+size_t output_columns(void) {
+        struct winsize ws = {};
+        bool tty = isatty(STDOUT_FILENO);
+
+        if (columns_cached >= 0)
+                return (size_t) columns_cached;
+        if (tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0)
+                ws.ws_col = 80;
+        columns_cached = (ssize_t) columns_wanted(arg_full, getenv("COLUMNS"), tty,
+                                                  ws.ws_col > 0 ? ws.ws_col : 80);
+        return (size_t) columns_cached;
+}
+
 static pid_t pager_pid = 0;
 
 void pager_open(void) {
@@ -145,6 +168,7 @@ void pager_open(void) {
         if (pager && (pager[0] == '\0' || streq(pager, "cat")))
                 return;
         (void) use_colors(); /* decide while stdout is still the terminal */
+        (void) output_columns();
 
         if (pipe2(fds, O_CLOEXEC) < 0)
                 return;
@@ -242,7 +266,12 @@ int main(int argc, char *argv[]) {
         int c, r;
 
         log_set_prefix(false);
+        log_set_keep_newlines(true);
         log_set_ident("memlockctl");
+        /* Display widths (wcwidth) of names in tables need a UTF-8 LC_CTYPE; without one in the
+         * environment, C.UTF-8 still measures CJK names right (output bytes do not change). */
+        if (!setlocale(LC_CTYPE, "") || !streq(nl_langinfo(CODESET), "UTF-8"))
+                (void) setlocale(LC_CTYPE, "C.UTF-8");
         if (getenv("MEMLOCKCTL_DEBUG"))
                 log_set_max_level(LOG_DEBUG);
 

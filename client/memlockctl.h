@@ -26,6 +26,7 @@ typedef enum JsonMode {
 extern const char *arg_socket;
 extern bool arg_no_pager;
 extern bool arg_legend;
+extern bool arg_full;
 extern bool arg_quiet;
 extern JsonMode arg_json;
 
@@ -35,6 +36,7 @@ enum {
         ARG_SOCKET = 0x100,
         ARG_NO_PAGER,
         ARG_NO_LEGEND,
+        ARG_FULL,
         ARG_JSON,
         ARG_VERSION,
         _ARG_VERB_FIRST = 0x200, /* verbs number their own options from here */
@@ -43,6 +45,7 @@ enum {
         { "help", no_argument, NULL, 'h' }, { "socket", required_argument, NULL, ARG_SOCKET },     \
                 { "no-pager", no_argument, NULL, ARG_NO_PAGER },                                   \
                 { "no-legend", no_argument, NULL, ARG_NO_LEGEND },                                 \
+                { "full", no_argument, NULL, ARG_FULL },                                           \
                 { "json", optional_argument, NULL, ARG_JSON },                                     \
                 { "quiet", no_argument, NULL, 'q' }, {                                             \
                 "version", no_argument, NULL, ARG_VERSION                                          \
@@ -68,6 +71,8 @@ int usage_error(const char *verb, const char *fmt, ...) __attribute__((format(pr
 
 /* Whether stdout gets colours (decided once, before any pager starts). */
 bool use_colors(void);
+/* The width tables may take (columns_wanted() in format.h): decided before the pager starts. */
+size_t output_columns(void);
 /* Starts less (or $MEMLOCKCTL_PAGER / $PAGER) when stdout is a terminal and --no-pager was not
  * given; pager_close() flushes and waits for it. */
 void pager_open(void);

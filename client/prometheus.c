@@ -3,11 +3,19 @@
 #include <inttypes.h>
 
 #include "client/prometheus.h"
+#include "common/escape.h"
 #include "common/macro.h"
 
 void prometheus_write_label_value(FILE *f, const char *s) {
+        /* The exposition format escapes only backslash, double quote and newline in label
+         * values. Other control characters (and invalid UTF-8) would reach a terminal or a log
+         * raw: they are written as the text "\xNN"/"\uNNNN" (common/escape.h), whose
+         * backslash is then escaped as the format requires ("\\x1b" on the wire). */
+        _cleanup_free_ char *e = escape_string(strempty(s), ESCAPE_KEEP_NEWLINE);
+        const char *v = e ?: "";
+
         fputc('"', f);
-        for (const char *p = strempty(s); *p; p++)
+        for (const char *p = v; *p; p++)
                 switch (*p) {
                 case '\\':
                         fputs("\\\\", f);
@@ -17,6 +25,9 @@ void prometheus_write_label_value(FILE *f, const char *s) {
                         break;
                 case '\n':
                         fputs("\\n", f);
+                        break;
+                case '\t':
+                        fputs("\\\\t", f);
                         break;
                 default:
                         fputc(*p, f);

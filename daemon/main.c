@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "build-config.h"
 #include "common/log.h"
@@ -168,7 +169,8 @@ static int run(int argc, char *argv[]) {
         PolicyDiagnostics d = {};
         int r;
 
-        log_set_prefix(true);
+        /* Under systemd: the journal, with fields; on a terminal: plain lines; else "<N>". */
+        log_set_target(log_target_detect(getenv("JOURNAL_STREAM"), STDERR_FILENO));
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r;

@@ -2,6 +2,8 @@
 #include <cap-ng.h>
 #include <errno.h>
 #include <linux/capability.h>
+#include <malloc.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -46,12 +48,41 @@ static void self_log_memlock_limit(void) {
                  FORMAT_BYTES(rl.rlim_max));
 }
 
+/* Heap the daemon keeps locked beyond what it uses at start-up: small allocations
+ * (workloads, replies, sd-bus objects) reuse it. */
+#define SELF_HEAP_RESERVE (4u * 1024u * 1024u)
+/* Blocks from this size up get mappings of their own, which are never locked: sd-bus's buffer
+ * for a large incoming message is one of them, and so are clients' bytes in it. */
+#define SELF_MMAP_THRESHOLD (64u * 1024u)
+
+static void reserve_heap(void) {
+        void *p;
+
+        /* One block taken from the heap (not a mapping of its own) grows the heap by the
+         * reserve; freed, it stays with malloc, as the trim threshold is above it. Untouched,
+         * it costs no RSS: MCL_ONFAULT locks its pages as they are first used. */
+        (void) mallopt(M_MMAP_THRESHOLD, 2 * SELF_HEAP_RESERVE);
+        p = malloc(SELF_HEAP_RESERVE);
+        /* One byte written, so the compiler cannot drop the pair; one page touched. */
+        if (p)
+                *(volatile char *) p = 0;
+        free(p);
+        (void) mallopt(M_MMAP_THRESHOLD, SELF_MMAP_THRESHOLD);
+}
+
 int self_lock_memory(void) {
         self_log_memlock_limit();
-        /* ONFAULT: lock what we touch, no up-front cost for reserved but unused mappings. */
-        if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) < 0) {
+        /* Not MCL_FUTURE: it locks every page the daemon ever maps, including the buffers that
+         * clients fill (sd-bus allocates a whole announced message before reading it), so
+         * clients could pin the daemon's memory at will. Locked instead, as they are touched:
+         * what is mapped now (code, data, the heap with its reserve, and the stack, whose
+         * mapping grows with its flags); new mappings (large buffers, heap growth beyond the
+         * reserve) stay unlocked and swappable. */
+        (void) mallopt(M_TRIM_THRESHOLD, 2 * SELF_HEAP_RESERVE);
+        reserve_heap();
+        if (mlockall(MCL_CURRENT | MCL_ONFAULT) < 0) {
                 int r = negative_errno();
-                if (r == -EINVAL && mlockall(MCL_CURRENT | MCL_FUTURE) >= 0)
+                if (r == -EINVAL && mlockall(MCL_CURRENT) >= 0)
                         return 0;
                 return log_warning_errno(r, "Failed to lock the daemon's own memory, continuing "
                                             "unlocked: %m");

@@ -7,8 +7,9 @@
 
 /* -EPERM with a clear message if not root. */
 int self_check_privileged(void);
-/* mlockall(MCL_CURRENT|MCL_FUTURE|MCL_ONFAULT): the daemon that keeps others in RAM must not
- * be swapped out itself (a page fault in the watchdog path would stall everyone). */
+/* mlockall(MCL_CURRENT|MCL_ONFAULT) after reserving heap and stack: the daemon that keeps
+ * others in RAM must not be swapped out itself (a page fault in the watchdog path would stall
+ * everyone), but buffers that clients fill are never locked (no MCL_FUTURE, see self.c). */
 int self_lock_memory(void);
 /* Keeps exactly the capabilities listed (with reasons) in self.c, drops the rest from the
  * effective, permitted and inheritable sets. */

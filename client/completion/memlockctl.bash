@@ -44,7 +44,7 @@ _memlockctl() {
 
         local commands="run exec attach detach kill status list metrics check explain reload policy help"
         local global="--help --version --socket --json --json=short --json=pretty --no-pager
-                      --no-legend --quiet"
+                      --no-legend --full --quiet"
         local -A verb_opts=(
                 [run]="--policy --mode --limit --prefault-threads --name --detach"
                 [exec]="--policy --mode --limit --name"

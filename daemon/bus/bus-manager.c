@@ -14,6 +14,7 @@
 #include "common/proc.h"
 #include "common/process-util.h"
 #include "daemon/bus/bus-error.h"
+#include "daemon/bus/bus-options.h"
 #include "daemon/bus/bus.h"
 #include "daemon/core/limits.h"
 
@@ -71,134 +72,6 @@ static int read_strv(sd_bus_message *msg, const char *what, unsigned max_n, size
         return 0;
 }
 
-/* Options a{sv}: strings point into msg, valid while it lives. */
-static int read_options(sd_bus_message *msg, WorkloadOptions *o, sd_bus_error *error) {
-        const char *unknown = NULL;
-        unsigned n = 0;
-        int r;
-
-        workload_options_init(o);
-        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        for (;;) {
-                const char *key, *contents, *s;
-                char type;
-
-                r = sd_bus_message_enter_container(msg, 'e', "sv");
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        break;
-                if (++n > LIMIT_OPTIONS_COUNT)
-                        return bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
-                                              "More than %u options.", LIMIT_OPTIONS_COUNT);
-                r = sd_bus_message_read(msg, "s", &key);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_peek_type(msg, &type, &contents);
-                if (r < 0)
-                        return r;
-
-#define WANT(sig)                                                                                  \
-        do {                                                                                       \
-                if (!streq(contents, sig))                                                         \
-                        return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,                   \
-                                              "Option '%s' must have type '%s', not '%s'.", key,   \
-                                              sig, contents);                                      \
-        } while (0)
-
-                if (streq(key, "policy") || streq(key, "name") || streq(key, "mode") ||
-                    streq(key, "libvirt_domain")) {
-                        WANT("s");
-                        r = sd_bus_message_read(msg, "v", "s", &s);
-                        if (r < 0)
-                                return r;
-                        r = check_string(key, s, error);
-                        if (r < 0)
-                                return r;
-                        if (streq(key, "policy"))
-                                o->policy = s;
-                        else if (streq(key, "name"))
-                                o->name = s;
-                        else if (streq(key, "libvirt_domain"))
-                                o->libvirt_domain = s;
-                        else {
-                                o->mode = lock_mode_from_string(s);
-                                if (o->mode < 0)
-                                        return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
-                                                              "Unknown mode '%s': use on, "
-                                                              "on-fault or current.",
-                                                              s);
-                        }
-                } else if (streq(key, "limit") || streq(key, "memory") ||
-                           streq(key, "hard_limit")) {
-                        uint64_t v;
-                        WANT("t");
-                        r = sd_bus_message_read(msg, "v", "t", &v);
-                        if (r < 0)
-                                return r;
-                        if (v == 0)
-                                return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
-                                                      "Option '%s' must not be 0.", key);
-                        if (streq(key, "limit"))
-                                o->limit = v;
-                        else if (streq(key, "memory"))
-                                o->memory = v;
-                        else
-                                o->hard_limit = v;
-                } else if (streq(key, "prefault_threads")) {
-                        int32_t v;
-                        WANT("i");
-                        r = sd_bus_message_read(msg, "v", "i", &v);
-                        if (r < 0)
-                                return r;
-                        if (v < -1 || v > 1024)
-                                return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
-                                                      "prefault_threads must be -1 (auto), 0 "
-                                                      "or up to 1024, not %d.",
-                                                      (int) v);
-                        o->prefault_threads = v;
-                } else if (streq(key, "detach")) {
-                        int v;
-                        WANT("b");
-                        r = sd_bus_message_read(msg, "v", "b", &v);
-                        if (r < 0)
-                                return r;
-                        o->detach = v;
-                } else if (streq(key, "umask")) {
-                        uint32_t v;
-                        WANT("u");
-                        r = sd_bus_message_read(msg, "v", "u", &v);
-                        if (r < 0)
-                                return r;
-                        if (v > 0777)
-                                return bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
-                                                      "umask %o is not a permission mask.", v);
-                        o->umask = (mode_t) v;
-                } else {
-                        /* Reported after the whole dictionary is read, so that too many
-                         * options give LimitExceeded whatever their names. */
-                        if (!unknown)
-                                unknown = key;
-                        r = sd_bus_message_skip(msg, "v");
-                        if (r < 0)
-                                return r;
-                }
-#undef WANT
-                r = sd_bus_message_exit_container(msg);
-                if (r < 0)
-                        return r;
-        }
-        if (unknown)
-                return bus_error_setf(
-                        error, BUS_ERROR_INVALID_ARGUMENT,
-                        "Unknown option '%s'; known: policy, name, mode, limit, "
-                        "prefault_threads, detach, umask, libvirt_domain, memory, hard_limit.",
-                        unknown);
-        return sd_bus_message_exit_container(msg);
-}
-
 static int reply_path(sd_bus_message *msg, Workload *w) {
         return sd_bus_reply_method_return(msg, "o", w->path);
 }
@@ -227,7 +100,7 @@ static int method_run(sd_bus_message *msg, void *userdata, sd_bus_error *error) 
         r = sd_bus_message_read(msg, "shhh", &cwd, &fds[0], &fds[1], &fds[2]);
         if (r < 0)
                 return r;
-        r = read_options(msg, &o, error);
+        r = bus_read_workload_options(msg, &o, error);
         if (r < 0)
                 return r;
         if (!argv[0] || !argv[0][0])
@@ -267,7 +140,7 @@ static int method_exec(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         r = read_strv(msg, "argv", LIMIT_ARGV_COUNT, LIMIT_ARGV_BYTES, &argv, error);
         if (r < 0)
                 return r;
-        r = read_options(msg, &o, error);
+        r = bus_read_workload_options(msg, &o, error);
         if (r < 0)
                 return r;
         if (!argv[0] || !argv[0][0])
@@ -298,7 +171,7 @@ static int method_attach(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         r = sd_bus_message_read(msg, "u", &pid);
         if (r < 0)
                 return r;
-        r = read_options(msg, &o, error);
+        r = bus_read_workload_options(msg, &o, error);
         if (r < 0)
                 return r;
         if (pid == 0 || pid > INT32_MAX)
@@ -326,7 +199,7 @@ static int method_attach_pidfd(sd_bus_message *msg, void *userdata, sd_bus_error
         r = sd_bus_message_read(msg, "h", &pidfd);
         if (r < 0)
                 return r;
-        r = read_options(msg, &o, error);
+        r = bus_read_workload_options(msg, &o, error);
         if (r < 0)
                 return r;
         r = pidfd_get_pid(pidfd, &pid);

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The socket: listening (or socket activation), one peer-to-peer sd_bus per accepted
- * connection, per-uid connection and rate limits, Hello, and sending signals to every peer. */
+ * connection, per-uid connection and rate limits, dropping peers that do not read, and sending
+ * signals to every peer. The bus driver (Hello, ...) is bus-driver.c, the input bounds
+ * bus-input-limit.c. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -13,15 +16,15 @@
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-id128.h>
-#include <inttypes.h>
-#include <stdio.h>
 #include <time.h>
 
 #include "common/log.h"
 #include "common/macro.h"
+#include "daemon/bus/bus-driver.h"
 #include "daemon/bus/bus-error.h"
-#include "common/time-util.h"
+#include "daemon/bus/bus-input-limit.h"
 #include "daemon/bus/bus.h"
+#include "common/time-util.h"
 #include "daemon/core/limits.h"
 
 static Connection *connection_free(Connection *c) {
@@ -39,9 +42,15 @@ static Connection *connection_free(Connection *c) {
         }
         sd_event_source_disable_unref(c->free_source);
         sd_event_source_disable_unref(c->auth_source);
+        bus_input_limit_unregister(c->input_fd);
         if (c->bus) {
                 (void) sd_bus_detach_event(c->bus);
-                sd_bus_flush_close_unref(c->bus);
+                /* sd_bus_flush() waits, without a timeout, until the peer has read everything:
+                 * never for a peer dropped because it does not read. */
+                if (c->dropped)
+                        sd_bus_close_unref(c->bus);
+                else
+                        sd_bus_flush_close_unref(c->bus);
         }
         caller_done(&c->caller);
         free(c);
@@ -70,24 +79,50 @@ static int on_connection_free(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Connection *c = userdata;
+/* The connection is over (closed by the peer, or dropped by us): its foreground workloads get
+ * SIGHUP now, the object goes on the next loop iteration. */
+static void connection_drop(Connection *c) {
         BusServer *m = c->server;
         int r;
 
-        log_debug("Connection %s (uid %u, pid %d) closed.", c->unique_name,
-                  (unsigned) c->caller.uid, c->caller.pid);
-        manager_owner_gone(m->manager, c->id);
         if (c->free_source)
-                return 0;
+                return;
+        manager_owner_gone(m->manager, c->id);
         /* Not from inside the bus's own dispatch: free it on the next loop iteration. */
         r = sd_event_add_defer(m->event, &c->free_source, on_connection_free, c);
         if (r < 0) {
                 log_warning_errno(r, "Failed to schedule freeing a connection: %m");
-                return 0;
+                return;
         }
         (void) sd_event_source_set_enabled(c->free_source, SD_EVENT_ONESHOT);
+}
+
+static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Connection *c = userdata;
+
+        log_debug("Connection %s (uid %u, pid %d) closed.", c->unique_name,
+                  (unsigned) c->caller.uid, c->caller.pid);
+        /* sd-bus has closed the fd already: its number may be reused before the free. */
+        bus_input_limit_unregister(c->input_fd);
+        c->input_fd = -EBADF;
+        connection_drop(c);
         return 0;
+}
+
+/* A peer that does not read what it is sent (replies, signals) makes sd-bus queue it in the
+ * daemon's memory without bound, once the socket's buffer is full: dropped beyond
+ * LIMIT_QUEUED_MESSAGES. */
+static void connection_check_output(Connection *c) {
+        uint64_t n = 0;
+
+        if (c->free_source || sd_bus_get_n_queued_write(c->bus, &n) < 0 ||
+            n <= LIMIT_QUEUED_MESSAGES)
+                return;
+        log_warning("Dropping connection %s of uid %u: it leaves %" PRIu64
+                    " messages unread, more than %u.",
+                    c->unique_name, (unsigned) c->caller.uid, n, LIMIT_QUEUED_MESSAGES);
+        c->dropped = true;
+        connection_drop(c);
 }
 
 int bus_check_rate(BusServer *m, const Caller *c, sd_bus_error *error) {
@@ -144,8 +179,12 @@ static int on_filter(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
          * connection (EIO) if anything but the reply to its Hello arrives first, and its first
          * message is that Hello, answered before any signal we send after this point. */
         c->active = true;
+        connection_check_output(c);
+        if (c->free_source)
+                return 1;
         if (!sd_bus_message_is_method_call(msg, NULL, NULL))
                 return 0;
+        bus_driver_forward_to_monitors(m, c, msg);
         if (sd_bus_message_is_method_call(msg, "org.freedesktop.DBus", "Hello"))
                 return 0;
         if (c->over_limit) {
@@ -163,39 +202,6 @@ static int on_filter(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         }
         return 0;
 }
-
-static int method_hello(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        BusServer *m = userdata;
-        Connection *c = bus_server_find_connection(m, sd_bus_message_get_bus(msg));
-
-        return sd_bus_reply_method_return(msg, "s", c ? c->unique_name : ":1.0");
-}
-
-static int method_noop(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        /* AddMatch/RemoveMatch: peer-to-peer has no routing; every peer gets every signal. */
-        return sd_bus_reply_method_return(msg, NULL);
-}
-
-static int method_get_id(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        sd_id128_t id;
-        char s[SD_ID128_STRING_MAX];
-        int r;
-
-        r = sd_id128_get_boot(&id);
-        if (r < 0)
-                return r;
-        return sd_bus_reply_method_return(msg, "s", sd_id128_to_string(id, s));
-}
-
-/* The minimal org.freedesktop.DBus that busctl and gdbus expect on a peer connection. */
-const sd_bus_vtable bus_hello_vtable[] = {
-        SD_BUS_VTABLE_START(0),
-        SD_BUS_METHOD("Hello", NULL, "s", method_hello, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("AddMatch", "s", NULL, method_noop, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("RemoveMatch", "s", NULL, method_noop, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("GetId", NULL, "s", method_get_id, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_VTABLE_END,
-};
 
 int bus_add_objects(BusServer *m, sd_bus *bus) {
         int r;
@@ -243,6 +249,7 @@ int bus_server_add_connection(BusServer *m, int fd) {
                 return -ENOMEM;
         }
         c->caller = CALLER_NULL;
+        c->input_fd = -EBADF;
         r = caller_from_socket(fd, &c->caller);
         if (r < 0) {
                 safe_close(fd);
@@ -289,6 +296,12 @@ int bus_server_add_connection(BusServer *m, int fd) {
                 safe_close(fd);
                 goto fail;
         }
+        /* Before sd_bus_start(), which reads: every byte sd-bus reads passes the size checks. */
+        r = bus_input_limit_register(fd, c->caller.uid, !caller_is_root(&c->caller),
+                                     c->unique_name);
+        if (r < 0)
+                goto fail;
+        c->input_fd = fd;
         r = sd_id128_randomize(&id);
         if (r >= 0)
                 r = sd_bus_set_server(c->bus, 1, id);
@@ -297,8 +310,11 @@ int bus_server_add_connection(BusServer *m, int fd) {
         if (r >= 0)
                 r = sd_bus_add_filter(c->bus, NULL, on_filter, c);
         if (r >= 0)
-                r = sd_bus_add_object_vtable(c->bus, NULL, "/org/freedesktop/DBus",
-                                             "org.freedesktop.DBus", bus_hello_vtable, m);
+                r = bus_driver_add(m, c->bus);
+        /* As a bus stamps the sender: replies and signals come from the daemon's unique name
+         * (gdbus matches signals by the owner GetNameOwner reports). */
+        if (r >= 0)
+                r = sd_bus_set_sender(c->bus, BUS_DRIVER_DAEMON_NAME);
         if (r >= 0)
                 r = bus_add_objects(m, c->bus);
         if (r >= 0)
@@ -307,6 +323,12 @@ int bus_server_add_connection(BusServer *m, int fd) {
                                         on_disconnected, c);
         if (r >= 0)
                 r = sd_bus_start(c->bus);
+        if (r >= 0) {
+                /* sd_bus_start() asks for an 8 MiB receive buffer: queued input is kernel
+                 * memory charged to nobody; keep it to LIMIT_SOCKET_RCVBUF. */
+                int v = LIMIT_SOCKET_RCVBUF / 2; /* the kernel doubles it */
+                (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+        }
         if (r >= 0)
                 r = sd_bus_attach_event(c->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r >= 0)
@@ -414,13 +436,17 @@ static int bus_server_listen(BusServer *m) {
 }
 
 static void bus_server_done(BusServer *m) {
-        while (m->connections)
-                connection_free(m->connections);
+        /* Without flushing: a peer that does not read must not hold up the daemon's exit. What
+         * the kernel took is delivered; sd-bus's own queue holds only what it did not take. */
+        for (Connection *c = m->connections; c; c = c->next)
+                c->dropped = true;
         for (size_t i = 0; i < m->n_pending; i++)
                 sd_bus_message_unref(m->pending[i].message);
         free(m->pending);
         m->pending = NULL;
         m->n_pending = 0;
+        while (m->connections)
+                connection_free(m->connections);
         m->listen_source = sd_event_source_disable_unref(m->listen_source);
         if (m->listen_fd >= 0 && m->listen_fd_ours)
                 (void) unlink(m->manager->socket_path);
@@ -509,6 +535,7 @@ void bus_emit_signal(BusServer *m, const char *path, const char *interface, cons
                 va_start(ap, types);
                 (void) sd_bus_emit_signalv(c->bus, path, interface, member, types, ap);
                 va_end(ap);
+                connection_check_output(c);
         }
         if (m->system_bus) {
                 va_start(ap, types);
@@ -524,6 +551,7 @@ void bus_emit_signal(BusServer *m, const char *path, const char *interface, cons
                         if (_c->over_limit || _c->free_source || !_c->active)                      \
                                 continue;                                                          \
                         body;                                                                      \
+                        connection_check_output(_c);                                               \
                 }                                                                                  \
                 if ((m)->system_bus) {                                                             \
                         sd_bus *b = (m)->system_bus;                                               \

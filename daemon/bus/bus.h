@@ -26,11 +26,14 @@ struct Connection {
         BusServer *server;
         Connection *prev, *next;
         sd_bus *bus;
+        int input_fd; /* registered with bus-input-limit.c while sd-bus has it open */
         Caller caller; /* from the socket, fixed for the connection's life */
         uint64_t id; /* also the owner id of the foreground workloads it starts */
         char unique_name[32]; /* ":1.<id>", answered to Hello */
         bool over_limit; /* beyond LIMIT_CONNECTIONS_PER_UID: every call gets an error */
         bool active; /* has sent a message: signals may go to it (see bus-server.c) */
+        bool monitor; /* root's BecomeMonitor: gets a copy of every call (bus-driver.c) */
+        bool dropped; /* closed by us for not reading: freed without flushing */
         sd_event_source *free_source; /* deferred free after Disconnected */
         sd_event_source *auth_source; /* until authenticated: see on_connection_authenticated */
 };
@@ -94,7 +97,6 @@ int bus_add_objects(BusServer *s, sd_bus *bus);
 /* bus-manager.c / bus-workload.c */
 extern const sd_bus_vtable bus_manager_vtable[];
 extern const sd_bus_vtable bus_workload_vtable[];
-extern const sd_bus_vtable bus_hello_vtable[];
 int bus_workload_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                       void **ret_found, sd_bus_error *error);
 int bus_workload_enumerate(sd_bus *bus, const char *path, void *userdata, char ***ret_nodes,

@@ -23,6 +23,7 @@
 #include "daemon/core/manager.h"
 #include "daemon/core/reap.h"
 #include "daemon/core/target.h"
+#include "daemon/core/message-id.h"
 
 static void helper_done(Manager *m, Workload *w) {
         w->helper_source = sd_event_source_disable_unref(w->helper_source);
@@ -82,9 +83,10 @@ static void finish_detach(Manager *m, Workload *w, const char *error_msg) {
          * injected into one thread could not reach), and can thus never lock more after
          * Detach than its limit allowed before. */
         manager_contain_release(m, w, true);
-        log_info("Workload %s '%s' (pid %d) detached: unlocked and forgotten%s.", w->id_str,
-                 strempty(w->name), w->ident.pid,
-                 m->n_orphans > 0 ? "; its cgroup keeps bounding it" : "");
+        log_struct(LOG_INFO, &WORKLOAD_LOG(w, MESSAGE_WORKLOAD_DETACHED),
+                   "Workload %s '%s' (pid %d) detached: unlocked and forgotten%s.", w->id_str,
+                   strempty(w->name), w->ident.pid,
+                   m->n_orphans > 0 ? "; its cgroup keeps bounding it" : "");
         if (w->is_child && workload_is_live(w))
                 manager_reap_later(m, w->ident.pid);
         manager_workload_set_state(m, w, WORKLOAD_DETACHED);
@@ -275,9 +277,8 @@ int manager_attach(Manager *m, const Caller *c, pid_t pid, int pidfd_in, const W
         w->kind = WORKLOAD_KIND_ATTACH;
         w->settings = d.settings;
         w->policy = strdup(policy_name(d.policy));
-        w->name = strndup(o->name ?: o->libvirt_domain ?: t.comm, 255);
         policy_decision_clear(&d);
-        if (!w->policy || !w->name)
+        if (!w->policy || workload_set_name(w, o->name ?: o->libvirt_domain ?: t.comm) < 0)
                 goto oom;
 
         /* Can a lock work? */
@@ -335,11 +336,13 @@ int manager_attach(Manager *m, const Caller *c, pid_t pid, int pidfd_in, const W
                                              "Failed to start the injection into pid %d: %s",
                                              (int) pid, strerror(-r));
         }
-        log_info("Workload %s '%s': attaching to pid %d (uid %u, %s) for uid %u, policy '%s', %s, "
-                 "limit %s%s.",
-                 w->id_str, w->name, (int) pid, (unsigned) t.uid, strna(t.exe), (unsigned) c->uid,
-                 w->policy, strna(lock_mode_to_string(w->settings.mode)),
-                 FORMAT_BYTES(w->settings.limit), w->limit_raised ? ", RLIMIT_MEMLOCK raised" : "");
+        log_struct(
+                LOG_INFO, &WORKLOAD_LOG(w, MESSAGE_WORKLOAD_STARTED),
+                "Workload %s '%s': attaching to pid %d (uid %u, %s) for uid %u, policy '%s', %s, "
+                "limit %s%s.",
+                w->id_str, w->name, (int) pid, (unsigned) t.uid, strna(t.exe), (unsigned) c->uid,
+                w->policy, strna(lock_mode_to_string(w->settings.mode)),
+                FORMAT_BYTES(w->settings.limit), w->limit_raised ? ", RLIMIT_MEMLOCK raised" : "");
         *ret = w;
         manager_workload_add(m, TAKE_PTR(w));
         return 0;

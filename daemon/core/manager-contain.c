@@ -24,6 +24,7 @@
 #include "daemon/containment/containment-scope.h"
 #include "daemon/core/limits.h"
 #include "daemon/core/manager.h"
+#include "daemon/core/message-id.h"
 
 typedef struct OrphanCgroup {
         ContainmentCgroup cgroup;
@@ -296,11 +297,11 @@ static int on_bound_event(sd_event_source *s, int fd, uint32_t revents, void *us
         containment_watch_drain(fd);
         if (containment_cgroup_read(&w->cgroup, &u) < 0 || u.oom_kills <= w->oom_kills_seen)
                 return 0;
-        log_warning("Workload %s '%s' (pid %d) is at its bound of %s (limit %s + allowance): the "
-                    "kernel's OOM killer stopped %" PRIu64 " of its processes (%" PRIu64
-                    " so far).",
-                    w->id_str, strempty(w->name), w->ident.pid, FORMAT_BYTES(w->cgroup.bound),
-                    FORMAT_BYTES(w->settings.limit), u.oom_kills - w->oom_kills_seen, u.oom_kills);
+        log_struct(LOG_WARNING, &WORKLOAD_LOG(w, MESSAGE_WORKLOAD_LIMIT),
+                   "Workload %s '%s' (pid %d) is at its bound of %s (limit %s + allowance): the "
+                   "kernel's OOM killer stopped %" PRIu64 " of its processes (%" PRIu64 " so far).",
+                   w->id_str, strempty(w->name), w->ident.pid, FORMAT_BYTES(w->cgroup.bound),
+                   FORMAT_BYTES(w->settings.limit), u.oom_kills - w->oom_kills_seen, u.oom_kills);
         w->oom_kills_seen = u.oom_kills;
         if (asprintf(&e, "reached its bound of %s: %" PRIu64 " process%s OOM-killed",
                      FORMAT_BYTES(w->cgroup.bound), u.oom_kills,
@@ -462,11 +463,12 @@ void manager_contain_release(Manager *m, Workload *w, bool keep_bound) {
         if (containment_cgroup_read(&w->cgroup, &u) >= 0 && (u.oom_kills > 0 || u.limit_hits > 0)) {
                 _cleanup_free_ char *e = NULL;
 
-                log_warning("Workload %s '%s' reached its bound of %s (limit %s + allowance): "
-                            "%" PRIu64 " charges refused, %" PRIu64 " processes killed by the "
-                            "kernel's OOM killer.",
-                            w->id_str, strempty(w->name), FORMAT_BYTES(w->cgroup.bound),
-                            FORMAT_BYTES(w->settings.limit), u.limit_hits, u.oom_kills);
+                log_struct(LOG_WARNING, &WORKLOAD_LOG(w, MESSAGE_WORKLOAD_LIMIT),
+                           "Workload %s '%s' reached its bound of %s (limit %s + allowance): "
+                           "%" PRIu64 " charges refused, %" PRIu64 " processes killed by the "
+                           "kernel's OOM killer.",
+                           w->id_str, strempty(w->name), FORMAT_BYTES(w->cgroup.bound),
+                           FORMAT_BYTES(w->settings.limit), u.limit_hits, u.oom_kills);
                 if (u.oom_kills > 0 &&
                     asprintf(&e, "reached its bound of %s: %" PRIu64 " process%s OOM-killed",
                              FORMAT_BYTES(w->cgroup.bound), u.oom_kills,

@@ -22,6 +22,7 @@
 #include "common/time-util.h"
 #include "daemon/core/limits.h"
 #include "daemon/core/manager.h"
+#include "daemon/core/message-id.h"
 #include "daemon/core/reap.h"
 #include "daemon/core/shim-report-reader.h"
 #include "daemon/core/target.h"
@@ -265,12 +266,13 @@ static int job_decide(Job *j, const SpawnMessage *msg, CoreError *error) {
                 w->kind = j->type == JOB_EXEC ? WORKLOAD_KIND_EXEC : WORKLOAD_KIND_RUN;
                 w->settings = d.settings;
                 w->policy = strdup(policy_name(d.policy));
-                w->name = strndup(j->options.name ?: j->name, 255);
                 w->uid = j->caller.uid;
                 w->gid = j->caller.gid;
                 w->manager = m;
-                if (!w->policy || !w->name)
+                if (!w->policy)
                         r = -ENOMEM;
+                else
+                        r = workload_set_name(w, j->options.name ?: j->name);
         }
         policy_decision_clear(&d);
         if (r < 0)
@@ -439,10 +441,11 @@ static int job_exec_finish(Job *j, const SpawnMessage *msg, char ***ret_env, Wor
         if (r < 0)
                 return core_error_setf_errno(error, r, "Failed to watch pid %d: %s", c->pid,
                                              strerror(-r));
-        log_info("Workload %s '%s': pid %d (uid %u) execs '%s' with the shim, policy '%s', limit "
-                 "%s, mechanism %s.",
-                 w->id_str, w->name, c->pid, (unsigned) c->uid, msg->path, w->policy,
-                 FORMAT_BYTES(w->settings.limit), strna(mechanism_to_string(w->mechanism)));
+        log_struct(LOG_INFO, &WORKLOAD_LOG(w, MESSAGE_WORKLOAD_STARTED),
+                   "Workload %s '%s': pid %d (uid %u) execs '%s' with the shim, policy '%s', "
+                   "limit %s, mechanism %s.",
+                   w->id_str, w->name, c->pid, (unsigned) c->uid, msg->path, w->policy,
+                   FORMAT_BYTES(w->settings.limit), strna(mechanism_to_string(w->mechanism)));
         *ret_env = TAKE_PTR(env);
         *ret = TAKE_PTR(j->workload);
         return 0;
@@ -477,11 +480,12 @@ static void job_started(Job *j) {
                                              strerror(-r));
                 return job_fail(j, &e);
         }
-        log_info("Workload %s '%s': pid %d for uid %u, policy '%s', %s, limit %s, mechanism %s, "
-                 "containment %s.",
-                 w->id_str, w->name, w->ident.pid, (unsigned) w->uid, w->policy,
-                 strna(lock_mode_to_string(w->settings.mode)), FORMAT_BYTES(w->settings.limit),
-                 strna(mechanism_to_string(w->mechanism)), strna(w->containment));
+        log_struct(LOG_INFO, &WORKLOAD_LOG(w, MESSAGE_WORKLOAD_STARTED),
+                   "Workload %s '%s': pid %d for uid %u, policy '%s', %s, limit %s, mechanism %s, "
+                   "containment %s.",
+                   w->id_str, w->name, w->ident.pid, (unsigned) w->uid, w->policy,
+                   strna(lock_mode_to_string(w->settings.mode)), FORMAT_BYTES(w->settings.limit),
+                   strna(mechanism_to_string(w->mechanism)), strna(w->containment));
         j->workload = NULL;
         manager_workload_add(m, w);
         manager_contain_watch(m, w);

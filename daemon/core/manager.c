@@ -22,6 +22,7 @@
 #include "daemon/libvirt-module.h"
 #include "daemon/core/limits.h"
 #include "daemon/core/manager.h"
+#include "daemon/core/message-id.h"
 #include "daemon/privileges.h"
 #include "daemon/self.h"
 #include "daemon/core/state.h"
@@ -399,9 +400,10 @@ void manager_workload_locked(Manager *m, Workload *w, uint64_t locked_bytes, uin
         w->locked_bytes = locked_bytes;
         w->lock_duration_usec = duration;
         (void) workload_set_error(w, NULL);
-        log_info("Workload %s '%s' (pid %d) locked: %s in %" PRIu64 " ms, mechanism %s.", w->id_str,
-                 strempty(w->name), w->ident.pid, FORMAT_BYTES(locked_bytes), duration / 1000,
-                 strna(mechanism_to_string(w->mechanism)));
+        log_struct(LOG_INFO, &WORKLOAD_LOG(w, MESSAGE_WORKLOAD_LOCKED),
+                   "Workload %s '%s' (pid %d) locked: %s in %" PRIu64 " ms, mechanism %s.",
+                   w->id_str, strempty(w->name), w->ident.pid, FORMAT_BYTES(locked_bytes),
+                   duration / 1000, strna(mechanism_to_string(w->mechanism)));
         manager_workload_set_state(m, w, WORKLOAD_LOCKED);
         manager_workload_changed(m, w, WORKLOAD_CHANGE_LOCK_DURATION);
         queue_event(m, MANAGER_EVENT_WORKLOAD_LOCKED, w, locked_bytes, duration, 0, 0, NULL);
@@ -409,8 +411,9 @@ void manager_workload_locked(Manager *m, Workload *w, uint64_t locked_bytes, uin
 
 void manager_workload_failed(Manager *m, Workload *w, const char *error) {
         (void) workload_set_error(w, error);
-        log_warning("Workload %s '%s' (pid %d) failed to lock: %s", w->id_str, strempty(w->name),
-                    w->ident.pid, strempty(error));
+        log_struct(LOG_WARNING, &WORKLOAD_LOG(w, MESSAGE_WORKLOAD_FAILED),
+                   "Workload %s '%s' (pid %d) failed to lock: %s", w->id_str, strempty(w->name),
+                   w->ident.pid, strempty(error));
         manager_workload_changed(m, w, WORKLOAD_CHANGE_ERROR);
         manager_workload_set_state(m, w, WORKLOAD_FAILED);
         queue_event(m, MANAGER_EVENT_WORKLOAD_FAILED, w, 0, 0, 0, 0, strempty(w->error));
@@ -457,14 +460,17 @@ void manager_workload_exited(Manager *m, Workload *w, int code, int status) {
                 w->exit_status = -1;
         w->gone_at = now_usec(CLOCK_MONOTONIC);
         if (code == CLD_EXITED)
-                log_info("Workload %s '%s' (pid %d) exited with status %d.", w->id_str,
-                         strempty(w->name), w->ident.pid, status);
+                log_struct(LOG_INFO, &WORKLOAD_LOG(w, MESSAGE_WORKLOAD_EXITED),
+                           "Workload %s '%s' (pid %d) exited with status %d.", w->id_str,
+                           strempty(w->name), w->ident.pid, status);
         else if (code == CLD_KILLED || code == CLD_DUMPED)
-                log_info("Workload %s '%s' (pid %d) was killed by signal %s.", w->id_str,
-                         strempty(w->name), w->ident.pid, strna(sigabbrev_np(status)));
+                log_struct(LOG_INFO, &WORKLOAD_LOG(w, MESSAGE_WORKLOAD_EXITED),
+                           "Workload %s '%s' (pid %d) was killed by signal %s.", w->id_str,
+                           strempty(w->name), w->ident.pid, strna(sigabbrev_np(status)));
         else
-                log_info("Workload %s '%s' (pid %d) exited.", w->id_str, strempty(w->name),
-                         w->ident.pid);
+                log_struct(LOG_INFO, &WORKLOAD_LOG(w, MESSAGE_WORKLOAD_EXITED),
+                           "Workload %s '%s' (pid %d) exited.", w->id_str, strempty(w->name),
+                           w->ident.pid);
         w->owner = 0;
         manager_workload_changed(m, w, WORKLOAD_CHANGE_EXIT_STATUS);
         manager_workload_set_state(m, w, WORKLOAD_EXITED);
@@ -598,20 +604,22 @@ static int on_budget_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 }
                 if (w->settings.on_exceed == ON_EXCEED_KILL) {
                         _cleanup_free_ char *e = NULL;
-                        log_warning("Workload %s '%s' (pid %d) locks %s, above its limit of "
-                                    "%s: killing it (OnExceed=kill).",
-                                    w->id_str, strempty(w->name), w->ident.pid,
-                                    FORMAT_BYTES(locked), FORMAT_BYTES(w->settings.limit));
+                        log_struct(LOG_WARNING, &WORKLOAD_LOG(w, MESSAGE_WORKLOAD_LIMIT),
+                                   "Workload %s '%s' (pid %d) locks %s, above its limit of "
+                                   "%s: killing it (OnExceed=kill).",
+                                   w->id_str, strempty(w->name), w->ident.pid, FORMAT_BYTES(locked),
+                                   FORMAT_BYTES(w->settings.limit));
                         if (asprintf(&e, "killed: locked %s, above its limit of %s",
                                      FORMAT_BYTES(locked), FORMAT_BYTES(w->settings.limit)) >= 0)
                                 (void) workload_set_error(w, e);
                         (void) pidfd_send_signal_checked(w->pidfd, SIGKILL);
                 } else if (!w->over_limit_warned) {
                         _cleanup_free_ char *e = NULL;
-                        log_warning("Workload %s '%s' (pid %d) locks %s, above its limit of "
-                                    "%s (OnExceed=warn).",
-                                    w->id_str, strempty(w->name), w->ident.pid,
-                                    FORMAT_BYTES(locked), FORMAT_BYTES(w->settings.limit));
+                        log_struct(LOG_WARNING, &WORKLOAD_LOG(w, MESSAGE_WORKLOAD_LIMIT),
+                                   "Workload %s '%s' (pid %d) locks %s, above its limit of "
+                                   "%s (OnExceed=warn).",
+                                   w->id_str, strempty(w->name), w->ident.pid, FORMAT_BYTES(locked),
+                                   FORMAT_BYTES(w->settings.limit));
                         if (asprintf(&e, "locks %s, above its limit of %s", FORMAT_BYTES(locked),
                                      FORMAT_BYTES(w->settings.limit)) >= 0)
                                 (void) workload_set_error(w, e);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/escape.h"
 #include "common/macro.h"
 #include "common/parse-util.h"
 #include "common/string-table.h"
@@ -25,6 +26,16 @@ static const char *const workload_kind_table[_WORKLOAD_KIND_MAX] = {
 
 DEFINE_STRING_TABLE_LOOKUP(workload_state, WorkloadState)
 DEFINE_STRING_TABLE_LOOKUP(workload_kind, WorkloadKind)
+
+LogFields workload_log_fields(const Workload *w, const char *message_id) {
+        return (LogFields){
+                .message_id = message_id,
+                .workload_id = w->id_str,
+                .workload_pid = w->ident.pid,
+                .policy = w->policy,
+                .user_id = w->uid,
+        };
+}
 
 int workload_new(uint64_t id, Workload **ret) {
         _cleanup_(workload_freep) Workload *w = NULL;
@@ -72,11 +83,27 @@ Workload *workload_free(Workload *w) {
         return NULL;
 }
 
+/* Names and errors are shown by every client and saved in the state file: stored escaped
+ * (common/escape.h), so that whatever a program name or comm held, they are valid UTF-8 without
+ * control characters (sd-bus refuses to send invalid UTF-8 at all). */
+int workload_set_name(Workload *w, const char *name) {
+        char buf[256], *n;
+
+        /* Cut at a character boundary: at most 255 bytes, as before. */
+        (void) escape_to_buffer(buf, sizeof(buf), name, 0);
+        n = strdup(buf);
+        if (!n)
+                return -ENOMEM;
+        free(w->name);
+        w->name = n;
+        return 0;
+}
+
 int workload_set_error(Workload *w, const char *error) {
         char *e = NULL;
 
         if (error) {
-                e = strdup(error);
+                e = escape_string(error, 0);
                 if (!e)
                         return -ENOMEM;
         }

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
+#include "common/log.h"
 #include "common/proc.h"
 #include "common/process-util.h"
 #include "common/time-util.h"
@@ -118,10 +119,16 @@ struct Workload {
 
 /* A new workload with id and path set, everything else empty. */
 int workload_new(uint64_t id, Workload **ret);
+/* The journal fields that tie a log message to w, with the event's MESSAGE_ID
+ * (daemon/message-id.h): log_struct(LOG_INFO, &WORKLOAD_LOG(w, MESSAGE_...), "..."). */
+LogFields workload_log_fields(const Workload *w, const char *message_id);
+#define WORKLOAD_LOG(w, message_id) ((LogFields[]){ workload_log_fields(w, message_id) })[0]
 /* Frees the workload and its event sources and fds; never signals or unlocks the process. */
 Workload *workload_free(Workload *w);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Workload *, workload_free);
 
+/* Sets w->name / w->error to an escaped copy (control characters, invalid UTF-8). */
+int workload_set_name(Workload *w, const char *name);
 int workload_set_error(Workload *w, const char *error);
 /* Starting, locking, locked or failed: the process is (believed) alive and holds a reservation. */
 bool workload_is_live(const Workload *w);

@@ -2,6 +2,7 @@
 /* memlockctl's pure output functions: sizes and durations, tables, the status block, the
  * progress line, "did you mean", Prometheus exposition and the host check verdicts. The client
  * is an executable, not a library, so its pure sources are compiled into this test directly. */
+#include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 
 #include "client/format.c"
 #include "client/host-check.c"
+#include "client/json-output.c"
 #include "client/prometheus.c"
 #include "client/workload-info.c"
 
@@ -136,6 +138,124 @@ static void test_table(void **state) {
         free(c.buf);
 }
 
+/* Like systemctl list-units: at 80 columns an 88-character name is cut with "…" so that every
+ * row fits; --full (width 0) shows it whole; CJK names align by display width; control
+ * characters come out escaped and never split a row. */
+static void test_table_fit(void **state) {
+        static const char *const headers[] = { "ID", "NAME", "PID", "STATE", "LOCKED" };
+        char long_name[89];
+        _cleanup_(table_freep) Table *t = table_new(5, headers);
+        const char *out, *line;
+        Capture c;
+
+        memset(long_name, 'n', 88);
+        long_name[88] = '\0';
+        assert_non_null(t);
+        table_set_align_right(t, 0, true);
+        table_set_align_right(t, 2, true);
+        table_set_align_right(t, 4, true);
+        table_set_ellipsize(t, 1);
+        assert_int_equal(
+                table_add_row(t, (const char *const[]){ "1", long_name, "4242", "locked", "1.0G" }),
+                0);
+        assert_int_equal(
+                table_add_row(t, (const char *const[]){ "2", "名前", "7", "locked", "2.0M" }), 0);
+        assert_int_equal(table_add_row(t, (const char *const[]){ "3", "evil\x1b]0;pwn\a\tx\ny", "8",
+                                                                 "failed", "0B" }),
+                         0);
+
+        table_set_width(t, 80);
+        capture_begin(&c);
+        table_print(t, c.f, true, false);
+        out = capture_end(&c);
+        /* Every line fits 80 columns; the long name ends in "…". */
+        for (line = out; *line;) {
+                const char *nl = strchr(line, '\n');
+                char *l = strndup(line, nl - line);
+                assert_true(utf8_display_width(l) <= 80);
+                free(l);
+                line = nl + 1;
+        }
+        assert_non_null(strstr(out, "nnnn…"));
+        assert_null(strchr(out, '\x1b'));
+        assert_null(strchr(out, '\a'));
+        assert_null(strchr(out, '\t'));
+        assert_non_null(strstr(out, "evil\\e]0;pwn\\a\\tx\\ny"));
+        /* Four lines: header and three rows (the newline in the name did not add one). */
+        assert_int_equal(out[strlen(out) - 1], '\n');
+        {
+                int n = 0;
+                for (const char *p = out; *p; p++)
+                        n += *p == '\n';
+                assert_int_equal(n, 4);
+        }
+        free(c.buf);
+
+        /* --full: nothing is cut. */
+        table_set_width(t, 0);
+        capture_begin(&c);
+        table_print(t, c.f, false, false);
+        out = capture_end(&c);
+        assert_non_null(strstr(out, long_name));
+        assert_null(strstr(out, "…"));
+        free(c.buf);
+}
+
+static void test_table_cjk(void **state) {
+        static const char *const headers[] = { "ID", "NAME", "PID" };
+        _cleanup_(table_freep) Table *t = table_new(3, headers);
+        Capture c;
+
+        assert_non_null(t);
+        table_set_align_right(t, 2, true);
+        assert_int_equal(table_add_row(t, (const char *const[]){ "1", "名前", "1" }), 0);
+        assert_int_equal(table_add_row(t, (const char *const[]){ "2", "abcde", "22" }), 0);
+        capture_begin(&c);
+        table_print(t, c.f, true, false);
+        /* "名前" is 4 columns wide: padded with one space to the 5 of "abcde". */
+        assert_string_equal(capture_end(&c), "ID NAME  PID\n"
+                                             "1  名前    1\n"
+                                             "2  abcde  22\n");
+        free(c.buf);
+
+        /* Cut to fit: a wide character is never split. */
+        table_set_ellipsize(t, 1);
+        assert_int_equal(
+                table_add_row(t, (const char *const[]){ "3", "長い名前の作業負荷です", "3" }), 0);
+        table_set_width(t, 17);
+        capture_begin(&c);
+        table_print(t, c.f, false, false);
+        /* 17 columns each: the name column shrank from 22 to 12. */
+        assert_string_equal(capture_end(&c), "1 名前          1\n"
+                                             "2 abcde        22\n"
+                                             "3 長い名前の…   3\n");
+        free(c.buf);
+}
+
+/* --json relies on json-c's escaping: every C0 control becomes \uNNNN or \n/\t. */
+static void test_json_escapes(void **state) {
+        WorkloadInfo w = { .name = (char *) "e\x1b]0;t\a\tx\ny", .exit_status = -1 };
+        json_object *o = workload_to_json(&w, NULL);
+        const char *s;
+
+        assert_non_null(o);
+        s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+        assert_non_null(strstr(s, "\"e\\u001b]0;t\\u0007\\tx\\ny\""));
+        for (const char *p = s; *p; p++)
+                assert_true((unsigned char) *p >= 0x20);
+        json_object_put(o);
+}
+
+static void test_columns_wanted(void **state) {
+        assert_int_equal(columns_wanted(false, NULL, true, 80), 80);
+        assert_int_equal(columns_wanted(true, NULL, true, 80), 0);
+        assert_int_equal(columns_wanted(false, "120", true, 80), 120);
+        assert_int_equal(columns_wanted(false, "120", false, 0), 120);
+        assert_int_equal(columns_wanted(false, "junk", true, 100), 100);
+        assert_int_equal(columns_wanted(false, "0", false, 0), 0);
+        assert_int_equal(columns_wanted(false, NULL, false, 0), 0);
+}
+
 static WorkloadInfo sample_workload(void) {
         return (WorkloadInfo){
                 .path = (char *) "/org/mlockd1/workload/7",
@@ -165,6 +285,20 @@ static WorkloadInfo sample_workload(void) {
 static void test_status_block(void **state) {
         WorkloadInfo w = sample_workload();
         Capture c;
+
+        /* Escaped: a name, policy or error never talks to the terminal. */
+        w.name = (char *) "a\x1b[2Jb\ac";
+        w.error = (char *) "bad\tthing";
+        capture_begin(&c);
+        workload_format_status(c.f, &w, NULL, 0, false);
+        {
+                const char *out = capture_end(&c);
+                assert_non_null(strstr(out, "● a\\e[2Jb\\ac (workload 7)\n"));
+                assert_non_null(strstr(out, "Error: bad\\tthing\n"));
+                assert_null(strchr(out, '\x1b'));
+        }
+        free(c.buf);
+        w.error = NULL;
 
         w.name = (char *) "qemu-rt";
         w.containment = (char *) "none (managed by machine-qemu\\x2d1\\x2dqemu\\x2drt.scope)";
@@ -268,6 +402,12 @@ static void test_prometheus_escape(void **state) {
         prometheus_write_label_value(c.f, "a\"b\\c\nd");
         prometheus_write_label_value(c.f, NULL);
         assert_string_equal(capture_end(&c), "\"a\\\"b\\\\c\\nd\"\"\"");
+        free(c.buf);
+
+        /* ESC, BEL, TAB: as the text \e, \a, \t, whose backslash the format escapes. */
+        capture_begin(&c);
+        prometheus_write_label_value(c.f, "x\x1b]0;t\a\ty");
+        assert_string_equal(capture_end(&c), "\"x\\\\e]0;t\\\\a\\\\ty\"");
         free(c.buf);
 }
 
@@ -412,6 +552,10 @@ int main(void) {
                 cmocka_unit_test(test_colors),
                 cmocka_unit_test(test_closest),
                 cmocka_unit_test(test_table),
+                cmocka_unit_test(test_table_fit),
+                cmocka_unit_test(test_table_cjk),
+                cmocka_unit_test(test_columns_wanted),
+                cmocka_unit_test(test_json_escapes),
                 cmocka_unit_test(test_status_block),
                 cmocka_unit_test(test_daemon_block_and_total),
                 cmocka_unit_test(test_progress),
@@ -421,6 +565,11 @@ int main(void) {
                 cmocka_unit_test(test_workload_info_done),
         };
 
+        /* Display widths of CJK names need a UTF-8 LC_CTYPE (built into glibc). */
+        if (!setlocale(LC_CTYPE, "C.UTF-8")) {
+                fprintf(stderr, "SKIP: no C.UTF-8 locale\n");
+                return 77;
+        }
         /* Timestamps are compared in UTC, whatever the machine's zone. */
         setenv("TZ", "UTC", 1);
         tzset();
