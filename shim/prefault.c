@@ -10,12 +10,20 @@
 
 #include "shim/prefault.h"
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
 
 /* Work is handed out in pieces of at most this size so that threads finish together. */
 #define PREFAULT_CHUNK (32ull << 20)
+/* A single range (a large mapping made later) is one contiguous run of work: smaller pieces, so
+ * that a thread preempted by other work on a busy machine holds up the others by little. */
+#ifndef RANGE_CHUNK
+#define RANGE_CHUNK (4ull << 20)
+#endif
 /* Pieces start on this boundary, so that no huge page is split between two threads. */
 #define PREFAULT_ALIGN (2ull << 20)
 /* "auto": one thread per this much memory, and no more than this many threads: zeroing pages is
@@ -35,10 +43,12 @@ typedef struct Piece {
 } Piece;
 
 typedef struct Work {
-        Piece *pieces;
+        Piece *pieces; /* NULL: the pieces are cut from `range` as they are taken */
+        Piece range;
         size_t n_pieces;
         size_t next; /* atomic: next piece to take */
         int error; /* atomic: first error */
+        int advice; /* MADV_POPULATE_WRITE or MADV_POPULATE_READ */
         bool touch;
         size_t page_size;
 } Work;
@@ -230,19 +240,19 @@ static void split_range(uintptr_t start, uintptr_t end, bool anon, void *userdat
         }
 }
 
-static int populate(const Piece *p, bool touch, size_t page_size) {
+static int populate(const Piece *p, int advice, bool touch, size_t page_size) {
         if (touch) {
                 /* Only anonymous memory is touched: a file mapping may end beyond its file,
                  * where a touch raises SIGBUS. An atomic add of 0 writes without changing a
                  * byte, even if another thread writes too. */
-                if (!p->anon)
+                if (!p->anon || advice != MADV_POPULATE_WRITE)
                         return 0;
                 for (uintptr_t a = p->start; a < p->end; a += page_size)
                         __atomic_fetch_add((volatile char *) a, 0, __ATOMIC_RELAXED);
                 return 0;
         }
         for (unsigned attempt = 0;; attempt++) {
-                if (madvise((void *) p->start, p->end - p->start, MADV_POPULATE_WRITE) == 0)
+                if (madvise((void *) p->start, p->end - p->start, advice) == 0)
                         return 0;
                 if ((errno == EINTR || errno == EAGAIN) && attempt < 16)
                         continue;
@@ -250,38 +260,129 @@ static int populate(const Piece *p, bool touch, size_t page_size) {
         }
 }
 
+/* Piece i of a single range: the range cut on RANGE_CHUNK boundaries (2 MiB aligned). */
+static Piece range_piece(const Piece *range, size_t i) {
+        uintptr_t base = range->start & ~(uintptr_t) (PREFAULT_ALIGN - 1);
+        Piece p = {
+                .start = base + i * RANGE_CHUNK,
+                .end = base + (i + 1) * RANGE_CHUNK,
+                .anon = range->anon,
+        };
+
+        if (p.start < range->start)
+                p.start = range->start;
+        if (p.end > range->end)
+                p.end = range->end;
+        return p;
+}
+
+static size_t range_pieces(const Piece *range) {
+        uintptr_t base = range->start & ~(uintptr_t) (PREFAULT_ALIGN - 1);
+        return (range->end - base + RANGE_CHUNK - 1) / RANGE_CHUNK;
+}
+
 static void *worker(void *userdata) {
         Work *w = userdata;
 
         for (;;) {
                 size_t i = __atomic_fetch_add(&w->next, 1, __ATOMIC_RELAXED);
+                Piece p;
                 int r, expected = 0;
 
                 if (i >= w->n_pieces)
                         break;
-                r = populate(&w->pieces[i], w->touch, w->page_size);
+                p = w->pieces ? w->pieces[i] : range_piece(&w->range, i);
+                r = populate(&p, w->advice, w->touch, w->page_size);
                 /* Errors on file mappings (device memory, holes past EOF) are mlockall's to
-                 * handle as it always does; errors on anonymous memory mean no memory. */
-                if (r < 0 && w->pieces[i].anon)
+                 * handle as it always does; errors on anonymous memory mean no memory. A single
+                 * range is anonymous or shared memory (shim-mmap.c): its errors always count. */
+                if (r < 0 && (p.anon || !w->pieces))
                         __atomic_compare_exchange_n(&w->error, &expected, -r, false,
                                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED);
         }
         return NULL;
 }
 
-static bool populate_write_supported(void *page, size_t page_size) {
-        return madvise(page, page_size, MADV_POPULATE_WRITE) == 0 || errno != EINVAL;
+static bool populate_write_supported(void *page, size_t page_size, int advice) {
+        return madvise(page, page_size, advice) == 0 || errno != EINVAL;
 }
 
-int prefault_self(uint32_t threads, bool thp, PrefaultStats *ret) {
+/* Whether this kernel knows `advice` (Linux 5.14+), asked on a page of our own: on a range of the
+ * program's, EINVAL may also mean "not accessible so", and touching it by hand would fault. */
+static bool populate_supported(int advice, size_t page_size) {
+        void *page = map_anon(page_size);
+        bool ok;
+
+        if (!page)
+                return true; /* then MADV_POPULATE_* reports whatever is wrong itself */
+        ok = populate_write_supported(page, page_size, advice);
+        (void) munmap(page, page_size);
+        return ok;
+}
+
+/* Runs worker() on `threads` threads (PREFAULT_THREADS_AUTO: by bytes), the caller's included,
+ * and joins them. Returns the number of threads that ran. */
+static uint32_t work_run(Work *w, uint32_t threads, uint64_t bytes) {
         pthread_t tids[PREFAULT_THREADS_MAX];
-        Splitter s = { .thp = thp };
-        Work w = {};
-        char *text = NULL;
-        size_t n = 0, alloc = 0, pieces_size = 0;
         uint32_t started = 0;
         sigset_t all, saved;
         pthread_attr_t attr;
+
+        if (threads == PREFAULT_THREADS_AUTO)
+                threads = prefault_auto_threads(bytes);
+        if (threads > PREFAULT_THREADS_MAX)
+                threads = PREFAULT_THREADS_MAX;
+        if (threads > w->n_pieces)
+                threads = (uint32_t) w->n_pieces;
+        if (threads < 1)
+                threads = 1;
+
+        if (threads > 1 && pthread_attr_init(&attr) == 0) {
+                (void) pthread_attr_setstacksize(&attr, WORKER_STACK_SIZE);
+                /* Workers inherit a full signal mask: the program's handlers never run on them. */
+                sigfillset(&all);
+                pthread_sigmask(SIG_SETMASK, &all, &saved);
+                for (; started < threads - 1; started++)
+                        if (pthread_create(&tids[started], &attr, worker, w) != 0)
+                                break;
+                pthread_sigmask(SIG_SETMASK, &saved, NULL);
+                pthread_attr_destroy(&attr);
+        }
+        worker(w);
+        for (uint32_t i = 0; i < started; i++)
+                pthread_join(tids[i], NULL);
+        return started + 1;
+}
+
+int prefault_range(void *start, size_t len, uint32_t threads, bool anon, bool write,
+                   PrefaultStats *ret) {
+        long ps = sysconf(_SC_PAGESIZE);
+        Work w = {
+                .range = { .start = (uintptr_t) start,
+                           .end = (uintptr_t) start + len,
+                           .anon = anon },
+                .advice = write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ,
+                .page_size = ps > 0 ? (size_t) ps : 4096,
+        };
+
+        if (len == 0 || w.range.end < w.range.start)
+                return -EINVAL;
+        w.n_pieces = range_pieces(&w.range);
+        w.touch = !populate_supported(w.advice, w.page_size);
+        *ret = (PrefaultStats){
+                .threads = work_run(&w, threads, len),
+                .bytes = len,
+                .fallback = w.touch,
+                .error = w.error,
+        };
+        return 0;
+}
+
+int prefault_self(uint32_t threads, bool thp, PrefaultStats *ret) {
+        Splitter s = { .thp = thp };
+        Work w = { .advice = MADV_POPULATE_WRITE };
+        char *text = NULL;
+        size_t n = 0, alloc = 0, pieces_size = 0;
         long ps;
         int r;
 
@@ -310,34 +411,10 @@ int prefault_self(uint32_t threads, bool thp, PrefaultStats *ret) {
         maps_foreach(text, n, split_range, &s);
         w.n_pieces = s.n;
         /* The probe runs on our own buffer, which is private anonymous memory. */
-        w.touch = !populate_write_supported(text, w.page_size);
-
-        if (threads == PREFAULT_THREADS_AUTO)
-                threads = prefault_auto_threads(s.bytes);
-        if (threads > PREFAULT_THREADS_MAX)
-                threads = PREFAULT_THREADS_MAX;
-        if (threads > w.n_pieces)
-                threads = (uint32_t) w.n_pieces;
-        if (threads < 1)
-                threads = 1;
-
-        if (threads > 1 && pthread_attr_init(&attr) == 0) {
-                (void) pthread_attr_setstacksize(&attr, WORKER_STACK_SIZE);
-                /* Workers inherit a full signal mask: the program's handlers never run on them. */
-                sigfillset(&all);
-                pthread_sigmask(SIG_SETMASK, &all, &saved);
-                for (; started < threads - 1; started++)
-                        if (pthread_create(&tids[started], &attr, worker, &w) != 0)
-                                break;
-                pthread_sigmask(SIG_SETMASK, &saved, NULL);
-                pthread_attr_destroy(&attr);
-        }
-        worker(&w);
-        for (uint32_t i = 0; i < started; i++)
-                pthread_join(tids[i], NULL);
+        w.touch = !populate_write_supported(text, w.page_size, MADV_POPULATE_WRITE);
 
         *ret = (PrefaultStats){
-                .threads = started + 1,
+                .threads = work_run(&w, threads, s.bytes),
                 .bytes = s.bytes,
                 .fallback = w.touch,
                 .error = w.error,

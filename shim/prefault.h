@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
-/* Populating the private writable mappings of this process in parallel before mlockall(2). */
+/* Populating memory of this process in parallel: the private writable mappings before
+ * mlockall(2), or one range (a large mapping made later, see shim-mmap.h). */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* MEMLOCK_PREFAULT_THREADS=auto. 0 means "do not prefault" and is handled by the caller. */
@@ -27,3 +29,10 @@ uint32_t prefault_auto_threads(uint64_t bytes);
  * and pthread_create(3) only: no stdio, no malloc. Returns 0 (*ret filled; per-range errors land
  * in ret->error) or -errno if the map could not be read (nothing was populated). */
 int prefault_self(uint32_t threads, bool thp, PrefaultStats *ret);
+
+/* Populates [start, start + len) with `threads` threads as above: MADV_POPULATE_WRITE if write,
+ * else MADV_POPULATE_READ. anon says whether the range is anonymous memory: only then is it
+ * touched by hand where MADV_POPULATE_* is missing. The first error lands in ret->error. Returns
+ * 0 (*ret filled) or -EINVAL for an empty range. */
+int prefault_range(void *start, size_t len, uint32_t threads, bool anon, bool write,
+                   PrefaultStats *ret);

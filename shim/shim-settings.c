@@ -4,11 +4,14 @@
 #include <string.h>
 
 #include "shim/prefault.h"
+#include "shim/shim-mmap.h"
 #include "shim/shim-settings.h"
 #include "shim/shim-util.h"
 
 /* An fd number above this is refused (far above any RLIMIT_NOFILE in practice). */
 #define REPORT_FD_MAX 1048576u
+/* MEMLOCK_PREFAULT_MMAP above this is refused: larger than any address space. */
+#define PREFAULT_MMAP_MAX (1ull << 56)
 
 static void note_bad(const char *name, int *r, const char **bad) {
         if (*r == 0) {
@@ -22,6 +25,7 @@ int shim_settings_from_env(ShimSettings *ret, const char **ret_bad_name) {
                 .mode = LOCK_MODE_ON,
                 .prefault_threads = PREFAULT_THREADS_AUTO,
                 .thp = true,
+                .prefault_mmap = SHIM_MMAP_MIN_DEFAULT,
                 .inherit = false,
                 .abort_on_failure = true,
                 .report_fd = -EBADF,
@@ -81,6 +85,16 @@ int shim_settings_from_env(ShimSettings *ret, const char **ret_bad_name) {
                 else
                         note_bad("MEMLOCK_THP", &r, &bad);
         }
+        v = getenv("MEMLOCK_PREFAULT_MMAP");
+        if (v) {
+                k = shim_parse_bool(v);
+                if (k == 0)
+                        s.prefault_mmap = 0;
+                else if (shim_parse_size(v, PREFAULT_MMAP_MAX, &u) >= 0)
+                        s.prefault_mmap = u;
+                else
+                        note_bad("MEMLOCK_PREFAULT_MMAP", &r, &bad);
+        }
         v = getenv("MEMLOCK_INHERIT");
         if (v) {
                 k = shim_parse_bool(v);
@@ -98,8 +112,9 @@ int shim_settings_from_env(ShimSettings *ret, const char **ret_bad_name) {
 
 void shim_settings_unset_env(bool keep_inheritable) {
         static const char *const inheritable[] = {
-                "MEMLOCK_MODE",    "MEMLOCK_PREFAULT_THREADS", "MEMLOCK_THP",
-                "MEMLOCK_INHERIT", "MEMLOCK_ON_FAILURE",       "MEMLOCK_VERBOSE",
+                "MEMLOCK_MODE",          "MEMLOCK_PREFAULT_THREADS", "MEMLOCK_THP",
+                "MEMLOCK_PREFAULT_MMAP", "MEMLOCK_INHERIT",          "MEMLOCK_ON_FAILURE",
+                "MEMLOCK_VERBOSE",
         };
 
         (void) unsetenv("MEMLOCK_REPORT_FD");

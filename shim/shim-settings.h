@@ -11,6 +11,9 @@ typedef struct ShimSettings {
         LockMode mode; /* MEMLOCK_MODE=on|on-fault|current, default on */
         uint32_t prefault_threads; /* MEMLOCK_PREFAULT_THREADS=N|auto, default auto; 0 = none */
         bool thp; /* MEMLOCK_THP=0|1, default 1: MADV_HUGEPAGE before prefaulting */
+        uint64_t prefault_mmap; /* MEMLOCK_PREFAULT_MMAP=SIZE|off, default 64M: mappings made
+                                 * after main() from this size on are prefaulted (mode on); 0 =
+                                 * off */
         bool inherit; /* MEMLOCK_INHERIT=0|1, default 0 */
         bool abort_on_failure; /* MEMLOCK_ON_FAILURE=abort|continue, default abort */
         int report_fd; /* MEMLOCK_REPORT_FD=N, default -EBADF (no report) */

@@ -24,11 +24,41 @@ int shim_parse_uint(const char *s, uint64_t max, uint64_t *ret) {
                 if (*p < '0' || *p > '9')
                         return -EINVAL;
                 unsigned d = (unsigned) (*p - '0');
-                if (v > (max - d) / 10)
+                /* d > max first: max - d would wrap around. */
+                if (d > max || v > (max - d) / 10)
                         return -ERANGE;
                 v = v * 10 + d;
         }
         *ret = v;
+        return 0;
+}
+
+int shim_parse_size(const char *s, uint64_t max, uint64_t *ret) {
+        static const char suffixes[] = "KMGT";
+        char digits[24];
+        unsigned shift = 0;
+        size_t n;
+        uint64_t v;
+        int r;
+
+        if (!s)
+                return -EINVAL;
+        n = strlen(s);
+        if (n > 0) {
+                const char *x = memchr(suffixes, s[n - 1], sizeof(suffixes) - 1);
+                if (x) {
+                        shift = 10 * (unsigned) (x - suffixes + 1);
+                        n--;
+                }
+        }
+        if (n == 0 || n >= sizeof(digits))
+                return n == 0 ? -EINVAL : -ERANGE;
+        memcpy(digits, s, n);
+        digits[n] = '\0';
+        r = shim_parse_uint(digits, max >> shift, &v);
+        if (r < 0)
+                return r;
+        *ret = v << shift;
         return 0;
 }
 

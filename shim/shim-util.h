@@ -12,6 +12,9 @@ uint64_t shim_now_usec(void);
 /* Parses an unsigned decimal number, no sign, no space, no trailing garbage, at most max.
  * Returns 0, -EINVAL or -ERANGE; *ret is untouched on failure. */
 int shim_parse_uint(const char *s, uint64_t max, uint64_t *ret);
+/* A size: decimal digits, then optionally K, M, G or T (powers of 1024). At most max. Returns 0,
+ * -EINVAL or -ERANGE; *ret is untouched on failure. */
+int shim_parse_size(const char *s, uint64_t max, uint64_t *ret);
 /* "0"/"no"/"false"/"off" → 0, "1"/"yes"/"true"/"on" → 1, else -EINVAL. */
 int shim_parse_bool(const char *s);
 

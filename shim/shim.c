@@ -24,6 +24,7 @@
 
 #include "common/shim-report.h"
 #include "shim/shim-lock.h"
+#include "shim/shim-mmap.h"
 #include "shim/shim-settings.h"
 #include "shim/shim-util.h"
 
@@ -93,6 +94,8 @@ static void shim_atfork_child(void) {
         r = shim_relock_after_fork(shim_state.mode);
         if (r >= 0)
                 return;
+        /* Not locked: large mappings go to the kernel again, unlocked. */
+        shim_mmap_disable();
         if (!shim_state.abort_on_failure && !shim_state.verbose)
                 return;
         shim_buf_puts(&b, "memlock-shim: pid ");
@@ -187,6 +190,10 @@ static void __attribute__((constructor)) shim_init(void) {
                 shim_state.verbose = s.verbose;
                 shim_state.relock_in_child = true;
                 (void) pthread_atfork(NULL, NULL, shim_atfork_child);
+                /* Mode on only: MCL_FUTURE populates new mappings, which the interposer then
+                 * does in parallel. on-fault defers population; current locks nothing later. */
+                if (s.mode == LOCK_MODE_ON)
+                        shim_mmap_enable(s.prefault_mmap, s.prefault_threads, s.thp, s.verbose);
         }
 
         if (!s.inherit) {

@@ -2,6 +2,14 @@
 /* A program for the shim tests to preload libmemlock-shim.so into. It runs its arguments as
  * commands, in order:
  *   alloc N      map N MiB of private anonymous memory (untouched)
+ *   alloc-fixed N  the same the way QEMU maps guest RAM: a PROT_NONE reservation, then
+ *                mmap(MAP_FIXED) of N MiB over it, 2 MiB aligned
+ *   memfd N      map N MiB of a memfd, MAP_SHARED (QEMU's memory-backend-memfd)
+ *   region L     print "L resident=K rss=K locked=K thp=K minflt=N" for the last mapping: KiB
+ *                resident right after mmap returned (mincore(2), before anything else ran),
+ *                its Rss, Locked and AnonHugePages from /proc/self/smaps, and the minor faults
+ *                the main thread took inside that mmap (getrusage(RUSAGE_THREAD))
+ *   munlockall   munlockall(2): the program gives up its lock (and MCL_FUTURE)
  *   touch        write one byte per page of everything allocated
  *   status L     print "L pid=P VmLck=K VmRSS=K CapAmb=X CapEff=X" (kB, hex) from /proc
  *   fork         fork; the child runs the remaining commands, the parent waits and exits with
@@ -18,10 +26,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,8 +46,101 @@ static char bss[(size_t) SHIM_TARGET_BSS_MIB << 20];
 static struct {
         char *p;
         size_t n;
+        size_t resident; /* pages resident when mmap returned */
+        long minflt; /* the main thread's minor faults inside mmap */
 } regions[REGIONS_MAX];
 static size_t n_regions;
+
+static long thread_minflt(void) {
+        struct rusage ru;
+        return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_minflt : -1;
+}
+
+/* Maps n bytes (kind: 'a' anonymous, 'f' QEMU-style fixed over a reservation, 'm' memfd) and
+ * records how much of it mmap left resident. */
+static int region_map(size_t n, char kind) {
+        static unsigned char vec[(1024u << 20) / 4096 * 4]; /* up to 4 GiB of 4 KiB pages */
+        size_t ps = (size_t) sysconf(_SC_PAGESIZE), pages = n / ps, res = 0;
+        void *p = MAP_FAILED;
+        long f0, f1;
+        int fd = -1;
+
+        if (n_regions >= REGIONS_MAX || pages > sizeof(vec)) {
+                fprintf(stderr, "shim-target: too many regions or too large\n");
+                return -E2BIG;
+        }
+        if (kind == 'f') {
+                char *r = mmap(NULL, n + (2u << 20), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (r == MAP_FAILED)
+                        return -errno;
+                r = (char *) (((uintptr_t) r + (2u << 20) - 1) & ~(uintptr_t) ((2u << 20) - 1));
+                f0 = thread_minflt();
+                p = mmap(r, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+                         0);
+        } else if (kind == 'm') {
+                fd = memfd_create("shim-target", MFD_CLOEXEC);
+                if (fd < 0 || ftruncate(fd, (off_t) n) < 0)
+                        return -errno;
+                f0 = thread_minflt();
+                p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        } else {
+                f0 = thread_minflt();
+                p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        }
+        f1 = thread_minflt();
+        if (p == MAP_FAILED) {
+                int e = errno;
+                fprintf(stderr, "shim-target: mmap %zu: %s\n", n, strerror(e));
+                if (fd >= 0)
+                        close(fd);
+                return -e;
+        }
+        if (mincore(p, n, vec) == 0)
+                for (size_t i = 0; i < pages; i++)
+                        res += vec[i] & 1;
+        if (fd >= 0)
+                close(fd);
+        regions[n_regions].p = p;
+        regions[n_regions].n = n;
+        regions[n_regions].resident = res;
+        regions[n_regions++].minflt = f1 - f0;
+        return 0;
+}
+
+/* Rss, Locked and AnonHugePages (kB) of the mapping that starts at p, from /proc/self/smaps. */
+static int smaps_of(const void *p, long *ret_rss, long *ret_locked, long *ret_thp) {
+        char line[512];
+        bool in = false;
+        long rss = -1, locked = -1, thp = -1;
+        FILE *f = fopen("/proc/self/smaps", "re");
+
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof(line), f)) {
+                size_t first = strcspn(line, " \t\n");
+                unsigned long start;
+                long v;
+
+                /* A mapping's header starts "start-end perms ..."; its fields "Name: value". */
+                if (first > 0 && line[first - 1] != ':') {
+                        in = sscanf(line, "%lx-", &start) == 1 && start == (uintptr_t) p;
+                        continue;
+                }
+                if (!in)
+                        continue;
+                if (sscanf(line, "Rss: %ld kB", &v) == 1)
+                        rss = v;
+                else if (sscanf(line, "Locked: %ld kB", &v) == 1)
+                        locked = v;
+                else if (sscanf(line, "AnonHugePages: %ld kB", &v) == 1)
+                        thp = v;
+        }
+        fclose(f);
+        *ret_rss = rss;
+        *ret_locked = locked;
+        *ret_thp = thp;
+        return 0;
+}
 
 static int status_print(const char *label) {
         char line[512], out[512] = "";
@@ -94,22 +198,23 @@ int main(int argc, char *argv[]) {
         for (int i = 1; i < argc; i++) {
                 const char *c = argv[i];
 
-                if (strcmp(c, "alloc") == 0 && i + 1 < argc) {
-                        size_t n = arg_number(argv[++i]) << 20;
-                        void *p;
-
-                        if (n_regions >= REGIONS_MAX) {
-                                fprintf(stderr, "shim-target: too many regions\n");
-                                return 2;
-                        }
-                        p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-                                 0);
-                        if (p == MAP_FAILED) {
-                                fprintf(stderr, "shim-target: mmap %zu: %m\n", n);
+                if ((strcmp(c, "alloc-fixed") == 0 || strcmp(c, "memfd") == 0) && i + 1 < argc) {
+                        if (region_map(arg_number(argv[++i]) << 20, c[0] == 'm' ? 'm' : 'f') < 0)
                                 return 3;
-                        }
-                        regions[n_regions].p = p;
-                        regions[n_regions++].n = n;
+                } else if (strcmp(c, "region") == 0 && i + 1 < argc && n_regions > 0) {
+                        size_t r = n_regions - 1;
+                        long rss, locked, thp;
+                        if (smaps_of(regions[r].p, &rss, &locked, &thp) < 0)
+                                return 3;
+                        printf("%s resident=%zu rss=%ld locked=%ld thp=%ld minflt=%ld\n", argv[++i],
+                               regions[r].resident * ((size_t) sysconf(_SC_PAGESIZE) >> 10), rss,
+                               locked, thp, regions[r].minflt);
+                } else if (strcmp(c, "alloc") == 0 && i + 1 < argc) {
+                        if (region_map(arg_number(argv[++i]) << 20, 'a') < 0)
+                                return 3;
+                } else if (strcmp(c, "munlockall") == 0) {
+                        if (munlockall() < 0)
+                                return 3;
                 } else if (strcmp(c, "touch") == 0) {
                         long ps = sysconf(_SC_PAGESIZE);
                         for (size_t r = 0; r < n_regions; r++)
