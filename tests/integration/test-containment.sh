@@ -204,8 +204,9 @@ attack() { # NAME PROGRAM
                 fail "$name: Error '$(wprop "$wpath" Error)' while it runs"
         exec 7>&-
         wait_state "$wpath" exited
-        # Gone with its last process.
-        for _ in $(seq 100); do [[ -d $cg ]] || break; sleep 0.05; done
+        # Gone with its last process: at once, or, when its last tasks are slow to exit
+        # (an OOM victim under load), at the next orphan check (LIMIT_ORPHAN_CHECK_USEC, 10 s).
+        for _ in $(seq 400); do [[ -d $cg ]] || break; sleep 0.05; done
         [[ ! -d $cg ]] || fail "$name: cgroup $cg left behind"
         [[ $(wprop "$wpath" Error) == *"OOM-killed"* ]] ||
                 fail "$name: Error '$(wprop "$wpath" Error)' does not report the OOM kills"
@@ -327,7 +328,7 @@ start_daemon
 [[ $(cgdir_of "$wpath") == "$cg" ]] || fail "re-adopted with Containment '$(wprop "$wpath" Containment)'"
 bctl call org.mlockd1 /org/mlockd1 org.mlockd1.Manager Kill oi "$wpath" 9 >/dev/null
 wait_state "$wpath" exited
-for _ in $(seq 100); do [[ -d $cg ]] || break; sleep 0.05; done
+for _ in $(seq 400); do [[ -d $cg ]] || break; sleep 0.05; done
 [[ ! -d $cg ]] || fail "the re-adopted workload's cgroup $cg was left behind"
 echo "restart: the re-adopted workload kept $cg, removed after its exit"
 stop_daemon
