@@ -36,20 +36,8 @@ done
 [[ -S /run/systemd/journal/socket ]] || fail "systemd-journald did not start: $(cat "$tmp/journald.log")"
 jctl() { journalctl -D /run/log/journal --no-pager "$@"; }
 
-cat >"$tmp/policy.d/10-test.policy" <<'POLICY'
-[Match]
-Executable=/usr/bin/* /bin/*
-
-[Lock]
-Mode=on
-Limit=16M
-
-[Access]
-AllowUsers=root
-AllowRun=yes
-POLICY
-printf '[Daemon]\nBudget=1G\n' >"$tmp/mlockd.conf"
-chmod 0644 "$tmp/mlockd.conf" "$tmp/policy.d/10-test.policy"
+# lib_init wrote mlockd.conf (Budget=1G).
+lib_test_policy
 
 # As systemd would: stderr is the stream JOURNAL_STREAM names (here a file; the daemon
 # then writes entries to the journal socket, not to the stream).
