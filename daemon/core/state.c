@@ -120,13 +120,24 @@ int state_format(uint64_t next_id, const WorkloadTable *t, char **ret) {
         return 0;
 }
 
+/* The lookup get_u64() and get_i64() share: 1 with the integer member k in *ret_v, 0 when
+ * k is absent and not required (the caller's value stays as it is). */
+static int get_int(json_object *o, const char *k, bool required, json_object **ret_v) {
+        if (!json_object_object_get_ex(o, k, ret_v))
+                return required ? -EBADMSG : 0;
+        if (!json_object_is_type(*ret_v, json_type_int))
+                return -EBADMSG;
+        return 1;
+}
+
 static int get_u64(json_object *o, const char *k, bool required, uint64_t *ret) {
         json_object *v;
+        int r;
 
-        if (!json_object_object_get_ex(o, k, &v))
-                return required ? -EBADMSG : 0;
-        if (!json_object_is_type(v, json_type_int))
-                return -EBADMSG;
+        r = get_int(o, k, required, &v);
+        if (r <= 0)
+                return r;
+        /* json-c reports an out-of-range value only through errno. */
         errno = 0;
         *ret = json_object_get_uint64(v);
         if (errno != 0)
@@ -136,11 +147,11 @@ static int get_u64(json_object *o, const char *k, bool required, uint64_t *ret) 
 
 static int get_i64(json_object *o, const char *k, bool required, int64_t *ret) {
         json_object *v;
+        int r;
 
-        if (!json_object_object_get_ex(o, k, &v))
-                return required ? -EBADMSG : 0;
-        if (!json_object_is_type(v, json_type_int))
-                return -EBADMSG;
+        r = get_int(o, k, required, &v);
+        if (r <= 0)
+                return r;
         errno = 0;
         *ret = json_object_get_int64(v);
         if (errno != 0)
