@@ -48,7 +48,9 @@
 #                         (MLOCKD_BUILD_DIR) and, given "hog", hog (its spawn-hog helper, a
 #                         FAIL when it was not built), then sysenv_check, sysenv_boot and
 #                         sysenv_install_build "$build". Defines failures=0, fail MESSAGE,
-#                         prop UNIT PROPERTY and vmlck PID (VmLck in kB) for the test's checks.
+#                         prop UNIT PROPERTY, vmlck PID (VmLck in kB), workload_of NAME
+#                         ("STATE PID" from memlockctl list) and wait_workload NAME WANT
+#                         TIMEOUT (until workload_of says WANT) for the test's checks.
 #   sysenv_stop           stops the container (SIGTERM twice: the first starts an orderly
 #                         shutdown, the second makes nspawn end it) and waits for it.
 #   sysenv_log            prints the container's console output (the test prints it on failure).
@@ -411,5 +413,20 @@ sysenv_start_installed() {
         }
         vmlck() { # PID → kB
                 sysenv_exec awk '$1 == "VmLck:" { print $2 }' "/proc/$1/status" 2>/dev/null
+        }
+        workload_of() { # NAME → "STATE PID"
+                sysenv_exec memlockctl list --no-legend --json=short | python3 -c '
+import json, sys
+for w in json.load(sys.stdin):
+    if w["name"] == sys.argv[1]:
+        print(w["state"], w["pid"])' "$1"
+        }
+        wait_workload() { # NAME WANT TIMEOUT
+                local i
+                for ((i = 0; i < $3 * 10; i++)); do
+                        [[ $(workload_of "$1") == "$2" ]] && return 0
+                        sleep 0.1
+                done
+                return 1
         }
 }

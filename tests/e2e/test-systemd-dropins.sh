@@ -25,22 +25,6 @@ wait_vmlck() { # PID KB TIMEOUT
         done
         return 1
 }
-# Prints "STATE PID" of the workload called NAME.
-workload_of() {
-        sysenv_exec memlockctl list --no-legend --json=short | python3 -c '
-import json, sys
-for w in json.load(sys.stdin):
-    if w["name"] == sys.argv[1]:
-        print(w["state"], w["pid"])' "$1"
-}
-wait_workload() { # NAME WANT TIMEOUT
-        local i
-        for ((i = 0; i < $3 * 10; i++)); do
-                [[ $(workload_of "$1") == "$2" ]] && return 0
-                sleep 0.1
-        done
-        return 1
-}
 
 mkdir -p "$SYSENV_TMP/add/usr/local/libexec/mlockd-e2e" "$SYSENV_TMP/add/etc/systemd/system"
 install -m 0755 "$hog" "$SYSENV_TMP/add/usr/local/libexec/mlockd-e2e/"

@@ -18,21 +18,6 @@ sysenv_start_installed hog
 alive() {
         sysenv_exec test -d "/proc/$1"
 }
-workload_of() { # NAME → "STATE PID"
-        sysenv_exec memlockctl list --no-legend --json=short | python3 -c '
-import json, sys
-for w in json.load(sys.stdin):
-    if w["name"] == sys.argv[1]:
-        print(w["state"], w["pid"])' "$1"
-}
-wait_workload() { # NAME WANT TIMEOUT
-        local i
-        for ((i = 0; i < $3 * 10; i++)); do
-                [[ $(workload_of "$1") == "$2" ]] && return 0
-                sleep 0.1
-        done
-        return 1
-}
 MIB=1024 # kB
 
 mkdir -p "$SYSENV_TMP/add/usr/local/libexec/mlockd-e2e"

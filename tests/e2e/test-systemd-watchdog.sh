@@ -14,13 +14,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/systemd-env.sh"
 
 sysenv_start_installed hog
-workload_of() { # NAME → "STATE PID"
-        sysenv_exec memlockctl list --no-legend --json=short | python3 -c '
-import json, sys
-for w in json.load(sys.stdin):
-    if w["name"] == sys.argv[1]:
-        print(w["state"], w["pid"])' "$1"
-}
 
 echo "== 1. the daemon pings the watchdog"
 sysenv_exec systemctl start mlockd.service
