@@ -16,7 +16,7 @@ hostile=$src/tests/integration/lib-hostile-bus.py
 
 lib_init test-bus-input-limit
 # lib_init wrote mlockd.conf (Budget=1G).
-lib_test_policy
+lib_run_policy 10-test '/usr/bin/* /bin/*'
 lib_start_daemon
 
 max_message=$((640 * 1024)) # LIMIT_MESSAGE_BYTES in daemon/limits.h

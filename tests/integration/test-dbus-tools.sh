@@ -15,7 +15,7 @@ command -v gdbus >/dev/null || lib_skip "gdbus (libglib2.0-bin) missing"
 
 lib_init test-dbus-tools
 # lib_init wrote mlockd.conf (Budget=1G).
-lib_test_policy
+lib_run_policy 10-test '/usr/bin/* /bin/*'
 lib_start_daemon
 
 # wait_for FILE PATTERN: up to 10 s (times the valgrind factor) for PATTERN in FILE.

@@ -16,7 +16,7 @@ lib_init test-hostile-names
 mkdir -p "$tmp/bin"
 chmod 0755 "$tmp/bin"
 # lib_init wrote mlockd.conf (Budget=1G).
-lib_test_policy "$tmp/bin/*"
+lib_run_policy 10-test "/usr/bin/* /bin/* $tmp/bin/*"
 lib_start_daemon
 mctl() { "$ctl" --socket "$tmp/io.socket" --no-pager "$@"; }
 # no_raw_controls WHAT TEXT: fails if TEXT holds ESC, BEL or a TAB.
