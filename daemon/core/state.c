@@ -120,44 +120,26 @@ int state_format(uint64_t next_id, const WorkloadTable *t, char **ret) {
         return 0;
 }
 
-/* The lookup get_u64() and get_i64() share: 1 with the integer member k in *ret_v, 0 when
- * k is absent and not required (the caller's value stays as it is). */
-static int get_int(json_object *o, const char *k, bool required, json_object **ret_v) {
-        if (!json_object_object_get_ex(o, k, ret_v))
-                return required ? -EBADMSG : 0;
-        if (!json_object_is_type(*ret_v, json_type_int))
-                return -EBADMSG;
-        return 1;
-}
+/* get_u64() and get_i64(): the integer member k of o, through json-c's getter, which reports
+ * an out-of-range value only through errno. An absent member is -EBADMSG if required, else 0
+ * with *ret unchanged. */
+#define DEFINE_GET_INT(name, type, getter)                                                         \
+        static int name(json_object *o, const char *k, bool required, type *ret) {                 \
+                json_object *v;                                                                    \
+                                                                                                   \
+                if (!json_object_object_get_ex(o, k, &v))                                          \
+                        return required ? -EBADMSG : 0;                                            \
+                if (!json_object_is_type(v, json_type_int))                                        \
+                        return -EBADMSG;                                                           \
+                errno = 0;                                                                         \
+                *ret = getter(v);                                                                  \
+                if (errno != 0)                                                                    \
+                        return -EBADMSG;                                                           \
+                return 0;                                                                          \
+        }
 
-static int get_u64(json_object *o, const char *k, bool required, uint64_t *ret) {
-        json_object *v;
-        int r;
-
-        r = get_int(o, k, required, &v);
-        if (r <= 0)
-                return r;
-        /* json-c reports an out-of-range value only through errno. */
-        errno = 0;
-        *ret = json_object_get_uint64(v);
-        if (errno != 0)
-                return -EBADMSG;
-        return 0;
-}
-
-static int get_i64(json_object *o, const char *k, bool required, int64_t *ret) {
-        json_object *v;
-        int r;
-
-        r = get_int(o, k, required, &v);
-        if (r <= 0)
-                return r;
-        errno = 0;
-        *ret = json_object_get_int64(v);
-        if (errno != 0)
-                return -EBADMSG;
-        return 0;
-}
+DEFINE_GET_INT(get_u64, uint64_t, json_object_get_uint64)
+DEFINE_GET_INT(get_i64, int64_t, json_object_get_int64)
 
 static int get_bool(json_object *o, const char *k, bool *ret) {
         json_object *v;
