@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,4 +216,16 @@ int cgroup_is_populated(const char *dir) {
                 if (s[i] >= '0' && s[i] <= '9')
                         return 1;
         return 0;
+}
+
+void containment_set_error(char **ret_error, const char *format, ...) {
+        va_list ap;
+
+        if (!ret_error)
+                return;
+        free(*ret_error);
+        va_start(ap, format);
+        if (vasprintf(ret_error, format, ap) < 0)
+                *ret_error = NULL;
+        va_end(ap);
 }

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/macro.h"
+
 /* The longest cgroupfs file we read (memory.stat of v1 is ~1.5 KiB, of v2 ~2 KiB). */
 #define CGROUP_FILE_MAX (64U * 1024U)
 
@@ -38,3 +40,8 @@ int cgroup_read_u64(const char *dir, const char *name, uint64_t *ret);
 int cgroup_read_keyed(const char *dir, const char *name, const char *key, uint64_t *ret);
 /* Whether dir/cgroup.procs lists a process: 1 yes, 0 empty, -errno. */
 int cgroup_is_populated(const char *dir);
+
+/* The sentence for a person both backends (containment.c, containment-scope.c) return: a
+ * printf into *ret_error (malloc'd; NULL if out of memory), replacing and freeing what it held.
+ * ret_error may be NULL. */
+void containment_set_error(char **ret_error, const char *format, ...) _printf_(2, 3);

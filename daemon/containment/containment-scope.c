@@ -23,18 +23,6 @@ typedef struct JobWait {
         char *result; /* JobRemoved's result for unit, once seen */
 } JobWait;
 
-_printf_(2, 3) static void set_error(char **ret_error, const char *format, ...) {
-        va_list ap;
-
-        if (!ret_error)
-                return;
-        free(*ret_error);
-        va_start(ap, format);
-        if (vasprintf(ret_error, format, ap) < 0)
-                *ret_error = NULL;
-        va_end(ap);
-}
-
 static uint64_t now_usec(void) {
         struct timespec ts;
 
@@ -68,8 +56,8 @@ int containment_scope_new(const char *private_socket, sd_bus *bus, ContainmentSc
         if (r >= 0)
                 r = sd_bus_start(s->bus);
         if (r < 0) {
-                set_error(ret_error, "cannot connect to systemd at '%s': %s", private_socket,
-                          strerror(-r));
+                containment_set_error(ret_error, "cannot connect to systemd at '%s': %s",
+                                      private_socket, strerror(-r));
                 containment_scope_free(s);
                 return r;
         }
@@ -150,17 +138,18 @@ int containment_scope_start(ContainmentScope *s, const char *hierarchy, bool v1,
                 goto fail;
         r = sd_bus_call(s->bus, m, CONTAINMENT_SCOPE_TIMEOUT_USEC, &e, &reply);
         if (r < 0) {
-                set_error(ret_error, "systemd refused the scope '%s': %s", cg->unit,
-                          e.message ?: strerror(-r));
+                containment_set_error(ret_error, "systemd refused the scope '%s': %s", cg->unit,
+                                      e.message ?: strerror(-r));
                 return r;
         }
         while (!w.result) {
                 uint64_t t = now_usec();
 
                 if (t >= deadline) {
-                        set_error(ret_error, "systemd did not start the scope '%s' within %llu s",
-                                  cg->unit,
-                                  (unsigned long long) (CONTAINMENT_SCOPE_TIMEOUT_USEC / 1000000));
+                        containment_set_error(
+                                ret_error, "systemd did not start the scope '%s' within %llu s",
+                                cg->unit,
+                                (unsigned long long) (CONTAINMENT_SCOPE_TIMEOUT_USEC / 1000000));
                         return -ETIMEDOUT;
                 }
                 r = sd_bus_process(s->bus, NULL);
@@ -173,8 +162,8 @@ int containment_scope_start(ContainmentScope *s, const char *hierarchy, bool v1,
                         goto fail;
         }
         if (!streq(w.result, "done")) {
-                set_error(ret_error, "systemd could not start the scope '%s': job %s", cg->unit,
-                          w.result);
+                containment_set_error(ret_error, "systemd could not start the scope '%s': job %s",
+                                      cg->unit, w.result);
                 free(w.result);
                 return -EIO;
         }
@@ -187,8 +176,8 @@ int containment_scope_start(ContainmentScope *s, const char *hierarchy, bool v1,
         if (r >= 0)
                 r = cgroup_path_parse(text, n, v1 ? "memory" : NULL, &path);
         if (r < 0) {
-                set_error(ret_error, "cannot find the cgroup of scope '%s': %s", cg->unit,
-                          strerror(-r));
+                containment_set_error(ret_error, "cannot find the cgroup of scope '%s': %s",
+                                      cg->unit, strerror(-r));
                 return r;
         }
         free(cg->dir);
@@ -198,7 +187,7 @@ int containment_scope_start(ContainmentScope *s, const char *hierarchy, bool v1,
         }
         return 0;
 fail:
-        set_error(ret_error, "Failed to talk to systemd about the scope '%s': %s", cg->unit,
-                  strerror(-r));
+        containment_set_error(ret_error, "Failed to talk to systemd about the scope '%s': %s",
+                              cg->unit, strerror(-r));
         return r;
 }

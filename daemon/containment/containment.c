@@ -31,18 +31,6 @@ static const char *const containment_backend_table[_CONTAINMENT_BACKEND_MAX] = {
 
 DEFINE_STRING_TABLE_LOOKUP(containment_backend, ContainmentBackend)
 
-_printf_(2, 3) static void set_error(char **ret_error, const char *format, ...) {
-        va_list ap;
-
-        if (!ret_error)
-                return;
-        free(*ret_error);
-        va_start(ap, format);
-        if (vasprintf(ret_error, format, ap) < 0)
-                *ret_error = NULL;
-        va_end(ap);
-}
-
 static bool file_exists(const char *dir, const char *name) {
         _cleanup_free_ char *p = NULL;
 
@@ -91,13 +79,14 @@ static int probe_v1(const char *cgroupfs, const char *self, const char *subtree,
         if (!hier)
                 return -ENOMEM;
         if (!file_exists(hier, "memory.limit_in_bytes")) {
-                set_error(&c->reason, "the cgroup v1 memory controller is not mounted at '%s'",
-                          hier);
+                containment_set_error(
+                        &c->reason, "the cgroup v1 memory controller is not mounted at '%s'", hier);
                 return 0;
         }
         r = cgroup_path_parse(self, strlen(self), "memory", &own);
         if (r < 0) {
-                set_error(&c->reason, "the daemon's memory cgroup is unknown (%s)", strerror(-r));
+                containment_set_error(&c->reason, "the daemon's memory cgroup is unknown (%s)",
+                                      strerror(-r));
                 return r == -ENOMEM ? r : 0;
         }
         if (asprintf(&base, "%s%s%s", streq(own, "/") ? "" : own, "/", subtree) < 0)
@@ -107,8 +96,9 @@ static int probe_v1(const char *cgroupfs, const char *self, const char *subtree,
                 return -ENOMEM;
         r = make_dir(dir);
         if (r < 0) {
-                set_error(&c->reason, "cannot create '%s' in the v1 memory controller: %s", dir,
-                          strerror(-r));
+                containment_set_error(&c->reason,
+                                      "cannot create '%s' in the v1 memory controller: %s", dir,
+                                      strerror(-r));
                 return 0;
         }
         c->backend = CONTAINMENT_CGROUP1;
@@ -139,23 +129,26 @@ static int probe_v2(const char *cgroupfs, const char *self, const char *subtree,
                 if (!hier)
                         return -ENOMEM;
                 if (!file_exists(hier, "cgroup.controllers")) {
-                        set_error(&c->reason, "no cgroup v2 hierarchy at '%s'", cgroupfs);
+                        containment_set_error(&c->reason, "no cgroup v2 hierarchy at '%s'",
+                                              cgroupfs);
                         return 0;
                 }
         }
         r = cgroup_path_parse(self, strlen(self), NULL, &own);
         if (r < 0) {
-                set_error(&c->reason, "the daemon's cgroup v2 is unknown (%s)", strerror(-r));
+                containment_set_error(&c->reason, "the daemon's cgroup v2 is unknown (%s)",
+                                      strerror(-r));
                 return r == -ENOMEM ? r : 0;
         }
         owndir = path_join(hier, own);
         if (!owndir)
                 return -ENOMEM;
         if (!file_lists(owndir, "cgroup.controllers", "memory")) {
-                set_error(&c->reason,
-                          "the memory controller is not available in the daemon's cgroup v2 "
-                          "'%s' (give mlockd a delegated cgroup: Delegate=yes)",
-                          own);
+                containment_set_error(
+                        &c->reason,
+                        "the memory controller is not available in the daemon's cgroup v2 "
+                        "'%s' (give mlockd a delegated cgroup: Delegate=yes)",
+                        own);
                 return 0;
         }
         if (!file_lists(owndir, "cgroup.subtree_control", "memory")) {
@@ -170,10 +163,11 @@ static int probe_v2(const char *cgroupfs, const char *self, const char *subtree,
                                 goto cannot;
                         (void) snprintf(me, sizeof(me), "%d\n", (int) self_pid);
                         if (!streq(procs, me)) {
-                                set_error(&c->reason,
-                                          "the daemon's cgroup v2 '%s' holds other processes; "
-                                          "give mlockd a cgroup of its own (Delegate=yes)",
-                                          own);
+                                containment_set_error(
+                                        &c->reason,
+                                        "the daemon's cgroup v2 '%s' holds other processes; "
+                                        "give mlockd a cgroup of its own (Delegate=yes)",
+                                        own);
                                 return 0;
                         }
                         sup = path_join(owndir, "supervisor");
@@ -203,8 +197,8 @@ static int probe_v2(const char *cgroupfs, const char *self, const char *subtree,
         c->base = TAKE_PTR(base);
         return 0;
 cannot:
-        set_error(&c->reason, "cannot delegate the memory controller below '%s': %s", own,
-                  strerror(-r));
+        containment_set_error(&c->reason, "cannot delegate the memory controller below '%s': %s",
+                              own, strerror(-r));
         return 0;
 }
 
@@ -375,7 +369,8 @@ int containment_cgroup_new(Containment *c, uint64_t id, uint64_t limit, Containm
         case CONTAINMENT_CGROUP2:
                 break;
         default:
-                set_error(ret_error, "no containment is available: %s", strna(c->reason));
+                containment_set_error(ret_error, "no containment is available: %s",
+                                      strna(c->reason));
                 return -EOPNOTSUPP;
         }
 
@@ -397,7 +392,8 @@ int containment_cgroup_new(Containment *c, uint64_t id, uint64_t limit, Containm
                         r = mkdir(cg.dir, 0755) < 0 ? negative_errno() : 0;
         }
         if (r < 0) {
-                set_error(ret_error, "Failed to create the cgroup '%s': %s", cg.dir, strerror(-r));
+                containment_set_error(ret_error, "Failed to create the cgroup '%s': %s", cg.dir,
+                                      strerror(-r));
                 free(cg.dir);
                 cg.dir = NULL;
                 return r;
@@ -407,8 +403,8 @@ int containment_cgroup_new(Containment *c, uint64_t id, uint64_t limit, Containm
         if (r == -EINVAL && cg.v1_files && cg.bound == UINT64_MAX)
                 r = cgroup_write(cg.dir, "memory.limit_in_bytes", "-1");
         if (r < 0) {
-                set_error(ret_error, "Failed to bound the cgroup '%s' at %s: %s", cg.dir,
-                          FORMAT_BYTES(cg.bound), strerror(-r));
+                containment_set_error(ret_error, "Failed to bound the cgroup '%s' at %s: %s",
+                                      cg.dir, FORMAT_BYTES(cg.bound), strerror(-r));
                 (void) rmdir(cg.dir);
                 return r;
         }
@@ -447,8 +443,8 @@ int containment_cgroup_move(Containment *c, ContainmentCgroup *cg, pid_t pid, ch
         (void) snprintf(buf, sizeof(buf), "%d", (int) pid);
         r = cgroup_write(cg->dir, "cgroup.procs", buf);
         if (r < 0)
-                set_error(ret_error, "Failed to move pid %d into '%s': %s", (int) pid, cg->dir,
-                          strerror(-r));
+                containment_set_error(ret_error, "Failed to move pid %d into '%s': %s", (int) pid,
+                                      cg->dir, strerror(-r));
         return r;
 }
 

@@ -120,33 +120,26 @@ int state_format(uint64_t next_id, const WorkloadTable *t, char **ret) {
         return 0;
 }
 
-static int get_u64(json_object *o, const char *k, bool required, uint64_t *ret) {
-        json_object *v;
+/* get_u64() and get_i64(): the integer member k of o, through json-c's getter, which reports
+ * an out-of-range value only through errno. An absent member is -EBADMSG if required, else 0
+ * with *ret unchanged. */
+#define DEFINE_GET_INT(name, type, getter)                                                         \
+        static int name(json_object *o, const char *k, bool required, type *ret) {                 \
+                json_object *v;                                                                    \
+                                                                                                   \
+                if (!json_object_object_get_ex(o, k, &v))                                          \
+                        return required ? -EBADMSG : 0;                                            \
+                if (!json_object_is_type(v, json_type_int))                                        \
+                        return -EBADMSG;                                                           \
+                errno = 0;                                                                         \
+                *ret = getter(v);                                                                  \
+                if (errno != 0)                                                                    \
+                        return -EBADMSG;                                                           \
+                return 0;                                                                          \
+        }
 
-        if (!json_object_object_get_ex(o, k, &v))
-                return required ? -EBADMSG : 0;
-        if (!json_object_is_type(v, json_type_int))
-                return -EBADMSG;
-        errno = 0;
-        *ret = json_object_get_uint64(v);
-        if (errno != 0)
-                return -EBADMSG;
-        return 0;
-}
-
-static int get_i64(json_object *o, const char *k, bool required, int64_t *ret) {
-        json_object *v;
-
-        if (!json_object_object_get_ex(o, k, &v))
-                return required ? -EBADMSG : 0;
-        if (!json_object_is_type(v, json_type_int))
-                return -EBADMSG;
-        errno = 0;
-        *ret = json_object_get_int64(v);
-        if (errno != 0)
-                return -EBADMSG;
-        return 0;
-}
+DEFINE_GET_INT(get_u64, uint64_t, json_object_get_uint64)
+DEFINE_GET_INT(get_i64, int64_t, json_object_get_int64)
 
 static int get_bool(json_object *o, const char *k, bool *ret) {
         json_object *v;

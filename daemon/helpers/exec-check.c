@@ -30,7 +30,7 @@ static const char *const exec_kind_table[_EXEC_KIND_MAX] = {
         [EXEC_KIND_OTHER] = "other",
 };
 
-_printf_(2, 3) static void set_error(char **ret_error, const char *format, ...) {
+void helper_set_error(char **ret_error, const char *format, ...) {
         va_list ap;
 
         if (!ret_error)
@@ -242,22 +242,23 @@ static int check_executable(int fd, const struct stat *st, const char *path, cha
         struct statfs sf;
 
         if (S_ISDIR(st->st_mode)) {
-                set_error(ret_error, "'%s' is a directory, not a program.", path);
+                helper_set_error(ret_error, "'%s' is a directory, not a program.", path);
                 return -EISDIR;
         }
         if (!S_ISREG(st->st_mode)) {
-                set_error(ret_error, "'%s' is not a regular file.", path);
+                helper_set_error(ret_error, "'%s' is not a regular file.", path);
                 return -EACCES;
         }
         if (fstatfs(fd, &sf) >= 0 && (sf.f_flags & ST_NOEXEC)) {
-                set_error(ret_error,
-                          "'%s' is on a file system mounted noexec: it cannot be executed.", path);
+                helper_set_error(ret_error,
+                                 "'%s' is on a file system mounted noexec: it cannot be executed.",
+                                 path);
                 return -EACCES;
         }
         if (faccessat(fd, "", X_OK, AT_EMPTY_PATH) < 0) {
                 if (errno == EACCES || errno == EPERM) {
-                        set_error(ret_error, "'%s' is not executable by uid %u.", path,
-                                  (unsigned) getuid());
+                        helper_set_error(ret_error, "'%s' is not executable by uid %u.", path,
+                                         (unsigned) getuid());
                         return -EACCES;
                 }
                 /* Kernels without faccessat2(): execve() has the last word. */
@@ -313,7 +314,7 @@ static int classify_fd(int fd, const struct stat *st, const char *path, ExecKind
                         return 0;
                 }
                 r = negative_errno();
-                set_error(ret_error, "Failed to open '%s': %s", path, strerror(-r));
+                helper_set_error(ret_error, "Failed to open '%s': %s", path, strerror(-r));
                 return r;
         }
         buf = malloc(EXEC_HEAD_MAX);
@@ -321,12 +322,12 @@ static int classify_fd(int fd, const struct stat *st, const char *path, ExecKind
                 return -ENOMEM;
         r = read_head(rfd, buf, EXEC_HEAD_MAX, &n);
         if (r < 0) {
-                set_error(ret_error, "Failed to read '%s': %s", path, strerror(-r));
+                helper_set_error(ret_error, "Failed to read '%s': %s", path, strerror(-r));
                 return r;
         }
         r = elf_is_static(buf, n, &is_static);
         if (r == -EBADMSG) {
-                set_error(ret_error, "'%s' is not a valid ELF executable.", path);
+                helper_set_error(ret_error, "'%s' is not a valid ELF executable.", path);
                 return -ENOEXEC;
         }
         if (r > 0) {
@@ -338,7 +339,8 @@ static int classify_fd(int fd, const struct stat *st, const char *path, ExecKind
         if (ret_interp) {
                 r = script_parse(buf, n, &interp, &arg);
                 if (r == -EINVAL) {
-                        set_error(ret_error, "'%s' has a '#!' line without interpreter.", path);
+                        helper_set_error(ret_error, "'%s' has a '#!' line without interpreter.",
+                                         path);
                         return -ENOEXEC;
                 }
                 if (r < 0)
@@ -384,15 +386,15 @@ static int try_candidate(const char *path, int fd, const struct stat *st, ExecFi
                 /* Relative interpreters resolve against the cwd, as the kernel does. */
                 r = open_candidate(interp, &f.interp_fd, &ist);
                 if (r == -ENOENT) {
-                        set_error(
+                        helper_set_error(
                                 ret_error,
                                 "'%s' is a script for the interpreter '%s', which does not exist.",
                                 path, interp);
                         return r;
                 }
                 if (r < 0) {
-                        set_error(ret_error, "Cannot run the interpreter '%s' of '%s': %s", interp,
-                                  path, strerror(-r));
+                        helper_set_error(ret_error, "Cannot run the interpreter '%s' of '%s': %s",
+                                         interp, path, strerror(-r));
                         return r;
                 }
                 r = check_executable(f.interp_fd, &ist, interp, ret_error);
@@ -421,7 +423,7 @@ int exec_resolve(const char *argv0, const char *search, size_t max_entries, Exec
         int first_r = 0, r;
 
         if (!argv0 || argv0[0] == '\0') {
-                set_error(ret_error, "No command given.");
+                helper_set_error(ret_error, "No command given.");
                 return -EINVAL;
         }
 
@@ -431,11 +433,12 @@ int exec_resolve(const char *argv0, const char *search, size_t max_entries, Exec
 
                 r = open_candidate(argv0, &fd, &st);
                 if (r == -ENOENT || r == -ENOTDIR) {
-                        set_error(ret_error, "Command '%s' not found: it does not exist.", argv0);
+                        helper_set_error(ret_error, "Command '%s' not found: it does not exist.",
+                                         argv0);
                         return -ENOENT;
                 }
                 if (r < 0) {
-                        set_error(ret_error, "Cannot run '%s': %s", argv0, strerror(-r));
+                        helper_set_error(ret_error, "Cannot run '%s': %s", argv0, strerror(-r));
                         return r;
                 }
                 return try_candidate(argv0, fd, &st, ret, ret_error);
@@ -452,10 +455,11 @@ int exec_resolve(const char *argv0, const char *search, size_t max_entries, Exec
                 int fd;
 
                 if (n_entries >= max_entries) {
-                        set_error(ret_error,
-                                  "PATH has more than %zu entries; '%s' was not found in the first "
-                                  "%zu.",
-                                  max_entries, argv0, max_entries);
+                        helper_set_error(
+                                ret_error,
+                                "PATH has more than %zu entries; '%s' was not found in the first "
+                                "%zu.",
+                                max_entries, argv0, max_entries);
                         return -E2BIG;
                 }
                 if (asprintf(&p, "%.*s/%s", (int) (l ?: 1), l ? d : ".", argv0) < 0)
@@ -488,6 +492,6 @@ int exec_resolve(const char *argv0, const char *search, size_t max_entries, Exec
                         *ret_error = TAKE_PTR(first_error);
                 return first_r;
         }
-        set_error(ret_error, "Command '%s' not found in PATH '%s'.", argv0, search);
+        helper_set_error(ret_error, "Command '%s' not found in PATH '%s'.", argv0, search);
         return -ENOENT;
 }

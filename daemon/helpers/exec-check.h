@@ -9,6 +9,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "common/macro.h"
+
 typedef enum ExecKind {
         EXEC_KIND_DYNAMIC, /* ELF with PT_INTERP, or a script run by a dynamic interpreter */
         EXEC_KIND_STATIC, /* ELF without PT_INTERP (static or static-pie): no loader */
@@ -18,6 +20,10 @@ typedef enum ExecKind {
         _EXEC_KIND_MAX,
         _EXEC_KIND_INVALID = -EINVAL,
 } ExecKind;
+
+/* The sentence for a person exec-check.c and spawn.c return: a printf into *ret_error
+ * (malloc'd; NULL if out of memory). ret_error may be NULL. */
+void helper_set_error(char **ret_error, const char *format, ...) _printf_(2, 3);
 
 /* "dynamic", "static", "secure-exec", "other". */
 const char *exec_kind_to_string(ExecKind k);

@@ -42,17 +42,6 @@ static const char *const mechanism_table[_MECHANISM_MAX] = {
 
 DEFINE_STRING_TABLE_LOOKUP(mechanism, Mechanism)
 
-_printf_(2, 3) static void set_error(char **ret_error, const char *format, ...) {
-        va_list ap;
-
-        if (!ret_error)
-                return;
-        va_start(ap, format);
-        if (vasprintf(ret_error, format, ap) < 0)
-                *ret_error = NULL;
-        va_end(ap);
-}
-
 void spawn_child_done(SpawnChild *c) {
         if (!c)
                 return;
@@ -683,21 +672,22 @@ int spawn_workload(const SpawnRequest *req, SpawnResult *ret, char **ret_error) 
         int r;
 
         if (!lock) {
-                set_error(ret_error, "Invalid spawn request.");
+                helper_set_error(ret_error, "Invalid spawn request.");
                 return -EINVAL;
         }
         r = spawn_start(req, &c);
         if (r < 0) {
-                set_error(ret_error, "Invalid spawn request: %s", strerror(-r));
+                helper_set_error(ret_error, "Invalid spawn request: %s", strerror(-r));
                 return r;
         }
         r = read_message_blocking(c.control_fd, &m);
         if (r <= 0 || m.type != SPAWN_MESSAGE_IDENTITY) {
                 if (r > 0 && m.type == SPAWN_MESSAGE_ERROR) {
-                        set_error(ret_error, "%s", m.text);
+                        helper_set_error(ret_error, "%s", m.text);
                         r = m.error;
                 } else {
-                        set_error(ret_error, "The workload died before it could be started.");
+                        helper_set_error(ret_error,
+                                         "The workload died before it could be started.");
                         r = r < 0 ? r : -ECHILD;
                 }
                 goto fail;
@@ -711,11 +701,12 @@ int spawn_workload(const SpawnRequest *req, SpawnResult *ret, char **ret_error) 
                       : req->daemon_has_sys_resource ? MECHANISM_RLIMIT
                                                      : MECHANISM_CAPABILITY;
         if (v.exec_stop && m.kind == EXEC_KIND_SECURE_EXEC && !req->daemon_has_sys_ptrace) {
-                set_error(ret_error,
-                          "'%s' is a set-user-ID, set-group-ID or file-capability program: the "
-                          "loader ignores LD_PRELOAD for it, and without CAP_SYS_PTRACE it "
-                          "cannot be locked at its exec stop.",
-                          m.path);
+                helper_set_error(
+                        ret_error,
+                        "'%s' is a set-user-ID, set-group-ID or file-capability program: the "
+                        "loader ignores LD_PRELOAD for it, and without CAP_SYS_PTRACE it "
+                        "cannot be locked at its exec stop.",
+                        m.path);
                 r = -EPERM;
                 goto fail;
         }
@@ -732,7 +723,7 @@ int spawn_workload(const SpawnRequest *req, SpawnResult *ret, char **ret_error) 
                 r = spawn_verdict_send(c.control_fd, &v);
         c.report_w = safe_close(c.report_w);
         if (r < 0) {
-                set_error(ret_error, "Failed to let the workload go on: %s", strerror(-r));
+                helper_set_error(ret_error, "Failed to let the workload go on: %s", strerror(-r));
                 goto fail;
         }
 
@@ -746,13 +737,13 @@ int spawn_workload(const SpawnRequest *req, SpawnResult *ret, char **ret_error) 
                 helper = 0;
         }
         if (r > 0) {
-                set_error(ret_error, "%s",
-                          m.type == SPAWN_MESSAGE_ERROR ? m.text : "Unexpected message.");
+                helper_set_error(ret_error, "%s",
+                                 m.type == SPAWN_MESSAGE_ERROR ? m.text : "Unexpected message.");
                 r = m.type == SPAWN_MESSAGE_ERROR ? m.error : -EBADMSG;
                 goto fail;
         }
         if (r < 0) {
-                set_error(ret_error, "Failed to hear from the workload: %s", strerror(-r));
+                helper_set_error(ret_error, "Failed to hear from the workload: %s", strerror(-r));
                 goto fail;
         }
         *ret = (SpawnResult){
