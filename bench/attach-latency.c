@@ -28,7 +28,7 @@
 #include "common/parse-util.h"
 #include "common/proc.h"
 #include "common/process-util.h"
-#include "daemon/inject-job.h"
+#include "daemon/helpers/inject-job.h"
 
 #define SIZES_MAX 8
 #define RUNS_MAX 101

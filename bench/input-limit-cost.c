@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "bench/bench-stats.h"
-#include "daemon/bus-input-limit.h"
+#include "daemon/bus/bus-input-limit.h"
 
 #define ROUNDS_MAX 101
 

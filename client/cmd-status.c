@@ -11,13 +11,7 @@
 #include "common/log.h"
 #include "common/macro.h"
 #include "common/parse-util.h"
-
-static uint64_t now_realtime_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
+#include "common/time-util.h"
 
 /* The user name of uid, or NULL; buf holds the strings getpwuid_r needs. */
 static const char *user_name(uid_t uid, char *buf, size_t l) {
@@ -124,7 +118,7 @@ int verb_status(int argc, char *argv[]) {
                 }
                 r = json_print(stdout, array, arg_json == JSON_PRETTY);
         } else {
-                uint64_t now = now_realtime_usec();
+                uint64_t now = now_usec(CLOCK_REALTIME);
 
                 pager_open();
                 for (size_t i = 0; i < n; i++) {

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/macro.h"
 #include "common/parse-util.h"
+#include "common/time-util.h"
 
 /* How often the progress line and the fallback state check poll the workload. */
 #define POLL_USEC (200 * UINT64_C(1000))
@@ -38,13 +39,6 @@ struct WorkloadWait {
         bool progress_visible;
         bool tty;
 };
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
 
 int forwarded_signals_block(void) {
         sigset_t ss;
@@ -226,7 +220,7 @@ static void show_progress(WorkloadWait *w, uint64_t now) {
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         WorkloadWait *w = userdata;
-        uint64_t now = now_usec();
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
 
         if (w->done)
                 return 0;
@@ -317,7 +311,7 @@ int workload_wait_run(WorkloadWait *w, const char *path, const char *name, bool 
         if (!w->name)
                 return log_oom(), CTL_EXIT_FAILED;
         w->tty = isatty(STDERR_FILENO);
-        w->start_usec = w->last_state_check_usec = now_usec();
+        w->start_usec = w->last_state_check_usec = now_usec(CLOCK_MONOTONIC);
         (void) bus_get_workload_u64(w->bus, w->path, "LimitBytes", &w->target);
 
         r = sd_event_new(&w->event);

@@ -11,6 +11,7 @@
 #include "common/macro.h"
 #include "common/parse-util.h"
 #include "common/proc.h"
+#include "common/process-util.h"
 
 /* The largest /proc file we read; status and stat are far smaller, cgroup paths are bounded. */
 #define PROC_FILE_MAX (256u * 1024u)
@@ -500,5 +501,26 @@ int proc_exe_read(int proc_dirfd, char **ret) {
         if (!s)
                 return -ENOMEM;
         *ret = s;
+        return 0;
+}
+
+int proc_vm_lck_read(pid_t pid, int pidfd, uint64_t *ret) {
+        _cleanup_close_ int dfd = -EBADF;
+        ProcStatus st;
+        int r;
+
+        dfd = proc_open(pid);
+        if (dfd < 0)
+                return dfd;
+        r = proc_status_read(dfd, &st);
+        if (r < 0)
+                return r;
+        if (pidfd >= 0) {
+                pid_t now;
+                r = pidfd_get_pid(pidfd, &now);
+                if (r < 0 || now != pid)
+                        return -ESRCH;
+        }
+        *ret = st.vm_lck == PROC_UNSET ? 0 : st.vm_lck;
         return 0;
 }

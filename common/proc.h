@@ -72,4 +72,8 @@ int proc_limits_read(int proc_dirfd, ProcLimits *ret);
 int proc_cgroup_unit_read(int proc_dirfd, char **ret);
 /* readlink of "exe" under proc_dirfd. */
 int proc_exe_read(int proc_dirfd, char **ret);
+/* The one VmLck reader: /proc/PID/status of pid, then, if pidfd >= 0, the check that pidfd still
+ * names pid (else the numbers may be a reused pid's): -ESRCH. 0 with bytes in *ret (0 when the
+ * line is absent). */
+int proc_vm_lck_read(pid_t pid, int pidfd, uint64_t *ret);
 int meminfo_read(MemInfo *ret);

@@ -12,8 +12,9 @@
 #include "common/macro.h"
 #include "common/parse-util.h"
 #include "common/proc.h"
-#include "daemon/bus-error.h"
-#include "daemon/manager.h"
+#include "daemon/bus/bus-error.h"
+#include "daemon/bus/bus.h"
+#include "daemon/core/manager.h"
 #include "daemon/self.h"
 #include "policy/config.h"
 #include "policy/policy.h"
@@ -163,6 +164,8 @@ static int check_config(Manager *m) {
 
 static int run(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
+        /* Freed first (declared later): it is the manager's observer. */
+        _cleanup_(bus_server_freep) BusServer *bus = NULL;
         PolicyDiagnostics d = {};
         int r;
 
@@ -206,6 +209,15 @@ static int run(int argc, char *argv[]) {
                 return r;
 
         r = manager_startup(m);
+        if (r < 0)
+                return r;
+        r = bus_server_new(m, &bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the bus server: %m");
+        r = bus_server_start(bus);
+        if (r < 0)
+                return r;
+        r = manager_ready(m);
         if (r < 0)
                 return r;
         r = manager_run_loop(m);

@@ -111,9 +111,11 @@ static const struct {
         { CAP_KILL, "CAP_KILL", false,
           "Kill() and the SIGHUP of foreground workloads reach processes of other users" },
         { CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH", true,
-          "resolve and inspect a Run command (ELF headers, setuid bits) in the caller's "
-          "directories, e.g. under a 0700 home, before the child drops to the caller's uid; "
-          "read and search only" },
+          "the injector reads an attach target's /proc/PID/mem (mode 0600, the target's own) to "
+          "find a syscall instruction; read and search only. Never used for a Run command: the "
+          "launch child resolves it as the caller, without capabilities" },
+        { CAP_SYS_CHROOT, "CAP_SYS_CHROOT", true,
+          "a Run workload of a caller in a chroot starts in that caller's root directory" },
 };
 /* Not kept, on purpose: CAP_SYS_ADMIN (SO_PEERCRED and SO_PEERPIDFD need nothing),
  * CAP_DAC_OVERRIDE (we write only our own root-owned directories), CAP_CHOWN/CAP_FOWNER,

@@ -171,6 +171,18 @@ static int request_check(const PolicyRequest *req, PolicyDecision *d) {
         return 0;
 }
 
+uint64_t budget_free_bytes(uint64_t total, uint64_t reserved) {
+        if (total == SIZE_INFINITY)
+                return UINT64_MAX;
+        return reserved < total ? total - reserved : 0;
+}
+
+bool budget_fits(uint64_t total, uint64_t reserved, uint64_t ask) {
+        if (total == SIZE_INFINITY)
+                return true;
+        return ask != SIZE_INFINITY && ask <= budget_free_bytes(total, reserved);
+}
+
 int policy_decide(const PolicySet *set, const PolicyRequest *req, PolicyDecision *ret) {
         _cleanup_strv_free_ char **skipped = NULL;
         PolicyDecision d = { .verdict = _VERDICT_INVALID };
@@ -290,10 +302,8 @@ int policy_decide(const PolicySet *set, const PolicyRequest *req, PolicyDecision
 
         /* Budget: the limit is reserved in full. An infinite limit reserves everything, so it
          * fits only an infinite budget. */
-        if (req->budget_total != SIZE_INFINITY) {
-                uint64_t free_bytes = req->budget_reserved < req->budget_total
-                                              ? req->budget_total - req->budget_reserved
-                                              : 0;
+        if (!budget_fits(req->budget_total, req->budget_reserved, s.limit)) {
+                uint64_t free_bytes = budget_free_bytes(req->budget_total, req->budget_reserved);
                 if (s.limit == SIZE_INFINITY) {
                         r = verdict(&d, VERDICT_DENY_BUDGET, p,
                                     "An unlimited lock (Limit=infinity in policy '%s') cannot be "
@@ -303,14 +313,12 @@ int policy_decide(const PolicySet *set, const PolicyRequest *req, PolicyDecision
                                     FORMAT_BYTES(free_bytes));
                         goto done_check;
                 }
-                if (s.limit > free_bytes) {
-                        r = verdict(&d, VERDICT_DENY_BUDGET, p,
-                                    "needs %s, %s of the %s budget is free: ask for a smaller "
-                                    "limit or wait for other workloads to end.",
-                                    FORMAT_BYTES(s.limit), FORMAT_BYTES(free_bytes),
-                                    FORMAT_BYTES(req->budget_total));
-                        goto done_check;
-                }
+                r = verdict(&d, VERDICT_DENY_BUDGET, p,
+                            "needs %s, %s of the %s budget is free: ask for a smaller "
+                            "limit or wait for other workloads to end.",
+                            FORMAT_BYTES(s.limit), FORMAT_BYTES(free_bytes),
+                            FORMAT_BYTES(req->budget_total));
+                goto done_check;
         }
 
         d.settings = s;

@@ -200,6 +200,13 @@ typedef struct PolicyDecision {
 } PolicyDecision;
 void policy_decision_clear(PolicyDecision *d);
 
+/* The one budget arithmetic, used by policy_decide(), the daemon's admission check and its
+ * messages: what is free of total after reserved (0 when over-reserved, e.g. after Budget= was
+ * lowered; UINT64_MAX for an infinite budget), and whether ask fits (an infinite ask fits only
+ * an infinite budget). */
+uint64_t budget_free_bytes(uint64_t total, uint64_t reserved);
+bool budget_fits(uint64_t total, uint64_t reserved, uint64_t ask);
+
 /* The one decision function; pure (no I/O, no globals). In order: a malformed request is
  * DENY_INVALID; a non-root caller whose uid is not target_uid gets DENY_ACCESS; the named
  * policy (DENY_NO_SUCH_POLICY if absent) or else the first policy whose [Match] fits

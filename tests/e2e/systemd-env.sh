@@ -43,6 +43,14 @@
 #                         the example policies there (/usr/share/doc/mlockd/examples/policy.d
 #                         into /etc/mlockd/policy.d, as an admin would), copies that into the
 #                         container's /, and runs `systemctl daemon-reload`.
+#   sysenv_start_installed [hog]
+#                         the common start of a test of the installed build: sets build
+#                         (MLOCKD_BUILD_DIR) and, given "hog", hog (its spawn-hog helper, a
+#                         FAIL when it was not built), then sysenv_check, sysenv_boot and
+#                         sysenv_install_build "$build". Defines failures=0, fail MESSAGE,
+#                         prop UNIT PROPERTY, vmlck PID (VmLck in kB), workload_of NAME
+#                         ("STATE PID" from memlockctl list) and wait_workload NAME WANT
+#                         TIMEOUT (until workload_of says WANT) for the test's checks.
 #   sysenv_stop           stops the container (SIGTERM twice: the first starts an orderly
 #                         shutdown, the second makes nspawn end it) and waits for it.
 #   sysenv_log            prints the container's console output (the test prints it on failure).
@@ -381,4 +389,44 @@ sysenv_stop() {
         sysenv_nspawn_pid=
         SYSENV_LEADER=
         sysenv_cgroup_cleanup
+}
+
+# One place for the preamble the systemd tests shared word for word: a change to how a test
+# gets its build, boots or counts failures is then made once.
+sysenv_start_installed() {
+        build=${MLOCKD_BUILD_DIR:?}
+        if [[ ${1-} == hog ]]; then
+                hog=$build/tests/helpers/spawn-hog
+                [[ -x $hog ]] || { echo "FAIL: $hog was not built"; exit 1; }
+        fi
+        sysenv_check
+        sysenv_boot
+        sysenv_install_build "$build"
+
+        failures=0
+        fail() {
+                echo "FAIL: $*" >&2
+                failures=$((failures + 1))
+        }
+        prop() { # UNIT PROPERTY
+                sysenv_exec systemctl show -P "$2" "$1"
+        }
+        vmlck() { # PID → kB
+                sysenv_exec awk '$1 == "VmLck:" { print $2 }' "/proc/$1/status" 2>/dev/null
+        }
+        workload_of() { # NAME → "STATE PID"
+                sysenv_exec memlockctl list --no-legend --json=short | python3 -c '
+import json, sys
+for w in json.load(sys.stdin):
+    if w["name"] == sys.argv[1]:
+        print(w["state"], w["pid"])' "$1"
+        }
+        wait_workload() { # NAME WANT TIMEOUT
+                local i
+                for ((i = 0; i < $3 * 10; i++)); do
+                        [[ $(workload_of "$1") == "$2" ]] && return 0
+                        sleep 0.1
+                done
+                return 1
+        }
 }

@@ -17,19 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/systemd-env.sh
 source "$here/systemd-env.sh"
 
-build=${MLOCKD_BUILD_DIR:?}
-sysenv_check
-sysenv_boot
-sysenv_install_build "$build"
-
-failures=0
-fail() {
-        echo "FAIL: $*" >&2
-        failures=$((failures + 1))
-}
-prop() { # UNIT PROPERTY
-        sysenv_exec systemctl show -P "$2" "$1"
-}
+sysenv_start_installed
 # Waits up to $2 s until `$1` (a shell condition run in the container) holds.
 wait_in() {
         local i

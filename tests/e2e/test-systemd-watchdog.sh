@@ -13,31 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/systemd-env.sh
 source "$here/systemd-env.sh"
 
-build=${MLOCKD_BUILD_DIR:?}
-hog=$build/tests/helpers/spawn-hog
-[[ -x $hog ]] || { echo "FAIL: $hog was not built"; exit 1; }
-sysenv_check
-sysenv_boot
-sysenv_install_build "$build"
-
-failures=0
-fail() {
-        echo "FAIL: $*" >&2
-        failures=$((failures + 1))
-}
-prop() { # UNIT PROPERTY
-        sysenv_exec systemctl show -P "$2" "$1"
-}
-vmlck() { # PID → kB
-        sysenv_exec awk '$1 == "VmLck:" { print $2 }' "/proc/$1/status" 2>/dev/null
-}
-workload_of() { # NAME → "STATE PID"
-        sysenv_exec memlockctl list --no-legend --json=short | python3 -c '
-import json, sys
-for w in json.load(sys.stdin):
-    if w["name"] == sys.argv[1]:
-        print(w["state"], w["pid"])' "$1"
-}
+sysenv_start_installed hog
 
 echo "== 1. the daemon pings the watchdog"
 sysenv_exec systemctl start mlockd.service

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "daemon/bus-frame.h"
+#include "daemon/bus/bus-frame.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

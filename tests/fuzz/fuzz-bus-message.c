@@ -17,7 +17,8 @@
 
 #include "common/log.h"
 #include "common/macro.h"
-#include "daemon/manager.h"
+#include "daemon/bus/bus.h"
+#include "daemon/core/manager.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -64,15 +65,18 @@ static void drain(int fd) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         static const char auth[] = "\0AUTH EXTERNAL\r\nDATA\r\nBEGIN\r\n";
+        _cleanup_(bus_server_freep) BusServer *server = NULL;
         int s[2];
 
         if (size > 64 * 1024)
                 return 0;
         if (!manager)
                 manager = setup();
+        if (bus_server_new(manager, &server) < 0)
+                abort();
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, s) < 0)
                 return 0;
-        if (bus_server_add_connection(manager, s[0]) < 0) {
+        if (bus_server_add_connection(server, s[0]) < 0) {
                 safe_close(s[1]);
                 return 0;
         }
@@ -81,13 +85,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         (void) shutdown(s[1], SHUT_WR);
 
-        for (unsigned i = 0; i < 10000 && manager->n_connections > 0; i++) {
+        for (unsigned i = 0; i < 10000 && server->n_connections > 0; i++) {
                 drain(s[1]);
                 if (sd_event_run(manager->event, 0) < 0)
                         break;
         }
         safe_close(s[1]);
-        /* Whatever did not finish (a half-read message) goes now. */
-        bus_server_done(manager);
+        /* Whatever did not finish (a half-read message, a launch job) goes now. */
+        server = bus_server_free(server);
+        manager_jobs_clear(manager);
+        manager_flush(manager);
         return 0;
 }

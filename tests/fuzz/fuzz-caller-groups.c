@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "daemon/caller.h"
+#include "daemon/core/caller.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

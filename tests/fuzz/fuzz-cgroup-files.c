@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "daemon/cgroup-util.h"
+#include "daemon/containment/cgroup-util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "daemon/state.h"
+#include "daemon/core/state.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -12,6 +12,10 @@
 #                           EXIT trap (lib_cleanup); $sock and $addr name the daemon's socket
 #   lib_config TEXT         writes $tmp/mlockd.conf (printf format, mode 0644)
 #   lib_policy NAME TEXT    writes $tmp/policy.d/NAME.policy (printf format, mode 0644)
+#   lib_run_policy NAME PATTERNS
+#                           writes $tmp/policy.d/NAME.policy (mode 0644): the programs that
+#                           match Executable=PATTERNS are locked (Mode=on, Limit=16M), and root
+#                           may run them
 #   lib_daemon_args         the daemon's arguments for this directory (one per line)
 #   lib_start_daemon [ARGS] starts the daemon (through $MLOCKD_WRAPPER) with the arguments
 #                           above and ARGS, logging to $tmp/log, and waits until it answers a
@@ -113,6 +117,24 @@ lib_config() {
 lib_policy() {
         # shellcheck disable=SC2059
         printf "$2" >"$tmp/policy.d/$1.policy"
+        chmod 0644 "$tmp/policy.d/$1.policy"
+}
+
+# The policy most daemon tests start from; written with cat, not lib_policy, because
+# PATTERNS hold paths that must not be read as a printf format.
+lib_run_policy() {
+        cat >"$tmp/policy.d/$1.policy" <<POLICY
+[Match]
+Executable=$2
+
+[Lock]
+Mode=on
+Limit=16M
+
+[Access]
+AllowUsers=root
+AllowRun=yes
+POLICY
         chmod 0644 "$tmp/policy.d/$1.policy"
 }
 

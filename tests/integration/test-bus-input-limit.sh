@@ -15,20 +15,8 @@ hostile=$src/tests/integration/lib-hostile-bus.py
 "$python" -c 'import dbus' 2>/dev/null || lib_skip "python3-dbus missing"
 
 lib_init test-bus-input-limit
-cat >"$tmp/policy.d/10-test.policy" <<'POLICY'
-[Match]
-Executable=/usr/bin/* /bin/*
-
-[Lock]
-Mode=on
-Limit=16M
-
-[Access]
-AllowUsers=root
-AllowRun=yes
-POLICY
-printf '[Daemon]\nBudget=1G\n' >"$tmp/mlockd.conf"
-chmod 0644 "$tmp/mlockd.conf" "$tmp/policy.d/10-test.policy"
+# lib_init wrote mlockd.conf (Budget=1G).
+lib_run_policy 10-test '/usr/bin/* /bin/*'
 lib_start_daemon
 
 max_message=$((640 * 1024)) # LIMIT_MESSAGE_BYTES in daemon/limits.h

@@ -14,20 +14,8 @@ command -v gdbus >/dev/null || lib_skip "gdbus (libglib2.0-bin) missing"
 "$python" -c 'import dbus' 2>/dev/null || lib_skip "python3-dbus missing"
 
 lib_init test-dbus-tools
-cat >"$tmp/policy.d/10-test.policy" <<'POLICY'
-[Match]
-Executable=/usr/bin/* /bin/*
-
-[Lock]
-Mode=on
-Limit=16M
-
-[Access]
-AllowUsers=root
-AllowRun=yes
-POLICY
-printf '[Daemon]\nBudget=1G\n' >"$tmp/mlockd.conf"
-chmod 0644 "$tmp/mlockd.conf" "$tmp/policy.d/10-test.policy"
+# lib_init wrote mlockd.conf (Budget=1G).
+lib_run_policy 10-test '/usr/bin/* /bin/*'
 lib_start_daemon
 
 # wait_for FILE PATTERN: up to 10 s (times the valgrind factor) for PATTERN in FILE.

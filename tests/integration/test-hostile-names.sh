@@ -15,20 +15,8 @@ ctl=$build/client/memlockctl
 lib_init test-hostile-names
 mkdir -p "$tmp/bin"
 chmod 0755 "$tmp/bin"
-cat >"$tmp/policy.d/10-test.policy" <<POLICY
-[Match]
-Executable=/usr/bin/* /bin/* $tmp/bin/*
-
-[Lock]
-Mode=on
-Limit=16M
-
-[Access]
-AllowUsers=root
-AllowRun=yes
-POLICY
-printf '[Daemon]\nBudget=1G\n' >"$tmp/mlockd.conf"
-chmod 0644 "$tmp/mlockd.conf" "$tmp/policy.d/10-test.policy"
+# lib_init wrote mlockd.conf (Budget=1G).
+lib_run_policy 10-test "/usr/bin/* /bin/* $tmp/bin/*"
 lib_start_daemon
 mctl() { "$ctl" --socket "$tmp/io.socket" --no-pager "$@"; }
 # no_raw_controls WHAT TEXT: fails if TEXT holds ESC, BEL or a TAB.

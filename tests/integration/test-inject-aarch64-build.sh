@@ -24,14 +24,14 @@ flags=(--target=aarch64-linux-gnu -isystem "$sysinc" -std=gnu11 -D_GNU_SOURCE
         -Wstrict-prototypes -Wmissing-declarations -Wpointer-arith -Wundef -Wwrite-strings
         -Wnull-dereference -Wimplicit-fallthrough -Wvla -Wno-unused-parameter
         -Wno-missing-field-initializers)
-for f in daemon/inject.c daemon/inject-job.c daemon/target.c; do
+for f in daemon/helpers/inject.c daemon/helpers/inject-job.c daemon/core/target.c; do
         clang "${flags[@]}" -c "$src/$f" -o "$tmp/$(basename "$f").o"
         echo "compiled $f for aarch64"
 done
 # The aarch64 branch must really have been the one compiled (not the unsupported-architecture
 # stub): its static helpers exist in an unoptimised build.
 if command -v llvm-nm >/dev/null; then
-        clang "${flags[@]}" -O0 -c "$src/daemon/inject.c" -o "$tmp/inject-O0.o"
+        clang "${flags[@]}" -O0 -c "$src/daemon/helpers/inject.c" -o "$tmp/inject-O0.o"
         llvm-nm "$tmp/inject-O0.o" | grep -q ' t regs_prepare$' ||
                 { echo "FAIL: the aarch64 register code was not compiled"; exit 1; }
 fi

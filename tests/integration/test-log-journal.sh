@@ -36,20 +36,8 @@ done
 [[ -S /run/systemd/journal/socket ]] || fail "systemd-journald did not start: $(cat "$tmp/journald.log")"
 jctl() { journalctl -D /run/log/journal --no-pager "$@"; }
 
-cat >"$tmp/policy.d/10-test.policy" <<'POLICY'
-[Match]
-Executable=/usr/bin/* /bin/*
-
-[Lock]
-Mode=on
-Limit=16M
-
-[Access]
-AllowUsers=root
-AllowRun=yes
-POLICY
-printf '[Daemon]\nBudget=1G\n' >"$tmp/mlockd.conf"
-chmod 0644 "$tmp/mlockd.conf" "$tmp/policy.d/10-test.policy"
+# lib_init wrote mlockd.conf (Budget=1G).
+lib_run_policy 10-test '/usr/bin/* /bin/*'
 
 # As systemd would: stderr is the stream JOURNAL_STREAM names (here a file; the daemon
 # then writes entries to the journal socket, not to the stream).
@@ -62,19 +50,7 @@ unset JOURNAL_STREAM
 "$ctl" --socket "$tmp/io.socket" run --name story -- true || fail "memlockctl run failed"
 forged=$tmp/$'a\n<2>mlockd: forged line'
 cp /bin/true "$forged"
-cat >"$tmp/policy.d/20-tmp.policy" <<POLICY
-[Match]
-Executable=$tmp/*
-
-[Lock]
-Mode=on
-Limit=16M
-
-[Access]
-AllowUsers=root
-AllowRun=yes
-POLICY
-chmod 0644 "$tmp/policy.d/20-tmp.policy"
+lib_run_policy 20-tmp "$tmp/*"
 bctl call org.mlockd1 /org/mlockd1 org.mlockd1.Manager Reload || fail "Reload failed"
 "$ctl" --socket "$tmp/io.socket" run -- "$forged" || fail "running the forged file name failed"
 rel_finish

@@ -11,7 +11,7 @@
 
 #include "common/macro.h"
 #include "common/parse-util.h"
-#include "daemon/budget.h"
+#include "daemon/core/budget.h"
 
 #define G (1024ull * 1024 * 1024)
 

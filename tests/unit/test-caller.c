@@ -20,7 +20,7 @@
 
 #include "common/macro.h"
 #include "common/process-util.h"
-#include "daemon/caller.h"
+#include "daemon/core/caller.h"
 
 static void test_groups_parse(void **state) {
         _cleanup_free_ gid_t *g = NULL;

@@ -29,10 +29,10 @@
 
 #include "common/macro.h"
 #include "common/parse-util.h"
-#include "daemon/cgroup-util.h"
-#include "daemon/containment-scope.h"
-#include "daemon/containment.h"
-#include "daemon/seccomp-workload.h"
+#include "daemon/containment/cgroup-util.h"
+#include "daemon/containment/containment-scope.h"
+#include "daemon/containment/containment.h"
+#include "daemon/containment/seccomp-workload.h"
 
 #define M (1024ull * 1024)
 

@@ -10,8 +10,8 @@
 
 #include "common/macro.h"
 #include "common/parse-util.h"
-#include "daemon/env-filter.h"
-#include "daemon/spawn.h"
+#include "daemon/helpers/env-filter.h"
+#include "daemon/helpers/spawn.h"
 
 static size_t strv_length(char *const *l) {
         size_t n = 0;

@@ -28,8 +28,8 @@
 #include "common/macro.h"
 #include "common/proc.h"
 #include "common/process-util.h"
-#include "daemon/inject-job.h"
-#include "daemon/inject.h"
+#include "daemon/helpers/inject-job.h"
+#include "daemon/helpers/inject.h"
 
 #define SLEEP_BIN "/bin/sleep"
 /* What /proc/PID/exe shows for it (/bin may be a symlink to /usr/bin). */

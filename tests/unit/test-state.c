@@ -16,7 +16,7 @@
 
 #include "common/macro.h"
 #include "common/parse-util.h"
-#include "daemon/state.h"
+#include "daemon/core/state.h"
 
 static Workload *make(WorkloadTable *t, uint64_t id, WorkloadState s) {
         Workload *w = NULL;

@@ -27,7 +27,7 @@
 #include "common/proc.h"
 #include "common/process-util.h"
 #include "daemon/privileges.h"
-#include "daemon/target.h"
+#include "daemon/core/target.h"
 
 #define NOBODY 65534
 

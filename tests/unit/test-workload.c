@@ -10,7 +10,7 @@
 
 #include "common/macro.h"
 #include "common/parse-util.h"
-#include "daemon/workload.h"
+#include "daemon/core/workload.h"
 
 static Workload *add(WorkloadTable *t, uint64_t id, pid_t pid, uid_t uid, WorkloadState s,
                      uint64_t limit) {

@@ -18,8 +18,8 @@
 #include "common/macro.h"
 #include "common/parse-util.h"
 #include "common/process-util.h"
-#include "daemon/inject-job.h"
-#include "daemon/inject.h"
+#include "daemon/helpers/inject-job.h"
+#include "daemon/helpers/inject.h"
 
 static int parse_flags(const char *s, int *ret) {
         _cleanup_free_ char *copy = strdup(s);

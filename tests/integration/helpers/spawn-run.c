@@ -27,8 +27,8 @@
 #include "common/macro.h"
 #include "common/parse-util.h"
 #include "daemon/privileges.h"
-#include "daemon/shim-report-reader.h"
-#include "daemon/spawn.h"
+#include "daemon/core/shim-report-reader.h"
+#include "daemon/helpers/spawn.h"
 
 #define ENV_MAX 4096
 #define GROUPS_MAX 64
@@ -203,6 +203,8 @@ int main(int argc, char *argv[]) {
         }
 
         req = (SpawnRequest){
+                .root_fd = -EBADF,
+                .cwd_fd = -EBADF,
                 .argv = argv + optind,
                 .env = env,
                 .cwd = cwd,
