@@ -88,6 +88,7 @@ libvirt_env_cleanup() {
                 kill "$p" 2>/dev/null
         done
         [[ -n $mlockd_pid ]] && wait "$mlockd_pid" 2>/dev/null
+        libvirt_env_remove_cgroups
         if ((rc != 0 && rc != 77)) && [[ -n $LIBVIRT_TMP ]]; then
                 echo "--- mlockd log"
                 tail -n 40 "$LIBVIRT_TMP/mlockd.log" 2>/dev/null
@@ -96,6 +97,26 @@ libvirt_env_cleanup() {
         fi
         [[ -n $LIBVIRT_TMP ]] && rm -rf "$LIBVIRT_TMP"
         exit "$rc"
+}
+
+# libvirtd (without systemd) makes a "machine" cgroup in every controller for its guests. The
+# cgroupfs is the host's, not the namespace's: remove the ones this test made, once libvirtd
+# and its guests are gone (their last tasks may take a moment to exit).
+libvirt_cgroups_before=
+libvirt_env_remove_cgroups() {
+        local c i left
+        for ((i = 0; i < 100; i++)); do
+                left=0
+                for c in /sys/fs/cgroup/*/machine; do
+                        [[ -d $c ]] || continue
+                        [[ " $libvirt_cgroups_before " == *" $c "* ]] && continue
+                        find "$c" -depth -type d -exec rmdir {} + 2>/dev/null
+                        [[ -d $c ]] && left=1
+                done
+                ((left)) || return 0
+                sleep 0.1
+        done
+        echo "libvirt-env: could not remove libvirt's cgroups:" /sys/fs/cgroup/*/machine >&2
 }
 
 # Makes directory DIR exist in this mount namespace without creating anything on the host:
@@ -165,6 +186,7 @@ libvirt_env_setup() {
         local with_hook=$1
 
         LIBVIRT_TMP=$(mktemp -d /tmp/mlockd-e2e-libvirt.XXXXXX)
+        libvirt_cgroups_before=$(echo /sys/fs/cgroup/*/machine)
         trap libvirt_env_cleanup EXIT
         umask 022
 
