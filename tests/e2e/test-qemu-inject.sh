@@ -16,6 +16,8 @@ qemu=$(command -v qemu-system-x86_64 || true)
 command -v python3 >/dev/null || { echo "skipping: python3 missing (QMP client)"; exit 77; }
 # shellcheck source=tests/e2e/accel.sh
 source "$(dirname "$0")/accel.sh"
+# shellcheck source=tests/e2e/qmp.sh
+source "$(dirname "$0")/qmp.sh"
 e2e_accel_choose
 [[ $(uname -m) == x86_64 ]] || { echo "skipping: not x86_64"; exit 77; }
 scope=$(cat /proc/sys/kernel/yama/ptrace_scope 2>/dev/null || echo 0)
@@ -37,27 +39,7 @@ fail() {
         exit 1
 }
 
-# One QMP session: capabilities negotiation, then the given commands; prints each reply.
-qmp() {
-        python3 - "$tmp/qmp.sock" "$@" <<'PY'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(10)
-s.connect(sys.argv[1])
-f = s.makefile("rw")
-def reply():
-    while True:
-        m = json.loads(f.readline())
-        if "return" in m or "error" in m:
-            return m
-json.loads(f.readline())  # greeting
-f.write(json.dumps({"execute": "qmp_capabilities"}) + "\n"); f.flush()
-reply()
-for cmd in sys.argv[2:]:
-    f.write(json.dumps({"execute": cmd}) + "\n"); f.flush()
-    print(json.dumps(reply()))
-PY
-}
+qmp() { qmp_call "$tmp/qmp.sock" "$@"; }
 vmlck_kb() {
         awk '$1 == "VmLck:" { print $2 }' "/proc/$pid/status"
 }

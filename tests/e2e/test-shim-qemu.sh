@@ -25,14 +25,14 @@ if ! (((0x$cap_eff >> 14) & 1)); then
 fi
 unset "${!MEMLOCK_@}" LD_PRELOAD
 
-if { exec 3<>/dev/kvm; } 2>/dev/null; then
-        exec 3>&-
-        accel=(-accel kvm)
-else
-        accel=(-accel tcg,tb-size=64)
-fi
+# shellcheck source=tests/e2e/accel.sh
+source "$(dirname "$0")/accel.sh"
+# shellcheck source=tests/e2e/qmp.sh
+source "$(dirname "$0")/qmp.sh"
+e2e_accel_choose
+read -ra accel <<<"$(e2e_qemu_accel_args)"
 thp_mode=$(sed -n 's/.*\[\(.*\)\].*/\1/p' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || true)
-echo "accelerator: ${accel[*]}, THP: ${thp_mode:-not available}"
+echo "THP: ${thp_mode:-not available}"
 
 MIB=1024 # kB
 SIZE=512 # MiB
@@ -52,26 +52,7 @@ fail() {
         failures=$((failures + 1))
 }
 
-qmp() { # COMMAND...: one QMP session; prints each reply
-        python3 - "$tmp/qmp.sock" "$@" <<'PY'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(30)
-s.connect(sys.argv[1])
-f = s.makefile("rw")
-def reply():
-    while True:
-        m = json.loads(f.readline())
-        if "return" in m or "error" in m:
-            return m
-json.loads(f.readline())  # greeting
-f.write(json.dumps({"execute": "qmp_capabilities"}) + "\n"); f.flush()
-reply()
-for cmd in sys.argv[2:]:
-    f.write(json.dumps({"execute": cmd}) + "\n"); f.flush()
-    print(json.dumps(reply()))
-PY
-}
+qmp() { qmp_call "$tmp/qmp.sock" "$@"; }
 
 # guest_ram KEY: KEY (Rss, Locked, AnonHugePages; kB) of the mapping of exactly the guest size.
 guest_ram() {
