@@ -49,7 +49,7 @@ quick_note=""
         echo "## Attach latency (bench/attach-latency)"
         echo
         echo "How long attaching to an idle, running process takes: mlockd's path"
-        echo "(\`inject_job_run()\` in \`daemon/inject-job.c\`: fork the helper, \`PTRACE_SEIZE\` and"
+        echo "(\`inject_job_run()\` in \`daemon/helpers/inject-job.c\`: fork the helper, \`PTRACE_SEIZE\` and"
         echo "interrupt the target's main thread, inject \`mlockall(MCL_CURRENT)\` through a \`syscall\`"
         echo "instruction of its vDSO, restore, detach, report), timed end to end from outside, against"
         echo "the same \`mlockall(MCL_CURRENT)\` called by the process itself. Each measurement uses a"

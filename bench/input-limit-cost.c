@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* What the message size bound (daemon/bus-input-limit.c) costs per message: a socketpair
+/* What the message size bound (daemon/bus/bus-input-limit.c) costs per message: a socketpair
  * carries 64-byte D-Bus messages, read as sd-bus reads them (the fixed header plus 8, then the
  * rest, two recvmsg() calls), once from an fd the bound watches and once from one it does not.
  * Rounds alternate, after a warm-up; prints the median ns per message of each, the spread

@@ -38,7 +38,8 @@ void log_set_keep_newlines(bool keep);
 
 /* What a structured message is about; each field is sent only when set. */
 typedef struct LogFields {
-        const char *message_id; /* 32 hex digits, one per kind of event (daemon/message-id.h) */
+        /* 32 hex digits, one per kind of event (daemon/core/message-id.h) */
+        const char *message_id;
         const char *workload_id; /* "3" */
         pid_t workload_pid; /* 0: unset */
         const char *policy;

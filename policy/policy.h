@@ -49,8 +49,8 @@ typedef enum OnExceed {
 const char *on_exceed_to_string(OnExceed e); /* "warn", "kill" */
 OnExceed on_exceed_from_string(const char *s);
 
-/* Whether a workload that gets CAP_IPC_LOCK may run without containment (daemon/containment.h)
- * when no backend is usable. Root's workloads run either way. */
+/* Whether a workload that gets CAP_IPC_LOCK may run without containment
+ * (daemon/containment/containment.h) when no backend is usable. Root's workloads run either way. */
 typedef enum ContainmentPolicy {
         CONTAINMENT_REQUIRED, /* refuse the workload, saying why and what to change */
         CONTAINMENT_OPTIONAL, /* run it uncontained; OnExceed= is then all that watches it */

@@ -4,7 +4,7 @@
 # of an allowed group and a stranger (uid 65534), for Run, Attach, Detach, Kill, Reload, Explain
 # and ListWorkloads; attaching to other users' processes, setuid processes, root's, PID 1 and
 # mlockd itself; acting on someone else's workload; caller-supplied LD_PRELOAD and
-# LD_LIBRARY_PATH; argv/env over daemon/limits.h and 10k-element arrays; invalid UTF-8, wrong
+# LD_LIBRARY_PATH; argv/env over daemon/core/limits.h and 10k-element arrays; invalid UTF-8, wrong
 # signatures, many fds in one message and bogus object paths. Every case asserts the reply (the
 # error name), that the daemon still answers, and that its fd count is back where it was.
 #
@@ -245,7 +245,7 @@ NOFD=1 call "Attach another user's process (root may)" root "$want" Attach "ua{s
 
 fi # pidfd
 
-# ---- limits (daemon/limits.h) -------------------------------------------------------------------
+# ---- limits (daemon/core/limits.h) -------------------------------------------------------------------
 big=$(python3 -c 'print("x" * 1000)')
 call "Run with 4097 argv entries" "$allowed" "$E.LimitExceeded" Run "asasshhha{sv}" \
         "[['/bin/true'] + ['a'] * 4096, [], '/', 0, 1, 2, {}]" --stdio
@@ -331,7 +331,7 @@ call "Run whose fd index is out of range" "$allowed" "$B" Run "asasshhha{sv}" \
 # A client that authenticates lock-step (waits for AGREE_UNIX_FD, then sends BEGIN and Hello
 # back to back: libdbus' dbus-send --peer, gdbus, dbus-next) once hung in about 1 of 5
 # connections: sd-bus 252 read "BEGIN\r\n" and the Hello in one recvmsg() and left the Hello
-# unparsed (daemon/bus-server.c on_connection_authenticated).
+# unparsed (daemon/bus/bus-server.c on_connection_authenticated).
 hung=0
 for _ in $(seq 20); do
         timeout 3 dbus-send --peer="$addr" --print-reply --dest=org.mlockd1 \

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Generic D-Bus tools on mlockd's private socket, as on a bus (daemon/bus-driver.c):
+# Generic D-Bus tools on mlockd's private socket, as on a bus (daemon/bus/bus-driver.c):
 # `busctl monitor` (BecomeMonitor, root only), `gdbus monitor --dest org.mlockd1` (signals carry
 # the daemon's unique name, GetNameOwner answers for org.mlockd1), python3-dbus BusConnection
 # with method calls, `gdbus call` and `gdbus introspect`, `busctl list`.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# The aarch64 half of the injector (daemon/inject.c behind __aarch64__) cannot run here; this
+# The aarch64 half of the injector (daemon/helpers/inject.c behind __aarch64__) cannot run here; this
 # at least compiles it, and the other target/inject files, for aarch64 with the project's
 # warnings as errors, so it does not rot. Needs clang and the arm64 cross libc headers
 # (Debian: libc6-dev-arm64-cross); skipped otherwise.

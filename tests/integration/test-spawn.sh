@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# daemon/spawn.c with real processes as uid 65534, through tests/integration/helpers/spawn-run:
+# daemon/helpers/spawn.c with real processes as uid 65534, through tests/integration/helpers/spawn-run:
 # a static program locked by injection at the exec stop (built here with `cc -static`), 256 MiB
 # locked through the shim, the caller's LD_PRELOAD kept out, exit codes, stdin to stdout, and
 # errors that name the path.

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Tests for daemon/budget.c: admission arithmetic at the edges, the messages, and which
+/* Tests for daemon/core/budget.c: admission arithmetic at the edges, the messages, and which
  * workloads the timer must watch. */
 #include <setjmp.h>
 #include <stdarg.h>

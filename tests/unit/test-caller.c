@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Tests for daemon/caller.c: the Groups: parser on real and malformed text, and credentials of
+/* Tests for daemon/core/caller.c: the Groups: parser on real and malformed text, and credentials of
  * a real socket peer (uid, gid, pid, a pidfd of the peer, groups), also for a peer that changed
  * to uid 65534 before connecting. */
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Tests for daemon/env-filter.c and spawn_build_env(): what of a caller's environment reaches a
- * workload. */
+/* Tests for daemon/helpers/env-filter.c and spawn_build_env(): what of a caller's environment
+ * reaches a workload. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

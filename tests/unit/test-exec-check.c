@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Tests for daemon/exec-check.c: resolving a command as its caller, and telling static binaries
- * and secure-exec programs (which LD_PRELOAD cannot reach) from the rest. */
+/* Tests for daemon/helpers/exec-check.c: resolving a command as its caller, and telling static
+ * binaries and secure-exec programs (which LD_PRELOAD cannot reach) from the rest. */
 #include <cap-ng.h>
 #include <elf.h>
 #include <grp.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Tests for daemon/state.c: a round trip keeps every field, only live workloads are written,
+/* Tests for daemon/core/state.c: a round trip keeps every field, only live workloads are written,
  * malformed entries are dropped while the rest survive, broken documents and other versions are
  * refused, and the atomic save leaves no temporary file behind. */
 #include <dirent.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Tests for daemon/workload.c: ids and paths, enum tables, the table's lookups, live counts and
- * the saturating reservation sum. */
+/* Tests for daemon/core/workload.c: ids and paths, enum tables, the table's lookups, live counts
+ * and the saturating reservation sum. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

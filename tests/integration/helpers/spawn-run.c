@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Drives daemon/spawn.c without the daemon, for tests and by hand:
+/* Drives daemon/helpers/spawn.c without the daemon, for tests and by hand:
  *
  *   spawn-run [--uid N] [--gid N] [--groups G,G] [--cwd DIR] [--umask OCT] [--mode M]
  *             [--limit SIZE] [--prefault-threads N] [--on-failure abort|continue] [--inherit]
