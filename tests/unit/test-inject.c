@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests for daemon/helpers/inject.c and daemon/helpers/inject-job.c with real processes:
- * mlockall/munlockall injected into a child, an interrupted nanosleep()/read() that must behave as if nothing
- * happened, signals sent during injections that must all arrive, dead and mismatched pids. */
+ * mlockall/munlockall injected into a child, an interrupted nanosleep()/read() that must behave as
+ * if nothing happened, signals sent during injections that must all arrive, dead and mismatched
+ * pids. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
