@@ -539,14 +539,16 @@ int containment_child_prepare(Containment *c, const ContainmentCgroup *cg, bool 
                 cc.go_fd = p[0];
                 cc.go_w = p[1];
         } else if (cg && cg->dir) {
-                _cleanup_free_ char *p = path_join(cg->dir, "cgroup.procs");
+                _cleanup_free_ char *p =
+                        path_join(cg->dir, cg->backend == CONTAINMENT_CGROUP1 ? "tasks"
+                                                                             : "cgroup.procs");
                 if (!p)
                         return -ENOMEM;
-                /* Opened here, as root: the kernel checks a write to cgroup.procs against the
-                 * credentials of whoever opened the file, so the child can join after it took
-                 * the caller's uid (Linux >= 5.16; before that it must join as root). */
-                cc.procs_fd = open(p, O_WRONLY | O_CLOEXEC);
-                if (cc.procs_fd < 0)
+                /* Opened here, as root: the kernel checks a write to these files against the
+                 * credentials of whoever opened them, so the child can join after it took the
+                 * caller's uid (cgroup.procs: Linux >= 5.16). */
+                cc.join_fd = open(p, O_WRONLY | O_CLOEXEC);
+                if (cc.join_fd < 0)
                         return negative_errno();
         }
         *ret = cc;
@@ -557,7 +559,7 @@ int containment_child_started(Containment *c, ContainmentCgroup *cg, Containment
                               pid_t pid, char **ret_error) {
         int r = 0;
 
-        cc->procs_fd = safe_close(cc->procs_fd);
+        cc->join_fd = safe_close(cc->join_fd);
         cc->go_fd = safe_close(cc->go_fd);
         if (cc->go_w >= 0) {
                 r = containment_scope_start(c->scope, c->hierarchy, c->scope_v1, cg, pid,
@@ -572,7 +574,7 @@ int containment_child_started(Containment *c, ContainmentCgroup *cg, Containment
 void containment_child_done(ContainmentChild *cc) {
         if (!cc)
                 return;
-        safe_close(cc->procs_fd);
+        safe_close(cc->join_fd);
         safe_close(cc->go_fd);
         safe_close(cc->go_w);
         *cc = CONTAINMENT_CHILD_NULL;
@@ -584,9 +586,9 @@ const SeccompProgram *containment_seccomp_program(const Containment *c, bool all
 }
 
 int containment_child_join(const ContainmentChild *cc) {
-        if (cc->procs_fd >= 0) {
+        if (cc->join_fd >= 0) {
                 /* "0" is the writer itself. */
-                if (write(cc->procs_fd, "0", 1) != 1)
+                if (write(cc->join_fd, "0", 1) != 1)
                         return errno > 0 ? -errno : -EIO;
         }
         if (cc->go_fd >= 0) {

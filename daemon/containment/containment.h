@@ -78,13 +78,17 @@ typedef struct ContainmentCgroup {
 /* What the launch child needs to enter its cgroup (containment_child_join) and how it is
  * confined before exec. Prepared by the daemon before fork; fds are O_CLOEXEC. */
 typedef struct ContainmentChild {
-        int procs_fd; /* cgroup.procs of the workload's cgroup, opened by the daemon */
+        /* The file of the workload's cgroup a process moves itself with by writing "0", opened
+         * by the daemon: v1 "tasks" (moves the writing thread; the launch child has one, and the
+         * kernel moves a thread that moves itself without the global threadgroup lock), v2
+         * "cgroup.procs". */
+        int join_fd;
         int go_fd; /* scope: read end; one byte arrives once systemd moved us */
         int go_w; /* scope: the daemon's write end */
         const SeccompProgram *seccomp; /* the workload filter to load; NULL: none */
 } ContainmentChild;
 #define CONTAINMENT_CHILD_NULL                                                                     \
-        ((ContainmentChild){ .procs_fd = -EBADF, .go_fd = -EBADF, .go_w = -EBADF })
+        ((ContainmentChild){ .join_fd = -EBADF, .go_fd = -EBADF, .go_w = -EBADF })
 
 /* The state of a workload's cgroup. */
 typedef struct ContainmentUsage {

@@ -389,16 +389,20 @@ int manager_contain_run(Manager *m, Workload *w, const Caller *c, bool capabilit
 }
 
 int manager_contain_launch_child(Manager *m, Workload *w, ContainmentChild *cc, pid_t pid,
-                                 char **ret_error) {
-        /* The child was forked before the decision, so it cannot join by itself: the daemon
-         * writes its pid into cgroup.procs (opened by containment_child_prepare()); a scope is
+                                 int control_fd, char **ret_error) {
+        /* The child was forked before the decision: it waits for its verdict, and before that
+         * the daemon hands it its cgroup (spawn_join_send()), which it joins itself. A scope is
          * started with it by systemd. Either before the child may go on. */
-        if (cc->procs_fd >= 0 && dprintf(cc->procs_fd, "%d", (int) pid) < 0) {
-                int r = negative_errno();
-                if (ret_error && asprintf(ret_error, "Failed to move pid %d into '%s': %s",
-                                          (int) pid, strna(w->cgroup.dir), strerror(-r)) < 0)
-                        *ret_error = NULL;
-                return r;
+        if (cc->join_fd >= 0) {
+                int r = spawn_join_send(control_fd, cc->join_fd);
+                if (r < 0) {
+                        if (ret_error && asprintf(ret_error,
+                                                  "Failed to hand pid %d its cgroup '%s': %s",
+                                                  (int) pid, strna(w->cgroup.dir),
+                                                  strerror(-r)) < 0)
+                                *ret_error = NULL;
+                        return r;
+                }
         }
         if (cc->go_w >= 0) {
                 /* The scope backend's go pipe is for a child forked after it; this one waits

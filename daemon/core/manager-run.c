@@ -342,7 +342,7 @@ static int job_proceed(Job *j, const SpawnMessage *msg, CoreError *error) {
                                 msg->kind == EXEC_KIND_SECURE_EXEC, &cc, error);
         if (r < 0)
                 return r;
-        r = manager_contain_launch_child(m, w, &cc, j->child.pid, &err);
+        r = manager_contain_launch_child(m, w, &cc, j->child.pid, j->child.control_fd, &err);
         if (r < 0)
                 return core_error_setf_errno(error, r, "%s", err ?: strerror(-r));
         v.seccomp = !cc.seccomp ? 0 : cc.seccomp == &m->containment.seccomp[1] ? 2 : 1;

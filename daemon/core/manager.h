@@ -262,10 +262,11 @@ void manager_containment_stop(Manager *m);
  * Containment=optional. */
 int manager_contain_run(Manager *m, Workload *w, const Caller *c, bool capability, bool secure_exec,
                         ContainmentChild *ret_child, CoreError *error);
-/* Run: moves the waiting launch child pid into the workload's cgroup (the scope backend asks
- * systemd), before it is let go; -errno and *ret_error on failure (the launch fails). */
+/* Run: hands the waiting launch child pid its cgroup on control_fd, which it joins itself
+ * before its verdict (the scope backend asks systemd to move it instead); -errno and
+ * *ret_error on failure (the launch fails). */
 int manager_contain_launch_child(Manager *m, Workload *w, ContainmentChild *cc, pid_t pid,
-                                 char **ret_error);
+                                 int control_fd, char **ret_error);
 /* Run, once the workload is in the table: follow its cgroup's OOM kills as they happen. */
 void manager_contain_watch(Manager *m, Workload *w);
 /* Attach, Exec: contains a running process if mlockd granted it something (granted) and no

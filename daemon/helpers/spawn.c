@@ -230,6 +230,36 @@ int spawn_verdict_send(int fd, const SpawnVerdict *v) {
         return (size_t) n == sizeof(*v) ? 0 : -EIO;
 }
 
+int spawn_join_send(int fd, int cgroup_fd) {
+        SpawnJoin j = { .magic = SPAWN_JOIN_MAGIC };
+        struct iovec iov = { .iov_base = &j, .iov_len = sizeof(j) };
+        union {
+                struct cmsghdr h;
+                uint8_t buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        struct msghdr mh = {
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = &control,
+                .msg_controllen = sizeof(control),
+        };
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        ssize_t n;
+
+        if (cgroup_fd < 0)
+                return -EBADF;
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &cgroup_fd, sizeof(int));
+        do
+                n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return negative_errno();
+        return (size_t) n == sizeof(j) ? 0 : -EIO;
+}
+
 /* ---- the child -------------------------------------------------------------------------- */
 
 static void child_send(int fd, const void *buf, size_t n) {
@@ -238,6 +268,33 @@ static void child_send(int fd, const void *buf, size_t n) {
         do
                 k = send(fd, buf, n, MSG_NOSIGNAL);
         while (k < 0 && errno == EINTR);
+}
+
+/* One datagram from the daemon, and the fd it carries if any (*ret_fd, else left alone). */
+static ssize_t child_recv(int fd, void *buf, size_t size, int *ret_fd) {
+        struct iovec iov = { .iov_base = buf, .iov_len = size };
+        union {
+                struct cmsghdr h;
+                uint8_t buf[CMSG_SPACE(sizeof(int))];
+        } control;
+        struct msghdr mh = {
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = &control,
+                .msg_controllen = sizeof(control),
+        };
+        ssize_t n;
+
+        do
+                n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return n;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+                    c->cmsg_len == CMSG_LEN(sizeof(int)))
+                        memcpy(ret_fd, CMSG_DATA(c), sizeof(int));
+        return n;
 }
 
 /* Reports a failure to the daemon and exits. */
@@ -505,10 +562,28 @@ _noreturn_ static void child_main(const ChildArgs *a) {
         if (req->identify_only)
                 _exit(0);
 
-        /* The decision. Blocking here is the child's own time, never the daemon's. */
-        do
-                n = recv(ctl, &v, sizeof(v), 0);
-        while (n < 0 && errno == EINTR);
+        /* The decision, after the cgroup if there is one. Blocking here is the child's own
+         * time, never the daemon's. */
+        for (;;) {
+                int cgroup_fd = -EBADF;
+
+                n = child_recv(ctl, &v, sizeof(v), &cgroup_fd);
+                if (n == (ssize_t) sizeof(SpawnJoin) && cgroup_fd >= 0 &&
+                    ((const SpawnJoin *) &v)->magic == SPAWN_JOIN_MAGIC) {
+                        ContainmentChild cc = CONTAINMENT_CHILD_NULL;
+
+                        cc.join_fd = cgroup_fd;
+                        r = containment_child_join(&cc);
+                        (void) close(cgroup_fd);
+                        if (r < 0)
+                                child_fail(ctl, -r, "Failed to enter the workload's cgroup: %s",
+                                           strerror(-r));
+                        continue;
+                }
+                if (cgroup_fd >= 0)
+                        (void) close(cgroup_fd);
+                break;
+        }
         if (n != (ssize_t) sizeof(v) || !v.allow)
                 _exit(0);
 

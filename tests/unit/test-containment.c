@@ -145,7 +145,7 @@ static void test_v2_fake(void **state) {
         /* The launch child joins by writing "0" into the fd the daemon opened. */
         put(wl, "cgroup.procs", "");
         assert_int_equal(containment_child_prepare(&c, &cg, false, false, &cc), 0);
-        assert_true(cc.procs_fd >= 0);
+        assert_true(cc.join_fd >= 0);
         assert_int_equal(containment_child_join(&cc), 0);
         containment_child_done(&cc);
         joined = get(wl, "cgroup.procs");
