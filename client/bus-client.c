@@ -46,7 +46,7 @@ static char *address_escape(const char *s) {
         return r;
 }
 
-int bus_connect(sd_bus **ret) {
+static int connect_socket(bool ping, sd_bus **ret) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_free_ char *escaped = NULL, *address = NULL;
         const char *path = bus_socket_path();
@@ -72,21 +72,28 @@ int bus_connect(sd_bus **ret) {
         r = sd_bus_start(bus);
         if (r < 0)
                 return r;
-        /* Complete authentication now so that "nobody listens" shows up here, not in the first
-         * call with a confusing message. */
-        r = sd_bus_call_method(bus, NULL, MLOCKD_MANAGER_PATH, "org.freedesktop.DBus.Peer", "Ping",
-                               NULL, NULL, NULL);
-        if (bus_is_connection_error(r))
-                return r;
+        /* Complete authentication now so that a socket that accepts but does not speak D-Bus
+         * shows up here, not in the first call with a confusing message. (Nobody listening at
+         * all fails in sd_bus_start() already.) */
+        if (ping) {
+                r = sd_bus_call_method(bus, NULL, MLOCKD_MANAGER_PATH, "org.freedesktop.DBus.Peer",
+                                       "Ping", NULL, NULL, NULL);
+                if (bus_is_connection_error(r))
+                        return r;
+        }
 
         *ret = TAKE_PTR(bus);
         return 0;
 }
 
-int bus_connect_or_log(sd_bus **ret) {
+int bus_connect(sd_bus **ret) {
+        return connect_socket(true, ret);
+}
+
+static int connect_or_log(bool ping, sd_bus **ret) {
         int r;
 
-        r = bus_connect(ret);
+        r = connect_socket(ping, ret);
         if (r < 0) {
                 log_error_errno(r,
                                 "Failed to connect to mlockd at '%s': %m. Is mlockd running? "
@@ -95,6 +102,14 @@ int bus_connect_or_log(sd_bus **ret) {
                 return CTL_EXIT_UNREACHABLE;
         }
         return CTL_EXIT_OK;
+}
+
+int bus_connect_or_log(sd_bus **ret) {
+        return connect_or_log(true, ret);
+}
+
+int bus_connect_quick_or_log(sd_bus **ret) {
+        return connect_or_log(false, ret);
 }
 
 int bus_error_to_exit(const char *name) {

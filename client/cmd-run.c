@@ -209,7 +209,7 @@ int verb_run(int argc, char *argv[]) {
                     0 ||
             check_strv_size("environment", environ, LIMIT_ENV_COUNT, LIMIT_ENV_BYTES) < 0)
                 return CTL_EXIT_FAILED;
-        r = bus_connect_or_log(&bus);
+        r = bus_connect_quick_or_log(&bus);
         if (r != CTL_EXIT_OK)
                 return r;
         if (!detach) {

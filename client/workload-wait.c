@@ -205,6 +205,8 @@ static void show_progress(WorkloadWait *w, uint64_t now) {
             bus_get_workload_u64(w->bus, w->path, "ResidentBytes", &resident) < 0)
                 return;
         done = MIN(locked, resident);
+        if (locked == 0 && w->target == 0) /* asked only when needed: most runs never show this */
+                (void) bus_get_workload_u64(w->bus, w->path, "LimitBytes", &w->target);
         target = locked > 0 ? locked : w->target;
         if (w->first_bytes == UINT64_MAX) {
                 w->first_bytes = done;
@@ -284,8 +286,16 @@ int workload_wait_new(sd_bus *bus, WaitFor what, WorkloadWait **ret) {
         w->bus = sd_bus_ref(bus);
         w->what = what;
         w->first_bytes = UINT64_MAX;
-        /* On a peer-to-peer connection these matches are local filters: the daemon sends every
-         * signal to every peer. */
+        /* On a peer-to-peer connection these matches are local filters. The daemon sends a peer
+         * the signals about the workloads it started (Run), and every signal once it added a
+         * match rule: attach follows a workload somebody else started, so it asks. */
+        if (what == WAIT_FOR_LOCK) {
+                r = sd_bus_call_method(bus, NULL, "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                       "AddMatch", NULL, NULL, "s",
+                                       "type='signal',interface='" MLOCKD_MANAGER_IFACE "'");
+                if (r < 0)
+                        return r;
+        }
         for (size_t i = 0; i < ELEMENTSOF(signals); i++) {
                 r = sd_bus_match_signal(bus, &w->slots[i], NULL, MLOCKD_MANAGER_PATH,
                                         MLOCKD_MANAGER_IFACE, signals[i].member, signals[i].handler,
@@ -312,7 +322,6 @@ int workload_wait_run(WorkloadWait *w, const char *path, const char *name, bool 
                 return log_oom(), CTL_EXIT_FAILED;
         w->tty = isatty(STDERR_FILENO);
         w->start_usec = w->last_state_check_usec = now_usec(CLOCK_MONOTONIC);
-        (void) bus_get_workload_u64(w->bus, w->path, "LimitBytes", &w->target);
 
         r = sd_event_new(&w->event);
         if (r < 0)

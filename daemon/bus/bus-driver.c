@@ -2,9 +2,10 @@
 /* On a bus the driver answers at org.freedesktop.DBus; on mlockd's peer-to-peer socket there is
  * no bus, so the daemon answers for it. Names: the daemon is ":1.0" and owns org.mlockd1 (and
  * org.freedesktop.DBus is itself); each client connection is the ":1.<n>" its Hello returned.
- * Match rules are accepted and ignored: every client gets every signal (they carry no secrets;
- * see docs/SECURITY.md). */
+ * Match rules count, their text does not: a client with one gets every signal (they carry no
+ * secrets; see docs/SECURITY.md), one without only those about the workloads it started. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-id128.h>
@@ -40,8 +41,22 @@ static int method_hello(sd_bus_message *msg, void *userdata, sd_bus_error *error
         return sd_bus_reply_method_return(msg, "s", c->unique_name);
 }
 
-static int method_noop(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        /* AddMatch/RemoveMatch: peer-to-peer has no routing; every peer gets every signal. */
+/* AddMatch/RemoveMatch: a peer with a match rule gets every signal (the rules themselves are not
+ * evaluated; signals carry no secrets, see docs/SECURITY.md); one without gets only those about
+ * the workloads it started. A bus client (gdbus, python3-dbus) adds its rules this way. */
+static int method_add_match(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Connection *c = bus_server_find_connection(userdata, sd_bus_message_get_bus(msg));
+
+        if (c && c->n_matches < UINT_MAX)
+                c->n_matches++;
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_remove_match(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Connection *c = bus_server_find_connection(userdata, sd_bus_message_get_bus(msg));
+
+        if (c && c->n_matches > 0)
+                c->n_matches--;
         return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -181,8 +196,8 @@ void bus_driver_forward_to_monitors(BusServer *m, Connection *from, sd_bus_messa
 static const sd_bus_vtable bus_driver_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD("Hello", NULL, "s", method_hello, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("AddMatch", "s", NULL, method_noop, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("RemoveMatch", "s", NULL, method_noop, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("AddMatch", "s", NULL, method_add_match, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("RemoveMatch", "s", NULL, method_remove_match, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("GetId", NULL, "s", method_get_id, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("GetNameOwner", "s", "s", method_get_name_owner, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("NameHasOwner", "s", "b", method_name_has_owner, SD_BUS_VTABLE_UNPRIVILEGED),

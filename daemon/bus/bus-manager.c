@@ -533,8 +533,9 @@ const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_PROPERTY("CommittedBytes", "t", property_bytes, 0, 0),
         SD_BUS_PROPERTY("LockedBytes", "t", property_bytes, 0, 0),
         SD_BUS_PROPERTY("SystemMlockedBytes", "t", property_bytes, 0, 0),
+        /* Invalidated, not sent: with 1000 workloads every change would carry 1000 paths. */
         SD_BUS_PROPERTY("Workloads", "ao", property_workloads, 0,
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
         SD_BUS_PROPERTY("Policies", "as", property_policies, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 

@@ -525,12 +525,23 @@ int bus_message_get_caller(BusServer *m, sd_bus_message *msg, Caller *ret, sd_bu
         return 0;
 }
 
-void bus_emit_signal(BusServer *m, const char *path, const char *interface, const char *member,
-                     const char *types, ...) {
+/* Whether c gets a signal about the workload that started_by started (0: a Manager signal
+ * about nobody's workload). A peer gets signals once it asked for them (AddMatch, as on a bus,
+ * or BecomeMonitor), and without asking those about the workloads it started: `memlockctl run`
+ * hears of its own workload, and eight of them running side by side do not wake each other
+ * (every peer got every signal before, which cost each Run a wake-up of every other client). */
+static bool connection_hears(const Connection *c, uint64_t started_by) {
+        if (c->over_limit || c->free_source || !c->active)
+                return false;
+        return c->n_matches > 0 || c->monitor || (started_by != 0 && c->id == started_by);
+}
+
+void bus_emit_signal(BusServer *m, uint64_t started_by, const char *path, const char *interface,
+                     const char *member, const char *types, ...) {
         va_list ap;
 
         for (Connection *c = m->connections; c; c = c->next) {
-                if (c->over_limit || c->free_source || !c->active)
+                if (!connection_hears(c, started_by))
                         continue;
                 va_start(ap, types);
                 (void) sd_bus_emit_signalv(c->bus, path, interface, member, types, ap);
@@ -544,11 +555,11 @@ void bus_emit_signal(BusServer *m, const char *path, const char *interface, cons
         }
 }
 
-#define FOREACH_BUS(m, b, body)                                                                    \
+#define FOREACH_BUS(m, started_by, b, body)                                                        \
         do {                                                                                       \
                 for (Connection *_c = (m)->connections; _c; _c = _c->next) {                       \
                         sd_bus *b = _c->bus;                                                       \
-                        if (_c->over_limit || _c->free_source || !_c->active)                      \
+                        if (!connection_hears(_c, started_by))                                     \
                                 continue;                                                          \
                         body;                                                                      \
                         connection_check_output(_c);                                               \
@@ -561,21 +572,21 @@ void bus_emit_signal(BusServer *m, const char *path, const char *interface, cons
 
 /* ---- the observer: the core's changes become signals, finished jobs replies ------------------ */
 
-static void emit_properties_changed(BusServer *m, const char *path, const char *interface,
-                                    char **properties) {
-        FOREACH_BUS(m, b,
+static void emit_properties_changed(BusServer *m, uint64_t started_by, const char *path,
+                                    const char *interface, char **properties) {
+        FOREACH_BUS(m, started_by, b,
                     (void) sd_bus_emit_properties_changed_strv(b, path, interface, properties));
 }
 
 /* InterfacesRemoved by hand: by the time of the flush the object may be gone, and sd-bus would
  * then leave out the interfaces only the object's own vtable names. */
-static void emit_object_removed(BusServer *m, const char *path) {
+static void emit_object_removed(BusServer *m, uint64_t started_by, const char *path) {
         static const char *const interfaces[] = { "org.freedesktop.DBus.Peer",
                                                   "org.freedesktop.DBus.Introspectable",
                                                   "org.freedesktop.DBus.Properties",
                                                   WORKLOAD_INTERFACE, NULL };
 
-        FOREACH_BUS(m, b, {
+        FOREACH_BUS(m, started_by, b, {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *sig = NULL;
                 if (sd_bus_message_new_signal(b, &sig, MANAGER_PATH,
                                               "org.freedesktop.DBus.ObjectManager",
@@ -597,25 +608,30 @@ static void on_manager_event(void *userdata, const ManagerEvent *e) {
         switch (e->type) {
         case MANAGER_EVENT_WORKLOAD_NEW:
                 if (workload_table_find_id(&m->manager->workloads, e->workload_id))
-                        FOREACH_BUS(m, b, (void) sd_bus_emit_object_added(b, path));
-                bus_emit_signal(m, MANAGER_PATH, MANAGER_INTERFACE, "WorkloadNew", "so", id, path);
+                        FOREACH_BUS(m, e->started_by, b, (void) sd_bus_emit_object_added(b, path));
+                bus_emit_signal(m, e->started_by, MANAGER_PATH, MANAGER_INTERFACE,
+                                "WorkloadNew", "so", id, path);
                 break;
         case MANAGER_EVENT_WORKLOAD_LOCKED:
-                bus_emit_signal(m, MANAGER_PATH, MANAGER_INTERFACE, "WorkloadLocked", "sott", id,
+                bus_emit_signal(m, e->started_by, MANAGER_PATH, MANAGER_INTERFACE,
+                                "WorkloadLocked", "sott", id,
                                 path, e->bytes, e->duration_usec);
                 break;
         case MANAGER_EVENT_WORKLOAD_FAILED:
-                bus_emit_signal(m, MANAGER_PATH, MANAGER_INTERFACE, "WorkloadFailed", "sos", id,
+                bus_emit_signal(m, e->started_by, MANAGER_PATH, MANAGER_INTERFACE,
+                                "WorkloadFailed", "sos", id,
                                 path, strempty(e->error));
                 break;
         case MANAGER_EVENT_WORKLOAD_EXITED:
-                bus_emit_signal(m, MANAGER_PATH, MANAGER_INTERFACE, "WorkloadExited", "soii", id,
+                bus_emit_signal(m, e->started_by, MANAGER_PATH, MANAGER_INTERFACE,
+                                "WorkloadExited", "soii", id,
                                 path, e->code, e->status);
                 break;
         case MANAGER_EVENT_WORKLOAD_REMOVED:
-                bus_emit_signal(m, MANAGER_PATH, MANAGER_INTERFACE, "WorkloadRemoved", "so", id,
+                bus_emit_signal(m, e->started_by, MANAGER_PATH, MANAGER_INTERFACE,
+                                "WorkloadRemoved", "so", id,
                                 path);
-                emit_object_removed(m, path);
+                emit_object_removed(m, e->started_by, path);
                 break;
         default:
                 break;
@@ -641,7 +657,8 @@ static void on_workload_changed(void *userdata, Workload *w, unsigned changes) {
                 props[n++] = "LimitBytes";
         props[n] = NULL;
         if (n > 0)
-                emit_properties_changed(m, w->path, WORKLOAD_INTERFACE, (char **) props);
+                emit_properties_changed(m, w->started_by, w->path, WORKLOAD_INTERFACE,
+                                        (char **) props);
 }
 
 static void on_manager_changed(void *userdata, unsigned changes) {
@@ -661,7 +678,7 @@ static void on_manager_changed(void *userdata, unsigned changes) {
                 props[n++] = "Policies";
         props[n] = NULL;
         if (n > 0)
-                emit_properties_changed(m, MANAGER_PATH, MANAGER_INTERFACE, (char **) props);
+                emit_properties_changed(m, 0, MANAGER_PATH, MANAGER_INTERFACE, (char **) props);
 }
 
 int bus_server_pending_add(BusServer *m, uint64_t job_id, sd_bus_message *msg) {

@@ -33,6 +33,7 @@ struct Connection {
         bool over_limit; /* beyond LIMIT_CONNECTIONS_PER_UID: every call gets an error */
         bool active; /* has sent a message: signals may go to it (see bus-server.c) */
         bool monitor; /* root's BecomeMonitor: gets a copy of every call (bus-driver.c) */
+        unsigned n_matches; /* AddMatch calls not undone by RemoveMatch: it gets every signal */
         bool dropped; /* closed by us for not reading: freed without flushing */
         sd_event_source *free_source; /* deferred free after Disconnected */
         sd_event_source *auth_source; /* until authenticated: see on_connection_authenticated */
@@ -88,9 +89,10 @@ int bus_message_get_caller(BusServer *s, sd_bus_message *msg, Caller *ret, sd_bu
 int bus_check_rate(BusServer *s, const Caller *c, sd_bus_error *error);
 /* Keeps msg to be answered when job_id finishes. */
 int bus_server_pending_add(BusServer *s, uint64_t job_id, sd_bus_message *msg);
-/* Sends a signal on every peer connection and the system bus. */
-void bus_emit_signal(BusServer *s, const char *path, const char *interface, const char *member,
-                     const char *types, ...);
+/* Sends a signal on the system bus and to the peers that hear it: those that asked (AddMatch,
+ * BecomeMonitor) and the one whose connection id is started_by (0: none). */
+void bus_emit_signal(BusServer *s, uint64_t started_by, const char *path, const char *interface,
+                     const char *member, const char *types, ...);
 /* Installs the Hello, Manager, Workload and ObjectManager objects on a bus. */
 int bus_add_objects(BusServer *s, sd_bus *bus);
 

@@ -465,6 +465,7 @@ static void job_started(Job *j) {
         w->report_fd = TAKE_FD(j->child.report_fd);
         w->is_child = true;
         w->detach = j->options.detach;
+        w->started_by = j->owner;
         if (!j->options.detach)
                 w->owner = j->owner;
         j->child.pid = 0; /* the workload's now */

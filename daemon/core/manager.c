@@ -275,6 +275,7 @@ static void queue_event(Manager *m, ManagerEventType type, Workload *w, uint64_t
         ManagerEvent e = {
                 .type = type,
                 .workload_id = w->id,
+                .started_by = w->started_by,
                 .bytes = bytes,
                 .duration_usec = duration,
                 .code = code,

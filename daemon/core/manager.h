@@ -46,6 +46,7 @@ typedef enum ManagerEventType {
 typedef struct ManagerEvent {
         ManagerEventType type;
         uint64_t workload_id; /* the object may be gone by the flush (REMOVED) */
+        uint64_t started_by; /* the workload's started_by, copied when the event was queued */
         uint64_t bytes, duration_usec;
         int code, status;
         char *error;

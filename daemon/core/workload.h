@@ -91,6 +91,9 @@ struct Workload {
         /* Run: foreground workloads belong to whoever started them (an id the bus layer gives:
          * its connection; 0: nobody). */
         uint64_t owner;
+        /* Whoever started it (Run), detached or not: the bus layer sends that connection the
+         * workload's signals without a subscription. 0: nobody. */
+        uint64_t started_by;
         bool detach;
         int report_fd;
         sd_event_source *report_source;

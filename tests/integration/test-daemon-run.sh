@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Workloads through the real daemon: Run (VmLck from /proc, exit status, WorkloadExited), a
-# foreground workload gets SIGHUP when its client goes away, Kill, budget and policy denials,
-# uid 65534, Attach/Detach, the state file valid after every change, and kill -9 of the daemon
+# Workloads through the real daemon: Run (VmLck from /proc, exit status, WorkloadExited, who
+# hears which signals), a foreground workload gets SIGHUP when its client goes away, Kill,
+# budget and policy denials, uid 65534, Attach/Detach, the state file valid after every change,
+# and kill -9 of the daemon
 # plus a restart: the workload is still running, locked and listed.
 set -euo pipefail
 
@@ -114,6 +115,31 @@ rc=$?
 set -e
 [[ $rc == 143 ]] || fail "killed by SIGTERM: status $rc, expected 143: $out"
 expect_match "$out" "EXITED 2 15" "WorkloadExited for a signal"
+
+# ---- Who hears signals ---------------------------------------------------------------------------
+# The peer that started a workload hears its signals without a match rule; a peer without a rule
+# hears nothing of another's workload; one with a rule hears everything (docs/dbus-api.md).
+set +e
+out=$("$probe" "$addr" run --wait-exit --no-match -- /bin/sh -c 'exit 4')
+rc=$?
+set -e
+[[ $rc == 4 ]] || fail "Run heard without a match rule: status $rc, expected 4: $out"
+expect_match "$out" "EXITED 1 4" "WorkloadExited to the starter without a match rule"
+"$probe" "$addr" listen 3 >"$tmp/listen-nomatch" &
+lib_pids+=($!)
+"$probe" "$addr" listen 3 --match >"$tmp/listen-match" &
+lib_pids+=($!)
+for _ in $(seq 100); do
+        grep -q READY "$tmp/listen-nomatch" 2>/dev/null && grep -q READY "$tmp/listen-match" \
+                2>/dev/null && break
+        sleep 0.02
+done
+"$probe" "$addr" run --wait-exit -- /bin/true >/dev/null || fail "Run /bin/true while listening"
+wait "${lib_pids[@]: -2}" || true
+grep -q "^SIGNALS 0$" "$tmp/listen-nomatch" ||
+        fail "a peer without a match rule heard another's workload: $(cat "$tmp/listen-nomatch")"
+grep -qE "^SIGNALS ([3-9]|[1-9][0-9]+)$" "$tmp/listen-match" ||
+        fail "a peer with a match rule did not hear New, Locked, Exited: $(cat "$tmp/listen-match")"
 
 # ---- Run detached: VmLck in /proc, properties ------------------------------------------------
 probe_file run --detach -- /bin/sleep 60 || fail "Run: $out"

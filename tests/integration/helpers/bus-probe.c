@@ -9,10 +9,15 @@
  *   bus-probe ADDRESS reload
  *   bus-probe ADDRESS explain PID
  *   bus-probe ADDRESS kill ID SIGNAL
- *   bus-probe ADDRESS run [--detach] [--policy P] [--limit BYTES] [--wait-exit] -- CMD...
+ *   bus-probe ADDRESS run [--detach] [--policy P] [--limit BYTES] [--wait-exit] [--no-match]
+ *                         -- CMD...
  *       Runs CMD through Manager.Run with this process's stdio, prints "OK <path>", then
  *       "LOCKED <bytes> <usec>" or "FAILED <error>", and with --wait-exit "EXITED <code>
- *       <status>" (exit status: the workload's, 128+N for a signal).
+ *       <status>" (exit status: the workload's, 128+N for a signal). --no-match: hears the
+ *       signals without adding a match rule (a local filter only), as memlockctl does.
+ *   bus-probe ADDRESS listen SECONDS [--match]
+ *       Prints "READY", then counts the org.mlockd1.Manager signals that arrive for SECONDS and
+ *       prints "SIGNALS <n>". Without --match it adds no match rule (a local filter only).
  *   bus-probe ADDRESS hold SECONDS         connect, Hello, and keep the connection open
  */
 #include <errno.h>
@@ -274,7 +279,7 @@ static int do_run(sd_bus *bus, int argc, char **argv) {
         __attribute__((cleanup(freep_str))) char *own_path = NULL;
         const char *policy = NULL, *path;
         uint64_t limit = 0;
-        int detach = 0, wait_exit = 0, i, r;
+        int detach = 0, wait_exit = 0, no_match = 0, i, r;
         char cwd[4096];
         RunState s = {};
         extern char **environ;
@@ -284,6 +289,8 @@ static int do_run(sd_bus *bus, int argc, char **argv) {
                         detach = 1;
                 else if (strcmp(argv[i], "--wait-exit") == 0)
                         wait_exit = 1;
+                else if (strcmp(argv[i], "--no-match") == 0)
+                        no_match = 1;
                 else if (strcmp(argv[i], "--policy") == 0 && i + 1 < argc)
                         policy = argv[++i];
                 else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc)
@@ -298,7 +305,10 @@ static int do_run(sd_bus *bus, int argc, char **argv) {
                 fprintf(stderr, "run: no command\n");
                 return 2;
         }
-        r = sd_bus_match_signal(bus, NULL, NULL, PATH, IFACE, NULL, on_signal, &s);
+        if (no_match)
+                r = sd_bus_add_filter(bus, NULL, on_signal, &s);
+        else
+                r = sd_bus_match_signal(bus, NULL, NULL, PATH, IFACE, NULL, on_signal, &s);
         if (r < 0)
                 return report(r, NULL, "match");
         if (!getcwd(cwd, sizeof(cwd)))
@@ -347,6 +357,49 @@ static int do_run(sd_bus *bus, int argc, char **argv) {
         return s.done_lock ? 0 : 1;
 }
 
+/* ---- listen ------------------------------------------------------------------------------- */
+
+static int on_any(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        unsigned *n = userdata;
+        uint8_t type = 0;
+
+        if (sd_bus_message_get_type(m, &type) >= 0 && type == SD_BUS_MESSAGE_SIGNAL &&
+            sd_bus_message_get_interface(m) && strcmp(sd_bus_message_get_interface(m), IFACE) == 0)
+                (*n)++;
+        return 0;
+}
+
+static int do_listen(sd_bus *bus, int argc, char **argv) {
+        struct timespec t0, t;
+        unsigned n = 0;
+        int r;
+
+        if (argc < 2)
+                return fprintf(stderr, "listen: SECONDS missing\n"), 2;
+        r = sd_bus_add_filter(bus, NULL, on_any, &n);
+        if (r >= 0 && argc >= 3 && strcmp(argv[2], "--match") == 0)
+                r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "AddMatch", NULL, NULL, "s",
+                                       "type='signal',interface='" IFACE "'");
+        if (r < 0)
+                return report(r, NULL, "listen");
+        printf("READY\n");
+        fflush(stdout);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (;;) {
+                clock_gettime(CLOCK_MONOTONIC, &t);
+                if (t.tv_sec - t0.tv_sec >= atoi(argv[1]))
+                        break;
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return report(r, NULL, "process");
+                if (r == 0)
+                        (void) sd_bus_wait(bus, 100000);
+        }
+        printf("SIGNALS %u\n", n);
+        return 0;
+}
+
 int main(int argc, char **argv) {
         sd_bus *bus = NULL;
         int r;
@@ -368,7 +421,9 @@ int main(int argc, char **argv) {
                 fflush(stdout);
                 sleep((unsigned) atoi(argv[3]));
                 r = 0;
-        } else if (strcmp(argv[2], "run") == 0)
+        } else if (strcmp(argv[2], "listen") == 0)
+                r = do_listen(bus, argc - 2, argv + 2);
+        else if (strcmp(argv[2], "run") == 0)
                 r = do_run(bus, argc - 2, argv + 2);
         else
                 r = do_simple(bus, argc - 2, argv + 2);
