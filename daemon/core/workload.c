@@ -117,6 +117,27 @@ bool workload_is_live(const Workload *w) {
                w->state == WORKLOAD_LOCKED || w->state == WORKLOAD_FAILED;
 }
 
+static size_t id_bucket(uint64_t id, size_t n_buckets) {
+        /* Ids are sequential: the low bits spread them already. */
+        return (size_t) (id & (n_buckets - 1));
+}
+
+static void index_grow(WorkloadTable *t) {
+        size_t n = t->n_buckets ? t->n_buckets * 2 : 64;
+        Workload **b = calloc(n, sizeof(Workload *));
+
+        if (!b)
+                return;
+        for (Workload *w = t->head; w; w = w->next) {
+                size_t i = id_bucket(w->id, n);
+                w->id_next = b[i];
+                b[i] = w;
+        }
+        free(t->buckets);
+        t->buckets = b;
+        t->n_buckets = n;
+}
+
 void workload_table_add(WorkloadTable *t, Workload *w) {
         w->prev = t->tail;
         w->next = NULL;
@@ -126,6 +147,14 @@ void workload_table_add(WorkloadTable *t, Workload *w) {
                 t->head = w;
         t->tail = w;
         t->n++;
+        w->id_next = NULL;
+        if (t->n > t->n_buckets)
+                index_grow(t); /* indexes w too */
+        else {
+                size_t i = id_bucket(w->id, t->n_buckets);
+                w->id_next = t->buckets[i];
+                t->buckets[i] = w;
+        }
 }
 
 void workload_table_remove(WorkloadTable *t, Workload *w) {
@@ -139,6 +168,20 @@ void workload_table_remove(WorkloadTable *t, Workload *w) {
                 t->tail = w->prev;
         w->prev = w->next = NULL;
         t->n--;
+        if (t->buckets) {
+                for (Workload **p = &t->buckets[id_bucket(w->id, t->n_buckets)]; *p;
+                     p = &(*p)->id_next)
+                        if (*p == w) {
+                                *p = w->id_next;
+                                break;
+                        }
+        }
+        w->id_next = NULL;
+        if (t->n == 0) {
+                free(t->buckets);
+                t->buckets = NULL;
+                t->n_buckets = 0;
+        }
 }
 
 void workload_table_clear(WorkloadTable *t) {
@@ -150,6 +193,12 @@ void workload_table_clear(WorkloadTable *t) {
 }
 
 Workload *workload_table_find_id(const WorkloadTable *t, uint64_t id) {
+        if (t->buckets) {
+                for (Workload *w = t->buckets[id_bucket(id, t->n_buckets)]; w; w = w->id_next)
+                        if (w->id == id)
+                                return w;
+                return NULL;
+        }
         for (Workload *w = t->head; w; w = w->next)
                 if (w->id == id)
                         return w;

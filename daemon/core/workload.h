@@ -59,6 +59,7 @@ typedef struct Workload Workload;
 struct Workload {
         Manager *manager; /* may be NULL (unit tests) */
         Workload *prev, *next;
+        Workload *id_next; /* WorkloadTable.buckets chain */
 
         uint64_t id;
         char id_str[24];
@@ -137,8 +138,14 @@ int workload_set_error(Workload *w, const char *error);
 bool workload_is_live(const Workload *w);
 
 typedef struct WorkloadTable {
-        Workload *head, *tail;
+        Workload *head, *tail; /* in order of addition: what lists show */
         size_t n;
+        /* By id, for the lookups every bus call on a workload object makes (a walk of 1000
+         * workloads was a tenth of a GetAll): chains through Workload.id_next, n_buckets a power
+         * of two, grown as n passes it. Without buckets (empty table, or out of memory) the
+         * lookups walk the list; a failed growth only lengthens the chains. */
+        Workload **buckets;
+        size_t n_buckets;
 } WorkloadTable;
 
 void workload_table_add(WorkloadTable *t, Workload *w);

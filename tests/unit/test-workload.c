@@ -105,11 +105,43 @@ static void test_table(void **state) {
         assert_null(t.tail);
 }
 
+/* The id index: many workloads (past a few growths of the buckets), ids that share a bucket,
+ * removals from the middle of chains, and a table emptied and filled again. */
+static void test_table_index(void **state) {
+        WorkloadTable t = {};
+
+        for (uint64_t id = 1; id <= 1000; id++)
+                add(&t, id * 64, (pid_t) id, 0, WORKLOAD_LOCKED, 1); /* every id in bucket 0 first */
+        assert_true(t.n_buckets >= 1000);
+        for (uint64_t id = 1; id <= 1000; id++)
+                assert_int_equal(workload_table_find_id(&t, id * 64)->ident.pid, (pid_t) id);
+        assert_null(workload_table_find_id(&t, 65));
+        for (uint64_t id = 2; id <= 1000; id += 2) {
+                Workload *w = workload_table_find_id(&t, id * 64);
+                workload_table_remove(&t, w);
+                workload_free(w);
+        }
+        assert_int_equal(t.n, 500);
+        for (uint64_t id = 1; id <= 1000; id++) {
+                Workload *w = workload_table_find_id(&t, id * 64);
+                if (id % 2)
+                        assert_int_equal(w->ident.pid, (pid_t) id);
+                else
+                        assert_null(w);
+        }
+        workload_table_clear(&t);
+        assert_null(t.buckets);
+        add(&t, 7, 70, 0, WORKLOAD_LOCKED, 1);
+        assert_int_equal(workload_table_find_id(&t, 7)->ident.pid, 70);
+        workload_table_clear(&t);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_new),
                 cmocka_unit_test(test_enums),
                 cmocka_unit_test(test_table),
+                cmocka_unit_test(test_table_index),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
