@@ -114,6 +114,11 @@ _Static_assert(LIMIT_MESSAGE_BYTES >= WIRE_RUN_MAX, "a legal Run must fit in a m
 #define LIMIT_ORPHAN_CHECK_USEC (10u * 1000000ull)
 /* ... and one that lists no process but cannot be removed yet (its last tasks are exiting). */
 #define LIMIT_ORPHAN_EXITING_USEC (100u * 1000ull)
+/* At shutdown, the loop runs on this long at most for the cgroups of exited workloads whose
+ * last tasks are still exiting, looking at them this often (then they stay, and the next start
+ * adopts them). */
+#define LIMIT_STOP_CGROUP_WAIT_USEC (200u * 1000ull)
+#define LIMIT_STOP_CGROUP_POLL_USEC (10u * 1000ull)
 
 /* How often capability-locked workloads (no kernel limit) are checked against their limit. */
 #define LIMIT_BUDGET_CHECK_USEC (2u * 1000000ull)

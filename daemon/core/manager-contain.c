@@ -227,20 +227,21 @@ int manager_containment_start(Manager *m) {
         return 0;
 }
 
-void manager_containment_stop(Manager *m) {
+bool manager_containment_stopping(Manager *m) {
         /* Exited and detached workloads' cgroups go when empty; live ones stay with their
          * workloads, which a stopping daemon never touches. */
         for (Workload *w = m->workloads.head; w; w = w->next)
                 if (!workload_is_live(w))
                         (void) containment_cgroup_remove(&w->cgroup);
         manager_contain_gc(m);
-        /* A cgroup whose last tasks are still exiting empties within milliseconds: wait for
-         * that a little (at most 200 ms), rather than leave it behind. */
-        for (unsigned i = 0; i < 20 && manager_contain_next_check(m) == LIMIT_ORPHAN_EXITING_USEC;
-             i++) {
-                (void) usleep(10000);
-                manager_contain_gc(m);
-        }
+        /* A cgroup whose last tasks are still exiting empties within milliseconds. */
+        return manager_contain_next_check(m) == LIMIT_ORPHAN_EXITING_USEC;
+}
+
+void manager_containment_stop(Manager *m) {
+        /* Whatever is still there stays: the loop gave exiting tasks their time
+         * (manager_containment_stopping()); a stopping daemon never waits here. */
+        (void) manager_containment_stopping(m);
         for (size_t i = 0; i < m->n_orphans; i++)
                 containment_cgroup_done(&m->orphans[i].cgroup);
         free(m->orphans);

@@ -111,6 +111,7 @@ int manager_new(const ManagerSettings *s, Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        m->stop_timer = sd_event_source_disable_unref(m->stop_timer);
         manager_containment_stop(m);
         /* Forget workloads without touching them: a stopping daemon never kills or unlocks. A
          * launch that has not started yet is not a workload: its child goes. */
@@ -970,14 +971,37 @@ static void manager_adopt(Manager *m) {
 
 /* ---- signals and the loop -------------------------------------------------------------------- */
 
-static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+/* Shutting down: the loop goes on (still serving) until the cgroups of exited workloads are
+ * gone, looking every LIMIT_STOP_CGROUP_POLL_USEC, for at most LIMIT_STOP_CGROUP_WAIT_USEC.
+ * The v1 memory controller tells nobody when a cgroup empties, so this looks. */
+static int on_stop_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
+        if (!manager_containment_stopping(m) || usec >= m->stop_deadline)
+                return sd_event_exit(m->event, 0);
+        (void) sd_event_source_set_time(s, usec + LIMIT_STOP_CGROUP_POLL_USEC);
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        int r;
+
+        if (m->stop_timer)
+                return 0; /* already on the way out */
         log_info("Received SIG%s, shutting down; workloads keep running.",
                  strna(sigabbrev_np((int) si->ssi_signo)));
         manager_flush(m);
         manager_notify_stopping(m);
-        return sd_event_exit(m->event, 0);
+        if (!manager_containment_stopping(m))
+                return sd_event_exit(m->event, 0);
+        m->stop_deadline = now + LIMIT_STOP_CGROUP_WAIT_USEC;
+        r = sd_event_add_time(m->event, &m->stop_timer, CLOCK_MONOTONIC,
+                              now + LIMIT_STOP_CGROUP_POLL_USEC, 0, on_stop_timer, m);
+        if (r < 0)
+                return sd_event_exit(m->event, 0);
+        return 0;
 }
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {

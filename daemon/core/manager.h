@@ -123,6 +123,10 @@ struct Manager {
 
         sd_event_source *budget_timer;
         sd_event_source *gc_timer;
+        /* Shutting down: the loop runs on only until the cgroups of exited workloads are gone
+         * (manager_containment_stopping()), at most LIMIT_STOP_CGROUP_WAIT_USEC. */
+        sd_event_source *stop_timer;
+        uint64_t stop_deadline;
         sd_event_source *status_timer;
         sd_event_source *sigterm_source, *sigint_source, *sighup_source;
         /* notify.c */
@@ -257,6 +261,9 @@ size_t manager_jobs_count_uid(Manager *m, uid_t uid);
 int manager_containment_start(Manager *m);
 /* At exit: removes the empty cgroups of gone workloads; live ones stay with their workloads. */
 void manager_containment_stop(Manager *m);
+/* On the way out, in the loop: removes the cgroups of exited workloads; returns true when some
+ * are still emptying (their last tasks exiting), to be looked at again shortly. */
+bool manager_containment_stopping(Manager *m);
 /* Run, once decided: the workload's cgroup and what the launch child needs (*ret_child).
  * capability: the workload gets CAP_IPC_LOCK; without a backend a non-root caller's such
  * workload is refused (ERROR_UNSUPPORTED, saying why and what to change) unless its policy says
