@@ -206,17 +206,17 @@ lib_stop_daemon() {
         return $rc
 }
 
+# Safe under set -e: the daemon may be gone already.
 lib_kill_daemon() {
         [[ -n $dpid ]] || return 0
-        kill -TERM "$dpid" 2>/dev/null
+        kill -TERM "$dpid" 2>/dev/null || true
         for _ in $(seq 40); do
                 kill -0 "$dpid" 2>/dev/null || break
                 sleep 0.05
         done
-        kill -9 "$dpid" 2>/dev/null
-        wait "$dpid" 2>/dev/null
+        kill -9 "$dpid" 2>/dev/null || true
+        wait "$dpid" 2>/dev/null || true
         dpid=
-        return 0
 }
 
 # The test users exist only in this test's mount namespace: copies of /etc/passwd and /etc/group
