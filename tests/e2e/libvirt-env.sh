@@ -20,9 +20,12 @@
 
 set -euo pipefail
 
-build=${MLOCKD_BUILD_DIR:?MLOCKD_BUILD_DIR is not set}
-mlockd=$build/daemon/mlockd
-memlockctl=$build/client/memlockctl
+# mlockd is started and stopped by the integration tests' library (mlockd_start below), which
+# also names $build, $daemon and $ctl. Its EXIT trap is not used: libvirt_env_cleanup is the
+# trap here, and calls lib_kill_daemon.
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
+memlockctl=$ctl
 hook=$build/libvirt/hooks/qemu.d/mlockd
 
 skip() {
@@ -66,7 +69,6 @@ libvirt_env_enter_namespace() {
 
 LIBVIRT_TMP=
 libvirt_pids=()
-mlockd_pid=
 
 libvirt_env_cleanup() {
         local rc=$?
@@ -80,14 +82,13 @@ libvirt_env_cleanup() {
         for f in /run/libvirt/qemu/*.pid; do
                 [[ -f $f ]] && kill -9 "$(cat "$f")" 2>/dev/null
         done
-        [[ -n $mlockd_pid ]] && kill "$mlockd_pid" 2>/dev/null
+        lib_kill_daemon
         for f in /run/libvirtd.pid /run/virtlogd.pid; do
                 [[ -f $f ]] && kill "$(cat "$f")" 2>/dev/null
         done
         for p in "${libvirt_pids[@]}"; do
                 kill "$p" 2>/dev/null
         done
-        [[ -n $mlockd_pid ]] && wait "$mlockd_pid" 2>/dev/null
         libvirt_env_remove_cgroups
         if ((rc != 0 && rc != 77)) && [[ -n $LIBVIRT_TMP ]]; then
                 echo "--- mlockd log"
@@ -188,6 +189,12 @@ libvirt_env_setup() {
         LIBVIRT_TMP=$(mktemp -d /tmp/mlockd-e2e-libvirt.XXXXXX)
         libvirt_cgroups_before=$(echo /sys/fs/cgroup/*/machine)
         trap libvirt_env_cleanup EXIT
+        # mlockd's directory for lib_start_daemon: policy.d/, state/ and mlockd.conf in
+        # $LIBVIRT_TMP, the default socket (private here: /run is this namespace's), the log in
+        # mlockd.log (the tests read it).
+        lib_dir "$LIBVIRT_TMP"
+        lib_socket /run/mlockd/io.socket
+        lib_log=$LIBVIRT_TMP/mlockd.log
         umask 022
 
         mount -t tmpfs -o mode=0755 tmpfs /run
@@ -311,45 +318,31 @@ wait_vmlck() {
         return 1
 }
 
-# Starts mlockd on the default socket (/run/mlockd/io.socket, private here) with the
-# policies in $LIBVIRT_TMP/policy.d and the given mlockd.conf text.
+# Starts mlockd (lib_start_daemon, after libvirt_env_setup) on the default socket
+# (/run/mlockd/io.socket, private here) with the policies in $LIBVIRT_TMP/policy.d and the given
+# mlockd.conf text, logging at debug level to $LIBVIRT_TMP/mlockd.log; waits until it answers.
+# Fails the test (lib_die) if it does not.
 mlockd_start() {
         local conf=$1
-        [[ -x $mlockd ]] || skip "mlockd was not built ($mlockd)"
+        [[ -x $daemon ]] || skip "mlockd was not built ($daemon)"
         [[ -x $memlockctl ]] || skip "memlockctl was not built ($memlockctl)"
-        mkdir -p "$LIBVIRT_TMP/policy.d" "$LIBVIRT_TMP/state"
         printf '%s\n' "$conf" >"$LIBVIRT_TMP/mlockd.conf"
         chmod 0644 "$LIBVIRT_TMP/mlockd.conf" "$LIBVIRT_TMP"/policy.d/*.policy
-        "$mlockd" --config "$LIBVIRT_TMP/mlockd.conf" --socket /run/mlockd/io.socket \
-                --policy-dir "$LIBVIRT_TMP/policy.d" --state-dir "$LIBVIRT_TMP/state" \
-                --log-level debug >"$LIBVIRT_TMP/mlockd.log" 2>&1 &
-        mlockd_pid=$!
-        local i
-        for ((i = 0; i < 100; i++)); do
-                [[ -S /run/mlockd/io.socket ]] && return 0
-                kill -0 "$mlockd_pid" 2>/dev/null || break
-                sleep 0.05
-        done
-        cat "$LIBVIRT_TMP/mlockd.log" >&2
-        echo "mlockd did not start" >&2
-        return 1
+        lib_start_daemon --log-level debug
 }
 
 mlockd_stop() {
-        [[ -n $mlockd_pid ]] || return 0
-        kill "$mlockd_pid" 2>/dev/null || true
-        wait "$mlockd_pid" 2>/dev/null || true
-        mlockd_pid=
+        lib_stop_daemon || true
 }
 
 # Prints "STATE PID" of the workload named NAME that is not exited/detached, if any.
 workload_of() {
-        if [[ -n $mlockd_pid ]] && ! kill -0 "$mlockd_pid" 2>/dev/null; then
+        if [[ -n $dpid ]] && ! kill -0 "$dpid" 2>/dev/null; then
                 echo "FAIL: mlockd died; its log ends:" >&2
                 tail -n 5 "$LIBVIRT_TMP/mlockd.log" >&2
                 exit 1
         fi
-        { "$memlockctl" --socket /run/mlockd/io.socket list --json=short 2>/dev/null ||
+        { "$memlockctl" --socket "$sock" list --json=short 2>/dev/null ||
                 echo "[]"; } | python3 -c '
 import json, sys
 name = sys.argv[1]

@@ -13,14 +13,15 @@
 # this replaced, which fails the attack cases).
 set -euo pipefail
 
-build=${MLOCKD_BUILD_DIR:?MLOCKD_BUILD_DIR is not set}
-mlockd=$build/daemon/mlockd
-memlockctl=$build/client/memlockctl
+# The daemon is started and stopped by the integration tests' library.
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "$0")/../integration/lib.sh"
+memlockctl=$ctl
 hook=${MLOCKD_TEST_HOOK:-$build/libvirt/hooks/qemu.d/mlockd}
 qemu=$(command -v qemu-system-x86_64 || true)
 [[ $EUID -eq 0 ]] || { echo "SKIP: needs root (the hook attaches other processes)"; exit 77; }
 [[ -x $hook ]] || { echo "FAIL: the hook was not built ($hook)"; exit 1; }
-[[ -x $mlockd && -x $memlockctl ]] || { echo "SKIP: mlockd was not built"; exit 77; }
+[[ -x $daemon && -x $memlockctl ]] || { echo "SKIP: mlockd was not built"; exit 77; }
 [[ -n $qemu ]] || { echo "SKIP: qemu-system-x86_64 is not installed"; exit 77; }
 for c in python3 busctl; do
         command -v "$c" >/dev/null || { echo "SKIP: $c is not installed"; exit 77; }
@@ -30,17 +31,16 @@ done
 source "$(dirname "$0")/accel.sh"
 e2e_accel_choose
 
-tmp=$(mktemp -d /tmp/mlockd-test-hook-guests.XXXXXX)
-daemon_pid=
+# $tmp with policy.d/ and state/; at exit the guests are killed (kill_guests), then the daemon,
+# and $tmp is removed.
+lib_init mlockd-test-hook-guests
 pids=()
-cleanup() {
-        set +e
+kill_guests() {
+        local p
         for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-        [[ -n $daemon_pid ]] && kill "$daemon_pid" 2>/dev/null
-        wait 2>/dev/null
-        rm -rf "$tmp"
+        for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
 }
-trap cleanup EXIT
+lib_cleanup_hooks+=(kill_guests)
 umask 022
 failures=0
 fail() {
@@ -50,7 +50,7 @@ fail() {
 M=$((1 << 20))
 G=$((1 << 30))
 
-mkdir -p "$tmp/policy.d" "$tmp/state" "$tmp/qemu"
+mkdir -p "$tmp/qemu"
 cat >"$tmp/policy.d/10-capped.policy" <<'EOF'
 [Match]
 LibvirtDomain=capped-*
@@ -70,19 +70,12 @@ OnFailure=continue
 [Access]
 AllowAttach=yes
 EOF
-printf '[Daemon]\nBudget=64G\n' >"$tmp/mlockd.conf"
-chmod 0644 "$tmp/mlockd.conf" "$tmp"/policy.d/*
-socket=$tmp/io.socket
+lib_config '[Daemon]\nBudget=64G\n'
+chmod 0644 "$tmp"/policy.d/*
+socket=$sock
 export MLOCKD_SOCKET=$socket MLOCKD_LIBVIRT_RUNDIR=$tmp/qemu MLOCKD_CONF=/nonexistent
 
-"$mlockd" --config "$tmp/mlockd.conf" --socket "$socket" --policy-dir "$tmp/policy.d" \
-        --state-dir "$tmp/state" >"$tmp/mlockd.log" 2>&1 &
-daemon_pid=$!
-for ((i = 0; i < 100; i++)); do
-        [[ -S $socket ]] && break
-        sleep 0.05
-done
-[[ -S $socket ]] || { cat "$tmp/mlockd.log"; echo "FAIL: mlockd did not start"; exit 1; }
+lib_start_daemon
 
 list_json() { "$memlockctl" --socket "$socket" list --json=short 2>/dev/null || echo "[]"; }
 workload() { # NAME: "STATE PID LIMIT" of its live workload
@@ -224,9 +217,6 @@ fi
 echo "$out"
 [[ $out == *vfio_devices*"'u'"* ]] || fail "the error does not name vfio_devices and its type: $out"
 
-if ((failures)); then
-        echo "--- mlockd log"
-        tail -n 30 "$tmp/mlockd.log"
-        exit 1
-fi
+# On failure lib_cleanup prints the end of the daemon's log.
+((failures == 0)) || exit 1
 echo "OK"

@@ -15,13 +15,14 @@
 #     and fails the start when the lock cannot be made.
 set -euo pipefail
 
-build=${MLOCKD_BUILD_DIR:?MLOCKD_BUILD_DIR is not set}
-mlockd=$build/daemon/mlockd
-memlockctl=$build/client/memlockctl
+# The daemon is started and stopped by the integration tests' library.
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "$0")/../integration/lib.sh"
+memlockctl=$ctl
 hook=$build/libvirt/hooks/qemu.d/mlockd
 [[ $EUID -eq 0 ]] || { echo "SKIP: needs root (the hook attaches other processes)"; exit 77; }
 [[ -x $hook ]] || { echo "FAIL: the hook was not configured ($hook)"; exit 1; }
-[[ -x $mlockd ]] || { echo "SKIP: mlockd was not built"; exit 77; }
+[[ -x $daemon ]] || { echo "SKIP: mlockd was not built"; exit 77; }
 [[ -x $memlockctl ]] || { echo "SKIP: memlockctl was not built"; exit 77; }
 for c in busctl python3 setpriv; do
         command -v "$c" >/dev/null || { echo "SKIP: $c is not installed"; exit 77; }
@@ -29,17 +30,16 @@ done
 python=$(readlink -f /usr/bin/python3)
 [[ -x $python ]] || { echo "SKIP: no /usr/bin/python3"; exit 77; }
 
-tmp=$(mktemp -d /tmp/mlockd-test-hook.XXXXXX)
-daemon_pid=
+# $tmp with policy.d/ and state/; at exit the guests are killed (kill_guests), then the daemon,
+# and $tmp is removed.
+lib_init mlockd-test-hook
 guests=()
-cleanup() {
-        set +e
+kill_guests() {
+        local p
         for p in "${guests[@]}"; do kill "$p" 2>/dev/null; done
-        [[ -n $daemon_pid ]] && kill "$daemon_pid" 2>/dev/null
-        wait 2>/dev/null
-        rm -rf "$tmp"
+        for p in "${guests[@]}"; do wait "$p" 2>/dev/null; done
 }
-trap cleanup EXIT
+lib_cleanup_hooks+=(kill_guests)
 umask 022
 failures=0
 fail() {
@@ -50,7 +50,7 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 T0=$(now_ms)
 section() { echo "== $* (at $(($(now_ms) - T0)) ms)"; }
 
-mkdir -p "$tmp/policy.d" "$tmp/state" "$tmp/qemu"
+mkdir -p "$tmp/qemu"
 cat >"$tmp/policy.d/10-guests.policy" <<'EOF'
 [Match]
 LibvirtDomain=guest-*
@@ -73,9 +73,9 @@ OnFailure=abort
 [Access]
 AllowAttach=yes
 EOF
-printf '[Daemon]\nBudget=8G\n' >"$tmp/mlockd.conf"
-chmod 0644 "$tmp/mlockd.conf" "$tmp"/policy.d/*
-socket=$tmp/io.socket
+lib_config '[Daemon]\nBudget=8G\n'
+chmod 0644 "$tmp"/policy.d/*
+socket=$sock
 export MLOCKD_SOCKET=$socket MLOCKD_LIBVIRT_RUNDIR=$tmp/qemu MLOCKD_HOOK_TIMEOUT=20
 export MLOCKD_CONF=/nonexistent
 
@@ -101,9 +101,9 @@ run_hook() { # NAME PHASE SUBPHASE < xml; prints the time taken in ms, returns t
         return $rc
 }
 daemon_check() {
-        [[ -z $daemon_pid ]] || kill -0 "$daemon_pid" 2>/dev/null && return 0
+        [[ -z $dpid ]] || kill -0 "$dpid" 2>/dev/null && return 0
         echo "FAIL: mlockd died; its log ends:" >&2
-        tail -n 5 "$tmp/mlockd.log" >&2
+        tail -n 5 "$lib_log" >&2
         exit 1
 }
 list_json() {
@@ -142,14 +142,7 @@ ms=$(xml guest-nodaemon 16 | run_hook guest-nodaemon started begin) ||
         fail "the hook failed without a daemon"
 echo "returned in $ms ms"
 
-"$mlockd" --config "$tmp/mlockd.conf" --socket "$socket" --policy-dir "$tmp/policy.d" \
-        --state-dir "$tmp/state" >"$tmp/mlockd.log" 2>&1 &
-daemon_pid=$!
-for ((i = 0; i < 100; i++)); do
-        [[ -S $socket ]] && break
-        sleep 0.05
-done
-[[ -S $socket ]] || { cat "$tmp/mlockd.log"; echo "FAIL: mlockd did not start"; exit 1; }
+lib_start_daemon
 
 section "started begin: registered at once, locked in the background"
 guest guest-big 1024
@@ -228,7 +221,7 @@ echo "returned after $ms ms with: $w"
 section "OnFailure=abort and a lock that cannot be made: the start fails"
 # As nobody, without CAP_IPC_LOCK, the 8 MiB hard RLIMIT_MEMLOCK cannot hold 64 MiB unless
 # mlockd can raise it (CAP_SYS_RESOURCE).
-if grep -q 'No CAP_SYS_RESOURCE' "$tmp/mlockd.log"; then
+if grep -q 'No CAP_SYS_RESOURCE' "$lib_log"; then
         guest must-fail 64 setpriv --reuid=65534 --regid=65534 --clear-groups
         sleep 0.3
         if xml must-fail 64 | run_hook must-fail started begin >/dev/null; then
@@ -242,8 +235,7 @@ fi
 if ((failures)); then
         echo "--- hook log"
         cat "$tmp/hook.log"
-        echo "--- mlockd log"
-        tail -n 30 "$tmp/mlockd.log"
+        # lib_cleanup prints the end of the daemon's log.
         exit 1
 fi
 echo "OK"

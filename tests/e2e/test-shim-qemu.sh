@@ -12,12 +12,15 @@
 # code cache is locked too).
 set -euo pipefail
 
-build=${MLOCKD_BUILD_DIR:?}
-shim=$build/shim/libmemlock-shim.so
+# The daemon (for `memlockctl run`) is started and stopped by the integration tests' library,
+# which also names $build, $shim, $daemon and $ctl.
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "$0")/../integration/lib.sh"
 qemu=$(command -v qemu-system-x86_64 || true)
 [[ -f $shim ]] || { echo "FAIL: $shim was not built" >&2; exit 1; }
 [[ -n $qemu ]] || { echo "skipping: qemu-system-x86_64 not installed"; exit 77; }
 command -v python3 >/dev/null || { echo "skipping: python3 missing (QMP client)"; exit 77; }
+command -v busctl >/dev/null || { echo "skipping: busctl missing (lib_start_daemon)"; exit 77; }
 cap_eff=$(sed -n 's/^CapEff:\t//p' /proc/self/status)
 if ! (((0x$cap_eff >> 14) & 1)); then
         echo "skipping: needs CAP_IPC_LOCK (a locked 512 MiB guest)"
@@ -36,17 +39,16 @@ echo "THP: ${thp_mode:-not available}"
 
 MIB=1024 # kB
 SIZE=512 # MiB
-tmp=$(mktemp -d /tmp/mlockd-test-shim-qemu.XXXXXX)
+# $tmp (0755) with policy.d/ and state/; at exit QEMU is killed (kill_qemu), then the daemon,
+# and $tmp is removed.
+lib_init mlockd-test-shim-qemu
 pid=
 child=
-dpid=
 failures=0
-cleanup() {
-        [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null
-        [[ -n $dpid ]] && kill -KILL "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
-        rm -rf "$tmp"
+kill_qemu() {
+        [[ -z $pid ]] || kill -KILL "$pid" 2>/dev/null
 }
-trap cleanup EXIT
+lib_cleanup_hooks+=(kill_qemu)
 fail() {
         echo "FAIL: $*" >&2
         failures=$((failures + 1))
@@ -130,25 +132,13 @@ run_guest "memory-backend-memfd" -object memory-backend-memfd,id=m,size=${SIZE}M
 
 # The same guest started as users start it: memlockctl run, mlockd on a private socket, a
 # policy with Mode=on (the shim's defaults otherwise: PrefaultThreads=auto, THP on).
-mlockd=$build/daemon/mlockd
-memlockctl=$build/client/memlockctl
-if [[ -x $mlockd && -x $memlockctl ]]; then
-        chmod 0755 "$tmp"
-        mkdir -p "$tmp/policy.d" "$tmp/state"
-        printf '[Daemon]\nBudget=infinity\n' >"$tmp/mlockd.conf"
-        printf '[Lock]\nMode=on\nLimit=2G\nOnFailure=abort\n\n[Access]\nAllowRun=yes\n' \
-                >"$tmp/policy.d/50-guest.policy"
-        "$mlockd" --socket "$tmp/io.socket" --state-dir "$tmp/state" --policy-dir "$tmp/policy.d" \
-                --config "$tmp/mlockd.conf" --shim "$shim" >"$tmp/mlockd.log" 2>&1 &
-        dpid=$!
-        for ((i = 0; i < 100; i++)); do
-                "$memlockctl" --socket "$tmp/io.socket" status >/dev/null 2>&1 && break
-                sleep 0.1
-        done
-        launcher=("$memlockctl" --socket "$tmp/io.socket" run --)
+if [[ -x $daemon && -x $ctl ]]; then
+        lib_config '[Daemon]\nBudget=infinity\n'
+        lib_policy 50-guest '[Lock]\nMode=on\nLimit=2G\nOnFailure=abort\n\n[Access]\nAllowRun=yes\n'
+        lib_start_daemon
+        launcher=("$ctl" --socket "$sock" run --)
         run_guest "memlockctl run, default backend"
-        kill -TERM "$dpid" 2>/dev/null
-        wait "$dpid" 2>/dev/null || true
+        lib_stop_daemon || true
 else
         fail "mlockd or memlockctl was not built"
 fi

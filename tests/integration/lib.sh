@@ -9,7 +9,14 @@
 #                           never changed
 #   lib_init NAME           a scratch directory $tmp (/tmp/NAME.XXXXXX, 0755 so that test users
 #                           reach it) with policy.d/, state/ and mlockd.conf (Budget=1G); the
-#                           EXIT trap (lib_cleanup); $sock and $addr name the daemon's socket
+#                           EXIT trap (lib_cleanup); $sock and $addr name the daemon's socket,
+#                           $lib_log its log ($tmp/log)
+#   lib_dir DIR             for a test that makes its own scratch directory and EXIT trap
+#                           (tests/e2e/libvirt-env.sh): DIR becomes $tmp as in lib_init (policy.d/,
+#                           state/, $sock, $addr, $lib_log), without mlockd.conf and without the
+#                           trap; that test's trap calls lib_kill_daemon
+#   lib_socket PATH         the daemon listens on PATH (e.g. /run/mlockd/io.socket in a private
+#                           namespace) instead of $tmp/io.socket: sets $sock and $addr
 #   lib_config TEXT         writes $tmp/mlockd.conf (printf format, mode 0644)
 #   lib_policy NAME TEXT    writes $tmp/policy.d/NAME.policy (printf format, mode 0644)
 #   lib_run_policy NAME PATTERNS
@@ -18,7 +25,7 @@
 #                           may run them
 #   lib_daemon_args         the daemon's arguments for this directory (one per line)
 #   lib_start_daemon [ARGS] starts the daemon (through $MLOCKD_WRAPPER) with the arguments
-#                           above and ARGS, logging to $tmp/log, and waits until it answers a
+#                           above and ARGS, logging to $lib_log, and waits until it answers a
 #                           D-Bus call; sets $dpid. Variables assigned on the call's command line
 #                           (NOTIFY_SOCKET=... lib_start_daemon) reach the daemon. Fails with
 #                           the log when the daemon exits or does not answer.
@@ -27,10 +34,12 @@
 #                           mlockd.socket would: the daemon starts on the first connection and
 #                           takes the socket (sd_listen_fds); waits only for SOCKET to exist
 #   lib_stop_daemon         SIGTERM, waits; returns the daemon's exit status
+#   lib_kill_daemon         what the EXIT trap does: SIGTERM, up to 2 s, then SIGKILL
 #   lib_die MESSAGE         prints FAIL: MESSAGE and the end of the daemon's log, exits 1
 #   lib_cleanup_hooks+=(CMD) run at exit, before the daemon is killed; lib_pids+=(PID) are
 #                           killed at exit
-# On failure the end of $tmp/log is printed; MLOCKD_TEST_KEEP=1 keeps $tmp.
+# On failure the end of $lib_log is printed; MLOCKD_TEST_KEEP=1 keeps $tmp. A test may set
+# lib_log to another file before it starts the daemon.
 #
 # MLOCKD_WRAPPER, if set, is put in front of the daemon's command line, e.g.
 #   MLOCKD_WRAPPER="valgrind --error-exitcode=99 --leak-check=full" (see scripts/valgrind).
@@ -48,6 +57,7 @@ slow=1
 ((${#wrapper[@]})) && slow=20
 
 tmp=
+lib_log=
 dpid=
 lib_pids=()
 lib_cleanup_hooks=()
@@ -68,7 +78,7 @@ lib_require() {
 
 lib_die() {
         echo "FAIL: $*" >&2
-        [[ -n $tmp && -f $tmp/log ]] && tail -n 30 "$tmp/log" | sed 's/^/  log: /' >&2
+        [[ -n $lib_log && -f $lib_log ]] && tail -n 30 "$lib_log" | sed 's/^/  log: /' >&2
         exit 1
 }
 
@@ -76,19 +86,11 @@ lib_cleanup() {
         local rc=$? h p
         set +e
         for h in "${lib_cleanup_hooks[@]}"; do eval "$h"; done
-        if [[ -n $dpid ]]; then
-                kill -TERM "$dpid" 2>/dev/null
-                for _ in $(seq 40); do
-                        kill -0 "$dpid" 2>/dev/null || break
-                        sleep 0.05
-                done
-                kill -9 "$dpid" 2>/dev/null
-                wait "$dpid" 2>/dev/null
-        fi
+        lib_kill_daemon
         for p in "${lib_pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-        if ((rc != 0 && rc != 77)) && [[ -n $tmp && -f $tmp/log ]]; then
+        if ((rc != 0 && rc != 77)) && [[ -n $lib_log && -f $lib_log ]]; then
                 echo "--- daemon log (last 30 lines)" >&2
-                tail -n 30 "$tmp/log" >&2
+                tail -n 30 "$lib_log" >&2
         fi
         if [[ -n $tmp && -z ${MLOCKD_TEST_KEEP:-} ]]; then
                 rm -rf "$tmp"
@@ -99,13 +101,24 @@ lib_cleanup() {
 }
 
 lib_init() {
-        tmp=$(mktemp -d "/tmp/$1.XXXXXX")
-        chmod 0755 "$tmp"
-        mkdir -p "$tmp/policy.d" "$tmp/state"
-        sock=$tmp/io.socket
-        addr=unix:path=$sock
+        local d
+        d=$(mktemp -d "/tmp/$1.XXXXXX")
+        chmod 0755 "$d"
+        lib_dir "$d"
         trap lib_cleanup EXIT
         lib_config '[Daemon]\nBudget=1G\n'
+}
+
+lib_dir() {
+        tmp=$1
+        mkdir -p "$tmp/policy.d" "$tmp/state"
+        lib_socket "$tmp/io.socket"
+        lib_log=$tmp/log
+}
+
+lib_socket() {
+        sock=$1
+        addr=unix:path=$sock
 }
 
 lib_config() {
@@ -152,7 +165,7 @@ lib_start_daemon() {
         local a
         mapfile -t a < <(lib_daemon_args)
         rm -f "$sock"
-        "${wrapper[@]}" "$daemon" "${a[@]}" "$@" >>"$tmp/log" 2>&1 &
+        "${wrapper[@]}" "$daemon" "${a[@]}" "$@" >>"$lib_log" 2>&1 &
         dpid=$!
         for _ in $(seq $((200 * slow))); do
                 if [[ -S $sock ]] && lib_ping; then
@@ -174,7 +187,7 @@ lib_start_activated() {
         # --socket names the same path: a daemon that ignored LISTEN_FDS would try to bind it
         # and fail (the activator holds it).
         systemd-socket-activate -l "$socket" -- "${wrapper[@]}" "$daemon" "${a[@]}" \
-                --socket "$socket" "$@" >>"$tmp/log" 2>&1 &
+                --socket "$socket" "$@" >>"$lib_log" 2>&1 &
         dpid=$!
         for _ in $(seq $((100 * slow))); do
                 [[ -S $socket ]] && return 0
@@ -191,6 +204,19 @@ lib_stop_daemon() {
         wait "$dpid" || rc=$?
         dpid=
         return $rc
+}
+
+# Safe under set -e: the daemon may be gone already.
+lib_kill_daemon() {
+        [[ -n $dpid ]] || return 0
+        kill -TERM "$dpid" 2>/dev/null || true
+        for _ in $(seq 40); do
+                kill -0 "$dpid" 2>/dev/null || break
+                sleep 0.05
+        done
+        kill -9 "$dpid" 2>/dev/null || true
+        wait "$dpid" 2>/dev/null || true
+        dpid=
 }
 
 # The test users exist only in this test's mount namespace: copies of /etc/passwd and /etc/group
