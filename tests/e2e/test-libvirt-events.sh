@@ -82,13 +82,13 @@ probe_wait "^started $EARLY $early_pid $(((256 + 512) * 1024 * 1024)) 0\$" 1 || 
 
 # The daemon in event mode. Without the wiring only the module's checks run.
 mlockd_start $'[Daemon]\nBudget=8G\n[Libvirt]\nURI=qemu:///system' || exit 1
-daemon=1
+wired=1
 if ! wait_connects 1 5; then
-        grep -q -i 'libvirt' "$LIBVIRT_TMP/mlockd.log" || daemon=0
-        ((daemon == 0)) || { fail "mlockd did not connect to qemu:///system within 5 s"; exit 1; }
+        grep -q -i 'libvirt' "$LIBVIRT_TMP/mlockd.log" || wired=0
+        ((wired == 0)) || { fail "mlockd did not connect to qemu:///system within 5 s"; exit 1; }
 fi
 
-if ((daemon)); then
+if ((wired)); then
         echo "== a matching guest that was running before mlockd started is attached"
         wait_vmlck "$early_pid" $((256 * MIB)) 10 >/dev/null ||
                 fail "$EARLY (pid $early_pid): VmLck $(vmlck_kib "$early_pid") kB after 10 s"
@@ -100,7 +100,7 @@ echo "== virsh start: the lifecycle event hands the guest over; locked within 10
 virsh -q start "$LOCKED" >/dev/null || fail "virsh start $LOCKED failed"
 pid=$(qemu_pid "$LOCKED")
 probe_wait "^started $LOCKED $pid " 1 || true
-if ((daemon)); then
+if ((wired)); then
         if ms=$(wait_vmlck "$pid" $((256 * MIB)) 10); then
                 echo "qemu pid $pid reached VmLck >= 256 MiB $ms ms after virsh start returned"
         else
@@ -115,7 +115,7 @@ echo "== a domain no policy matches is left alone"
 virsh -q start "$OTHER" >/dev/null || fail "virsh start $OTHER failed"
 other_pid=$(qemu_pid "$OTHER")
 probe_wait "^started $OTHER $other_pid " 1 || true
-if ((daemon)); then
+if ((wired)); then
         sleep 1
         v=$(vmlck_kib "$other_pid")
         [[ $v == 0 ]] || fail "$OTHER (pid $other_pid) has VmLck $v kB, expected 0"
@@ -126,7 +126,7 @@ virsh -q destroy "$OTHER" >/dev/null
 echo "== virsh destroy removes the workload"
 virsh -q destroy "$LOCKED" >/dev/null || fail "virsh destroy $LOCKED failed"
 probe_wait "^stopped $LOCKED $pid\$" 1 || true
-if ((daemon)); then
+if ((wired)); then
         wait_workload "$LOCKED" 1 10 ||
                 fail "workload of $LOCKED still listed: $(workload_of "$LOCKED")"
 fi
@@ -136,7 +136,7 @@ libvirtd_stop
 probe_wait '^disconnected$' 1 || true
 libvirtd_start || fail "libvirtd did not come back"
 probe_wait '^connected$' 2 || true
-if ((daemon)); then
+if ((wired)); then
         wait_connects 2 15 || fail "mlockd did not reconnect within 15 s of the libvirtd restart"
         [[ $(workload_of "$EARLY") == "locked $early_pid" ]] ||
                 fail "after the restart: workload of $EARLY is '$(workload_of "$EARLY")'"
@@ -144,7 +144,7 @@ fi
 virsh -q start "$LOCKED" >/dev/null || fail "virsh start $LOCKED after the restart failed"
 pid=$(qemu_pid "$LOCKED")
 probe_wait "^started $LOCKED $pid " 1 || true
-if ((daemon)); then
+if ((wired)); then
         wait_vmlck "$pid" $((256 * MIB)) 10 >/dev/null ||
                 fail "after the restart: $LOCKED (pid $pid) VmLck $(vmlck_kib "$pid") kB after 10 s"
 fi
