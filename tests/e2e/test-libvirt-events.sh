@@ -163,7 +163,7 @@ if ((failures)); then
         echo "$failures failure(s)"
         exit 1
 fi
-if ((daemon == 0)); then
+if ((wired == 0)); then
         skip "libvirt-events.c passed against libvirtd, but mlockd does not follow libvirt" \
                 "events ([Libvirt] URI= is not wired to daemon/libvirt-events.c: no" \
                 "'libvirt: connected to' in its log)"
