@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
 #include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
 #include <time.h>
 
 #include "common/macro.h"
@@ -16,6 +18,25 @@
 
 struct ContainmentScope {
         sd_bus *bus;
+        sd_event *event; /* attached: the asynchronous starts run in this loop */
+        sd_bus_slot *job_removed; /* the one JobRemoved match of the asynchronous starts */
+        ContainmentScopeStart *starts; /* in flight */
+};
+
+/* One asynchronous start: the StartTransientUnit call, then its job's JobRemoved. */
+struct ContainmentScopeStart {
+        ContainmentScope *scope;
+        ContainmentScopeStart *prev, *next;
+        ContainmentCgroup *cg; /* the caller's, alive until done or cancel */
+        char *hierarchy;
+        bool v1;
+        pid_t pid;
+        bool replied; /* StartTransientUnit answered */
+        char *result; /* JobRemoved's result for the unit, once seen */
+        sd_bus_slot *call;
+        sd_event_source *deadline;
+        ContainmentScopeDone done;
+        void *userdata;
 };
 
 typedef struct JobWait {
@@ -65,9 +86,31 @@ int containment_scope_new(const char *private_socket, sd_bus *bus, ContainmentSc
         return 0;
 }
 
+static void start_free(ContainmentScopeStart *op) {
+        ContainmentScope *s = op->scope;
+
+        if (op->prev)
+                op->prev->next = op->next;
+        else if (s->starts == op)
+                s->starts = op->next;
+        if (op->next)
+                op->next->prev = op->prev;
+        sd_bus_slot_unref(op->call);
+        sd_event_source_disable_unref(op->deadline);
+        free(op->hierarchy);
+        free(op->result);
+        free(op);
+}
+
 ContainmentScope *containment_scope_free(ContainmentScope *s) {
         if (!s)
                 return NULL;
+        while (s->starts)
+                start_free(s->starts);
+        sd_bus_slot_unref(s->job_removed);
+        if (s->event)
+                (void) sd_bus_detach_event(s->bus);
+        sd_event_unref(s->event);
         sd_bus_flush_close_unref(s->bus);
         free(s);
         return NULL;
@@ -106,15 +149,58 @@ static int append_properties(sd_bus_message *m, const ContainmentCgroup *cg, pid
         return r;
 }
 
+/* Where systemd put pid: the scope's directory in the hierarchy we read (cg->dir). */
+static int scope_find_dir(const char *hierarchy, bool v1, ContainmentCgroup *cg, pid_t pid,
+                          char **ret_error) {
+        _cleanup_free_ char *text = NULL, *path = NULL, *procfile = NULL;
+        size_t n;
+        int r;
+
+        if (asprintf(&procfile, "/proc/%d/cgroup", (int) pid) < 0)
+                return -ENOMEM;
+        r = read_file_at(AT_FDCWD, procfile, CGROUP_FILE_MAX, &text, &n);
+        if (r >= 0)
+                r = cgroup_path_parse(text, n, v1 ? "memory" : NULL, &path);
+        if (r < 0) {
+                containment_set_error(ret_error, "cannot find the cgroup of scope '%s': %s",
+                                      cg->unit, strerror(-r));
+                return r;
+        }
+        free(cg->dir);
+        if (asprintf(&cg->dir, "%s%s", hierarchy, path) < 0) {
+                cg->dir = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int new_start_call(ContainmentScope *s, const ContainmentCgroup *cg, pid_t pid,
+                          sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(
+                s->bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                "org.freedesktop.systemd1.Manager", "StartTransientUnit");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", cg->unit, "fail");
+        if (r >= 0)
+                r = append_properties(m, cg, pid);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "a(sa(sv))", 0);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
 int containment_scope_start(ContainmentScope *s, const char *hierarchy, bool v1,
                             ContainmentCgroup *cg, pid_t pid, char **ret_error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
-        _cleanup_free_ char *text = NULL, *path = NULL, *procfile = NULL;
         JobWait w = { .unit = cg->unit };
         uint64_t deadline = now_usec() + CONTAINMENT_SCOPE_TIMEOUT_USEC;
-        size_t n;
         int r;
 
         if (!s || !cg->unit)
@@ -125,15 +211,7 @@ int containment_scope_start(ContainmentScope *s, const char *hierarchy, bool v1,
                                 &w);
         if (r < 0)
                 goto fail;
-        r = sd_bus_message_new_method_call(
-                s->bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                "org.freedesktop.systemd1.Manager", "StartTransientUnit");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "ss", cg->unit, "fail");
-        if (r >= 0)
-                r = append_properties(m, cg, pid);
-        if (r >= 0)
-                r = sd_bus_message_append(m, "a(sa(sv))", 0);
+        r = new_start_call(s, cg, pid, &m);
         if (r < 0)
                 goto fail;
         r = sd_bus_call(s->bus, m, CONTAINMENT_SCOPE_TIMEOUT_USEC, &e, &reply);
@@ -168,26 +246,159 @@ int containment_scope_start(ContainmentScope *s, const char *hierarchy, bool v1,
                 return -EIO;
         }
         free(w.result);
-
-        /* Where systemd put it: the scope's directory in the hierarchy we read. */
-        if (asprintf(&procfile, "/proc/%d/cgroup", (int) pid) < 0)
-                return -ENOMEM;
-        r = read_file_at(AT_FDCWD, procfile, CGROUP_FILE_MAX, &text, &n);
-        if (r >= 0)
-                r = cgroup_path_parse(text, n, v1 ? "memory" : NULL, &path);
-        if (r < 0) {
-                containment_set_error(ret_error, "cannot find the cgroup of scope '%s': %s",
-                                      cg->unit, strerror(-r));
-                return r;
-        }
-        free(cg->dir);
-        if (asprintf(&cg->dir, "%s%s", hierarchy, path) < 0) {
-                cg->dir = NULL;
-                return -ENOMEM;
-        }
-        return 0;
+        return scope_find_dir(hierarchy, v1, cg, pid, ret_error);
 fail:
         containment_set_error(ret_error, "Failed to talk to systemd about the scope '%s': %s",
                               cg->unit, strerror(-r));
         return r;
+}
+
+/* ---- asynchronous: in the daemon's loop ------------------------------------------------------ */
+
+int containment_scope_attach_event(ContainmentScope *s, sd_event *event) {
+        int r;
+
+        if (!s || !event)
+                return -EINVAL;
+        if (s->event)
+                return 0;
+        r = sd_bus_attach_event(s->bus, event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return r;
+        s->event = sd_event_ref(event);
+        return 0;
+}
+
+/* Calls op's done once and frees op: the callback may start another. */
+static void start_finish(ContainmentScopeStart *op, int error, const char *message) {
+        ContainmentScopeDone done = op->done;
+        void *userdata = op->userdata;
+        _cleanup_free_ char *text = message ? strdup(message) : NULL;
+
+        start_free(op);
+        done(error, text, userdata);
+}
+
+static void start_complete(ContainmentScopeStart *op) {
+        _cleanup_free_ char *err = NULL;
+        int r;
+
+        if (!streq(op->result, "done")) {
+                if (asprintf(&err, "systemd could not start the scope '%s': job %s",
+                             op->cg->unit, op->result) < 0)
+                        err = NULL;
+                return start_finish(op, -EIO, err);
+        }
+        r = scope_find_dir(op->hierarchy, op->v1, op->cg, op->pid, &err);
+        start_finish(op, r < 0 ? r : 0, err);
+}
+
+static int on_start_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        ContainmentScopeStart *op = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        _cleanup_free_ char *err = NULL;
+
+        op->call = sd_bus_slot_unref(op->call);
+        if (e) {
+                if (asprintf(&err, "systemd refused the scope '%s': %s", op->cg->unit,
+                             e->message ?: e->name) < 0)
+                        err = NULL;
+                start_finish(op, -sd_bus_message_get_errno(m) ?: -EIO, err);
+                return 0;
+        }
+        op->replied = true;
+        if (op->result)
+                start_complete(op);
+        return 0;
+}
+
+static int on_start_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        ContainmentScope *s = userdata;
+        const char *job, *unit, *result;
+        uint32_t id;
+
+        if (sd_bus_message_read(m, "uoss", &id, &job, &unit, &result) < 0)
+                return 0;
+        for (ContainmentScopeStart *op = s->starts; op; op = op->next) {
+                if (!streq(op->cg->unit, unit) || op->result)
+                        continue;
+                op->result = strdup(result);
+                if (!op->result)
+                        start_finish(op, -ENOMEM, "Out of memory.");
+                else if (op->replied)
+                        start_complete(op);
+                break;
+        }
+        return 0;
+}
+
+static int on_start_deadline(sd_event_source *source, uint64_t usec, void *userdata) {
+        ContainmentScopeStart *op = userdata;
+        _cleanup_free_ char *err = NULL;
+
+        if (asprintf(&err, "systemd did not start the scope '%s' within %llu s", op->cg->unit,
+                     (unsigned long long) (CONTAINMENT_SCOPE_TIMEOUT_USEC / 1000000)) < 0)
+                err = NULL;
+        start_finish(op, -ETIMEDOUT, err);
+        return 0;
+}
+
+int containment_scope_start_async(ContainmentScope *s, const char *hierarchy, bool v1,
+                                  ContainmentCgroup *cg, pid_t pid, ContainmentScopeDone done,
+                                  void *userdata, ContainmentScopeStart **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        ContainmentScopeStart *op;
+        int r;
+
+        if (!s || !s->event || !cg->unit || !done || !ret)
+                return -EINVAL;
+        /* Listen before asking: the job may finish before the reply is read. */
+        if (!s->job_removed) {
+                r = sd_bus_match_signal(s->bus, &s->job_removed, NULL, "/org/freedesktop/systemd1",
+                                        "org.freedesktop.systemd1.Manager", "JobRemoved",
+                                        on_start_job_removed, s);
+                if (r < 0)
+                        return r;
+        }
+        r = new_start_call(s, cg, pid, &m);
+        if (r < 0)
+                return r;
+        op = calloc(1, sizeof(*op));
+        if (!op)
+                return -ENOMEM;
+        *op = (ContainmentScopeStart){
+                .scope = s,
+                .cg = cg,
+                .hierarchy = strdup(hierarchy),
+                .v1 = v1,
+                .pid = pid,
+                .done = done,
+                .userdata = userdata,
+                .next = s->starts,
+        };
+        if (s->starts)
+                s->starts->prev = op;
+        s->starts = op;
+        if (!op->hierarchy) {
+                start_free(op);
+                return -ENOMEM;
+        }
+        r = sd_bus_call_async(s->bus, &op->call, m, on_start_reply, op,
+                              CONTAINMENT_SCOPE_TIMEOUT_USEC);
+        if (r >= 0)
+                r = sd_event_add_time_relative(s->event, &op->deadline, CLOCK_MONOTONIC,
+                                               CONTAINMENT_SCOPE_TIMEOUT_USEC, 0, on_start_deadline,
+                                               op);
+        if (r < 0) {
+                start_free(op);
+                return r;
+        }
+        *ret = op;
+        return 0;
+}
+
+ContainmentScopeStart *containment_scope_start_cancel(ContainmentScopeStart *op) {
+        if (op)
+                start_free(op);
+        return NULL;
 }

@@ -41,6 +41,12 @@ ContainmentBackend containment_backend_from_string(const char *s);
 #include "daemon/containment/seccomp-workload.h"
 
 typedef struct ContainmentScope ContainmentScope; /* containment-scope.c */
+/* A scope systemd is starting (containment_scope_start_async()), and what hears the end. */
+typedef struct ContainmentScopeStart ContainmentScopeStart;
+typedef void (*ContainmentScopeDone)(int error, const char *message, void *userdata);
+/* Forgets a start in flight (its reply and signal are then ignored); NULL is fine; returns
+ * NULL. systemd may still start the scope: it is collected once its processes are gone. */
+ContainmentScopeStart *containment_scope_start_cancel(ContainmentScopeStart *op);
 
 typedef struct ContainmentSettings {
         const char *cgroupfs; /* where cgroup hierarchies are mounted; NULL: /sys/fs/cgroup */

@@ -223,6 +223,11 @@ int manager_containment_start(Manager *m) {
                             strna(desc));
         else
                 log_info("Containment: %s.", strna(desc));
+        if (m->containment.backend == CONTAINMENT_SCOPE) {
+                r = containment_scope_attach_event(m->containment.scope, m->event);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to watch the systemd connection: %m");
+        }
         adopt_leftovers(m);
         return 0;
 }
@@ -390,7 +395,8 @@ int manager_contain_run(Manager *m, Workload *w, const Caller *c, bool capabilit
 }
 
 int manager_contain_launch_child(Manager *m, Workload *w, ContainmentChild *cc, pid_t pid,
-                                 int control_fd, char **ret_error) {
+                                 int control_fd, ContainmentScopeDone done, void *userdata,
+                                 ContainmentScopeStart **ret_start, char **ret_error) {
         /* The child was forked before the decision: it waits for its verdict, and before that
          * the daemon hands it its cgroup (spawn_join_send()), which it joins itself. A scope is
          * started with it by systemd. Either before the child may go on. */
@@ -407,11 +413,22 @@ int manager_contain_launch_child(Manager *m, Workload *w, ContainmentChild *cc, 
         }
         if (cc->go_w >= 0) {
                 /* The scope backend's go pipe is for a child forked after it; this one waits
-                 * for its verdict instead. */
+                 * for its verdict instead, while systemd starts the scope: never in this
+                 * thread's time (systemd may be slow or stopped). */
+                int r;
+
                 cc->go_fd = safe_close(cc->go_fd);
                 cc->go_w = safe_close(cc->go_w);
-                return containment_scope_start(m->containment.scope, m->containment.hierarchy,
-                                               m->containment.scope_v1, &w->cgroup, pid, ret_error);
+                r = containment_scope_start_async(m->containment.scope, m->containment.hierarchy,
+                                                  m->containment.scope_v1, &w->cgroup, pid, done,
+                                                  userdata, ret_start);
+                if (r < 0) {
+                        containment_set_error(ret_error,
+                                              "Failed to ask systemd for the scope '%s': %s",
+                                              strna(w->cgroup.unit), strerror(-r));
+                        return r;
+                }
+                return 1;
         }
         return containment_child_started(&m->containment, &w->cgroup, cc, pid, ret_error);
 }

@@ -56,6 +56,12 @@ struct Job {
          * before it could let the child go (e.g. ptrace refused) ends the job at once. */
         pid_t helper_pid;
         sd_event_source *helper_source;
+        /* Decided, waiting for systemd to start the workload's scope (the scope backend); then
+         * job_release() lets the child go with verdict. */
+        ContainmentScopeStart *scope_start;
+        ContainmentChild contain;
+        SpawnVerdict verdict;
+        char *exec_path; /* what the child opened, for messages */
 };
 
 /* ---- the shim's report ------------------------------------------------------------------ */
@@ -140,6 +146,9 @@ static Job *job_free(Job *j) {
         sd_event_source_disable_unref(j->control_source);
         sd_event_source_disable_unref(j->timeout_source);
         sd_event_source_disable_unref(j->helper_source);
+        containment_scope_start_cancel(j->scope_start);
+        containment_child_done(&j->contain);
+        free(j->exec_path);
         if (j->helper_pid > 0 && j->manager)
                 manager_reap_later(j->manager, j->helper_pid);
         if (j->child.pid > 0) {
@@ -309,50 +318,19 @@ static int on_helper_result(sd_event_source *s, int fd, uint32_t revents, void *
         return 0;
 }
 
-/* Run: the program is decided; let the child (or, for static programs, the injector that
- * traces it) go on. */
-static int job_proceed(Job *j, const SpawnMessage *msg, CoreError *error) {
-        _cleanup_(containment_child_done) ContainmentChild cc = CONTAINMENT_CHILD_NULL;
-        _cleanup_free_ char *err = NULL;
+/* Run, once contained: let the child (or, for static programs, the injector that traces it)
+ * go on with j->verdict. */
+static int job_release(Job *j, CoreError *error) {
         Manager *m = j->manager;
-        Workload *w = j->workload;
-        bool exec_stop = exec_kind_needs_injection(msg->kind);
-        SpawnVerdict v = {
-                .allow = 1,
-                .exec_stop = exec_stop,
-                .lock = w->settings,
-        };
         int r;
 
-        if (exec_stop && !m->has_sys_ptrace)
-                return core_error_setf(error, ERROR_UNSUPPORTED,
-                                       "'%s' is a %s program, which LD_PRELOAD cannot reach, and "
-                                       "without CAP_SYS_PTRACE mlockd cannot lock it at its exec "
-                                       "stop.",
-                                       msg->path, exec_kind_to_string(msg->kind));
-        w->mechanism = exec_stop             ? MECHANISM_PTRACE
-                       : m->has_sys_resource ? MECHANISM_RLIMIT
-                                             : MECHANISM_CAPABILITY;
-        v.mechanism = (uint32_t) w->mechanism;
-
-        /* Contain: the workload's cgroup, and the waiting child moved into it before it may go
-         * on; the seccomp filter the child loads last before its exec. The child gets
-         * CAP_IPC_LOCK when the daemon cannot raise its limit instead. */
-        r = manager_contain_run(m, w, &j->caller, !m->has_sys_resource && j->caller.uid != 0,
-                                msg->kind == EXEC_KIND_SECURE_EXEC, &cc, error);
-        if (r < 0)
-                return r;
-        r = manager_contain_launch_child(m, w, &cc, j->child.pid, j->child.control_fd, &err);
-        if (r < 0)
-                return core_error_setf_errno(error, r, "%s", err ?: strerror(-r));
-        v.seccomp = !cc.seccomp ? 0 : cc.seccomp == &m->containment.seccomp[1] ? 2 : 1;
-        if (exec_stop) {
+        if (j->verdict.exec_stop) {
                 InjectExecStop x = {
                         .go_fd = j->child.control_fd,
-                        .go = &v,
-                        .go_len = sizeof(v),
+                        .go = &j->verdict,
+                        .go_len = sizeof(j->verdict),
                         .report_fd = j->child.report_w,
-                        .lock = w->settings,
+                        .lock = j->workload->settings,
                 };
                 pid_t helper;
                 int result_fd;
@@ -371,12 +349,74 @@ static int job_proceed(Job *j, const SpawnMessage *msg, CoreError *error) {
                                 safe_close(result_fd);
                 }
         } else
-                r = spawn_verdict_send(j->child.control_fd, &v);
+                r = spawn_verdict_send(j->child.control_fd, &j->verdict);
         j->child.report_w = safe_close(j->child.report_w);
+        containment_child_done(&j->contain);
         if (r < 0)
-                return core_error_setf_errno(error, r, "Failed to let '%s' start: %s", msg->path,
-                                             strerror(-r));
+                return core_error_setf_errno(error, r, "Failed to let '%s' start: %s",
+                                             strna(j->exec_path), strerror(-r));
         return 0;
+}
+
+/* systemd started the workload's scope (or could not): the job goes on or fails. */
+static void on_scope_started(int error, const char *message, void *userdata) {
+        _cleanup_(core_error_done) CoreError e = CORE_ERROR_NULL;
+        Job *j = userdata;
+
+        j->scope_start = NULL; /* freed by its caller */
+        if (error < 0)
+                (void) core_error_setf_errno(&e, error, "%s", message ?: strerror(-error));
+        else if (job_release(j, &e) >= 0)
+                return;
+        job_fail(j, &e);
+}
+
+/* Run: the program is decided; contain it, then job_release() (at once, or once systemd has
+ * started its scope). */
+static int job_proceed(Job *j, const SpawnMessage *msg, CoreError *error) {
+        _cleanup_free_ char *err = NULL;
+        Manager *m = j->manager;
+        Workload *w = j->workload;
+        bool exec_stop = exec_kind_needs_injection(msg->kind);
+        int r;
+
+        if (exec_stop && !m->has_sys_ptrace)
+                return core_error_setf(error, ERROR_UNSUPPORTED,
+                                       "'%s' is a %s program, which LD_PRELOAD cannot reach, and "
+                                       "without CAP_SYS_PTRACE mlockd cannot lock it at its exec "
+                                       "stop.",
+                                       msg->path, exec_kind_to_string(msg->kind));
+        w->mechanism = exec_stop             ? MECHANISM_PTRACE
+                       : m->has_sys_resource ? MECHANISM_RLIMIT
+                                             : MECHANISM_CAPABILITY;
+        j->exec_path = strdup(msg->path);
+        if (!j->exec_path)
+                return core_error_setf_errno(error, -ENOMEM, "Out of memory.");
+
+        /* Contain: the workload's cgroup, which the waiting child joins before it may go on
+         * (or systemd's scope, into which systemd moves it); the seccomp filter the child loads
+         * last before its exec. The child gets CAP_IPC_LOCK when the daemon cannot raise its
+         * limit instead. */
+        r = manager_contain_run(m, w, &j->caller, !m->has_sys_resource && j->caller.uid != 0,
+                                msg->kind == EXEC_KIND_SECURE_EXEC, &j->contain, error);
+        if (r < 0)
+                return r;
+        j->verdict = (SpawnVerdict){
+                .allow = 1,
+                .exec_stop = exec_stop,
+                .mechanism = (uint32_t) w->mechanism,
+                .seccomp = !j->contain.seccomp                                 ? 0
+                           : j->contain.seccomp == &m->containment.seccomp[1] ? 2
+                                                                               : 1,
+                .lock = w->settings,
+        };
+        r = manager_contain_launch_child(m, w, &j->contain, j->child.pid, j->child.control_fd,
+                                         on_scope_started, j, &j->scope_start, &err);
+        if (r < 0)
+                return core_error_setf_errno(error, r, "%s", err ?: strerror(-r));
+        if (r > 0)
+                return 0; /* on_scope_started() follows */
+        return job_release(j, error);
 }
 
 /* Exec: the caller itself becomes the workload, with a raised limit (it must exec the program
@@ -603,6 +643,7 @@ static int job_start(Manager *m, JobType type, const Caller *c, const SpawnReque
         if (!j)
                 return core_error_setf_errno(error, -ENOMEM, "Out of memory.");
         j->child = SPAWN_CHILD_NULL;
+        j->contain = CONTAINMENT_CHILD_NULL;
         j->caller = CALLER_NULL;
         j->type = type;
         j->owner = owner;

@@ -271,10 +271,12 @@ bool manager_containment_stopping(Manager *m);
 int manager_contain_run(Manager *m, Workload *w, const Caller *c, bool capability, bool secure_exec,
                         ContainmentChild *ret_child, CoreError *error);
 /* Run: hands the waiting launch child pid its cgroup on control_fd, which it joins itself
- * before its verdict (the scope backend asks systemd to move it instead); -errno and
+ * before its verdict: 0, ready. The scope backend asks systemd to start the scope with pid
+ * instead: 1, and done(userdata) follows from the loop (*ret_start cancels it). -errno and
  * *ret_error on failure (the launch fails). */
 int manager_contain_launch_child(Manager *m, Workload *w, ContainmentChild *cc, pid_t pid,
-                                 int control_fd, char **ret_error);
+                                 int control_fd, ContainmentScopeDone done, void *userdata,
+                                 ContainmentScopeStart **ret_start, char **ret_error);
 /* Run, once the workload is in the table: follow its cgroup's OOM kills as they happen. */
 void manager_contain_watch(Manager *m, Workload *w);
 /* Attach, Exec: contains a running process if mlockd granted it something (granted) and no

@@ -10,7 +10,10 @@
 #   3. a workload of the same policy and limit whose child locks 160 MiB is stopped by the
 #      kernel in its scope: the scope's memory cgroup refused charges (failcnt), never used more
 #      than the bound, and its OOM killer killed the child; the daemon keeps serving;
-#   4. `systemctl restart mlockd`: the first workload stays in its scope, locked, re-adopted.
+#   4. `systemctl restart mlockd`: the first workload stays in its scope, locked, re-adopted;
+#   5. systemd stopped (SIGSTOP to the container's PID 1) while a Run waits for its scope: the
+#      daemon serves others meanwhile (the scope is asked for asynchronously), the Run fails
+#      after 5 s naming the timeout, and once systemd runs again so does the next Run.
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/systemd-env.sh
 source "$here/systemd-env.sh"
@@ -118,6 +121,25 @@ sysenv_exec systemctl restart mlockd.service
 cg2=$(sysenv_exec awk -F: '$2 == "name=systemd" || $1 == "0" { print $3; exit }' "/proc/$pid/cgroup")
 [[ $cg2 == "$cg" ]] || fail "after the restart pid $pid is in '$cg2'"
 [[ $(prop "$scope" ActiveState) == active ]] || fail "$scope is not active after the restart"
+
+echo "== 5. systemd stopped while a Run waits for its scope: the daemon keeps serving"
+kill -STOP "$SYSENV_LEADER"
+sysenv_exec timeout 30 memlockctl run --detach --policy=60-realtime --limit=64M --name=stalled -- \
+        sleep 3600 </dev/null >"$SYSENV_TMP/stalled.out" 2>&1 &
+stalled=$!
+sleep 0.5
+t0=$(date +%s%N)
+sysenv_exec timeout 20 memlockctl status >/dev/null || fail "status failed while systemd is stopped"
+ms=$((($(date +%s%N) - t0) / 1000000))
+echo "memlockctl status while a Run waits for systemd: $ms ms"
+((ms < 2000)) || fail "status took $ms ms while a Run waited for systemd: the daemon blocked"
+wait "$stalled" && fail "the Run succeeded although systemd was stopped: $(cat "$SYSENV_TMP/stalled.out")"
+echo "the Run: $(cat "$SYSENV_TMP/stalled.out")"
+grep -q "did not start the scope" "$SYSENV_TMP/stalled.out" ||
+        fail "the Run did not say that systemd did not start the scope: $(cat "$SYSENV_TMP/stalled.out")"
+kill -CONT "$SYSENV_LEADER"
+sysenv_exec memlockctl run --policy=60-realtime --limit=64M -- true ||
+        fail "a Run after systemd continued failed"
 
 if ((failures)); then
         echo "$failures failure(s)"
