@@ -609,28 +609,24 @@ static void on_manager_event(void *userdata, const ManagerEvent *e) {
         case MANAGER_EVENT_WORKLOAD_NEW:
                 if (workload_table_find_id(&m->manager->workloads, e->workload_id))
                         FOREACH_BUS(m, e->started_by, b, (void) sd_bus_emit_object_added(b, path));
-                bus_emit_signal(m, e->started_by, MANAGER_PATH, MANAGER_INTERFACE,
-                                "WorkloadNew", "so", id, path);
+                bus_emit_signal(m, e->started_by, MANAGER_PATH, MANAGER_INTERFACE, "WorkloadNew",
+                                "so", id, path);
                 break;
         case MANAGER_EVENT_WORKLOAD_LOCKED:
-                bus_emit_signal(m, e->started_by, MANAGER_PATH, MANAGER_INTERFACE,
-                                "WorkloadLocked", "sott", id,
-                                path, e->bytes, e->duration_usec);
+                bus_emit_signal(m, e->started_by, MANAGER_PATH, MANAGER_INTERFACE, "WorkloadLocked",
+                                "sott", id, path, e->bytes, e->duration_usec);
                 break;
         case MANAGER_EVENT_WORKLOAD_FAILED:
-                bus_emit_signal(m, e->started_by, MANAGER_PATH, MANAGER_INTERFACE,
-                                "WorkloadFailed", "sos", id,
-                                path, strempty(e->error));
+                bus_emit_signal(m, e->started_by, MANAGER_PATH, MANAGER_INTERFACE, "WorkloadFailed",
+                                "sos", id, path, strempty(e->error));
                 break;
         case MANAGER_EVENT_WORKLOAD_EXITED:
-                bus_emit_signal(m, e->started_by, MANAGER_PATH, MANAGER_INTERFACE,
-                                "WorkloadExited", "soii", id,
-                                path, e->code, e->status);
+                bus_emit_signal(m, e->started_by, MANAGER_PATH, MANAGER_INTERFACE, "WorkloadExited",
+                                "soii", id, path, e->code, e->status);
                 break;
         case MANAGER_EVENT_WORKLOAD_REMOVED:
                 bus_emit_signal(m, e->started_by, MANAGER_PATH, MANAGER_INTERFACE,
-                                "WorkloadRemoved", "so", id,
-                                path);
+                                "WorkloadRemoved", "so", id, path);
                 emit_object_removed(m, e->started_by, path);
                 break;
         default:

@@ -284,8 +284,8 @@ static void start_complete(ContainmentScopeStart *op) {
         int r;
 
         if (!streq(op->result, "done")) {
-                if (asprintf(&err, "systemd could not start the scope '%s': job %s",
-                             op->cg->unit, op->result) < 0)
+                if (asprintf(&err, "systemd could not start the scope '%s': job %s", op->cg->unit,
+                             op->result) < 0)
                         err = NULL;
                 return start_finish(op, -EIO, err);
         }

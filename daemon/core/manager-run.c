@@ -405,9 +405,9 @@ static int job_proceed(Job *j, const SpawnMessage *msg, CoreError *error) {
                 .allow = 1,
                 .exec_stop = exec_stop,
                 .mechanism = (uint32_t) w->mechanism,
-                .seccomp = !j->contain.seccomp                                 ? 0
+                .seccomp = !j->contain.seccomp                                ? 0
                            : j->contain.seccomp == &m->containment.seccomp[1] ? 2
-                                                                               : 1,
+                                                                              : 1,
                 .lock = w->settings,
         };
         r = manager_contain_launch_child(m, w, &j->contain, j->child.pid, j->child.control_fd,

@@ -111,7 +111,8 @@ static void test_table_index(void **state) {
         WorkloadTable t = {};
 
         for (uint64_t id = 1; id <= 1000; id++)
-                add(&t, id * 64, (pid_t) id, 0, WORKLOAD_LOCKED, 1); /* every id in bucket 0 first */
+                add(&t, id * 64, (pid_t) id, 0, WORKLOAD_LOCKED,
+                    1); /* every id in bucket 0 first */
         assert_true(t.n_buckets >= 1000);
         for (uint64_t id = 1; id <= 1000; id++)
                 assert_int_equal(workload_table_find_id(&t, id * 64)->ident.pid, (pid_t) id);
