@@ -448,6 +448,23 @@ int containment_cgroup_move(Containment *c, ContainmentCgroup *cg, pid_t pid, ch
         return r;
 }
 
+int containment_cgroup_read_locked(const ContainmentCgroup *cg, uint64_t *ret) {
+        uint64_t v = 0;
+        int r;
+
+        if (!cg->dir)
+                return -ENOENT;
+        /* As containment_cgroup_read() does. */
+        r = cgroup_read_keyed(cg->dir, "memory.stat",
+                              cg->v1_files ? "total_unevictable" : "unevictable", &v);
+        if (r < 0 && cg->v1_files)
+                r = cgroup_read_keyed(cg->dir, "memory.stat", "unevictable", &v);
+        if (r < 0)
+                return r;
+        *ret = v;
+        return 0;
+}
+
 int containment_cgroup_read(const ContainmentCgroup *cg, ContainmentUsage *ret) {
         ContainmentUsage u = {};
         int r;
@@ -539,9 +556,8 @@ int containment_child_prepare(Containment *c, const ContainmentCgroup *cg, bool 
                 cc.go_fd = p[0];
                 cc.go_w = p[1];
         } else if (cg && cg->dir) {
-                _cleanup_free_ char *p =
-                        path_join(cg->dir, cg->backend == CONTAINMENT_CGROUP1 ? "tasks"
-                                                                             : "cgroup.procs");
+                _cleanup_free_ char *p = path_join(
+                        cg->dir, cg->backend == CONTAINMENT_CGROUP1 ? "tasks" : "cgroup.procs");
                 if (!p)
                         return -ENOMEM;
                 /* Opened here, as root: the kernel checks a write to these files against the

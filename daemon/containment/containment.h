@@ -123,6 +123,8 @@ int containment_cgroup_remove(ContainmentCgroup *cg);
  * charges along (memory.move_charge_at_immigrate); v2 bounds what it charges from now on. */
 int containment_cgroup_move(Containment *c, ContainmentCgroup *cg, pid_t pid, char **ret_error);
 int containment_cgroup_read(const ContainmentCgroup *cg, ContainmentUsage *ret);
+/* Only ContainmentUsage.unevictable, from one file (memory.stat): what the budget reads. */
+int containment_cgroup_read_locked(const ContainmentCgroup *cg, uint64_t *ret);
 /* An fd (O_CLOEXEC|O_NONBLOCK) that becomes readable when the cgroup's OOM killer acts or its
  * bound is hit: v1 an eventfd registered on memory.oom_control through cgroup.event_control,
  * v2 an inotify watch on memory.events. containment_watch_drain() empties it. */

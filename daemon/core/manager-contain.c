@@ -403,10 +403,9 @@ int manager_contain_launch_child(Manager *m, Workload *w, ContainmentChild *cc, 
         if (cc->join_fd >= 0) {
                 int r = spawn_join_send(control_fd, cc->join_fd);
                 if (r < 0) {
-                        if (ret_error && asprintf(ret_error,
-                                                  "Failed to hand pid %d its cgroup '%s': %s",
-                                                  (int) pid, strna(w->cgroup.dir),
-                                                  strerror(-r)) < 0)
+                        if (ret_error &&
+                            asprintf(ret_error, "Failed to hand pid %d its cgroup '%s': %s",
+                                     (int) pid, strna(w->cgroup.dir), strerror(-r)) < 0)
                                 *ret_error = NULL;
                         return r;
                 }
@@ -514,11 +513,17 @@ void manager_contain_release(Manager *m, Workload *w, bool keep_bound) {
 /* ---- the budget's view ----------------------------------------------------------------- */
 
 uint64_t manager_contain_held(Manager *m, Workload *w) {
-        ContainmentUsage u;
+        uint64_t now = now_usec(CLOCK_MONOTONIC), held;
 
-        if (w->cgroup.backend == CONTAINMENT_NONE || containment_cgroup_read(&w->cgroup, &u) < 0)
+        if (w->cgroup.backend == CONTAINMENT_NONE)
                 return w->settings.limit;
-        return u.unevictable;
+        if (w->sample.held_at != 0 && now - w->sample.held_at < WORKLOAD_SAMPLE_MAX_AGE_USEC)
+                return w->sample.held;
+        if (containment_cgroup_read_locked(&w->cgroup, &held) < 0)
+                return w->settings.limit;
+        w->sample.held = held;
+        w->sample.held_at = now ?: 1;
+        return held;
 }
 
 uint64_t manager_committed_bytes(Manager *m) {

@@ -393,7 +393,7 @@ void manager_workload_set_state(Manager *m, Workload *w, WorkloadState state) {
         log_debug("Workload %s (pid %d): %s → %s", w->id_str, w->ident.pid,
                   workload_state_to_string(w->state), workload_state_to_string(state));
         w->state = state;
-        w->sample.at = 0; /* what it locks has just changed */
+        w->sample.at = w->sample.held_at = 0; /* what it locks has just changed */
         manager_workload_changed(m, w, WORKLOAD_CHANGE_STATE);
         table_changed(m);
 }
@@ -682,7 +682,9 @@ const WorkloadSample *manager_workload_sample(Manager *m, Workload *w) {
 
         if (w->sample.at != 0 && now - w->sample.at < WORKLOAD_SAMPLE_MAX_AGE_USEC)
                 return &w->sample;
-        w->sample = (WorkloadSample){ .at = now ?: 1 };
+        w->sample = (WorkloadSample){ .at = now ?: 1,
+                                      .held = w->sample.held,
+                                      .held_at = w->sample.held_at };
         if (!workload_is_live(w) || w->pidfd < 0)
                 return &w->sample;
         dfd = proc_open(w->ident.pid);
