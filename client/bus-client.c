@@ -289,42 +289,133 @@ int bus_get_daemon_info(sd_bus *bus, DaemonInfo *ret, sd_bus_error *error) {
         return 0;
 }
 
+static const PropertyMap workload_map[] = {
+        { "Id", 's', offsetof(WorkloadInfo, id) },
+        { "Name", 's', offsetof(WorkloadInfo, name) },
+        { "Pid", 'u', offsetof(WorkloadInfo, pid) },
+        { "Uid", 'u', offsetof(WorkloadInfo, uid) },
+        { "Policy", 's', offsetof(WorkloadInfo, policy) },
+        { "Mode", 's', offsetof(WorkloadInfo, mode) },
+        { "Mechanism", 's', offsetof(WorkloadInfo, mechanism) },
+        { "State", 's', offsetof(WorkloadInfo, state) },
+        { "LimitBytes", 't', offsetof(WorkloadInfo, limit_bytes) },
+        { "LockedBytes", 't', offsetof(WorkloadInfo, locked_bytes) },
+        { "ResidentBytes", 't', offsetof(WorkloadInfo, resident_bytes) },
+        { "SwapBytes", 't', offsetof(WorkloadInfo, swap_bytes) },
+        { "PinnedBytes", 't', offsetof(WorkloadInfo, pinned_bytes) },
+        { "MajorFaults", 't', offsetof(WorkloadInfo, major_faults) },
+        { "MinorFaults", 't', offsetof(WorkloadInfo, minor_faults) },
+        { "LockDurationUSec", 't', offsetof(WorkloadInfo, lock_duration_usec) },
+        { "StartedAt", 't', offsetof(WorkloadInfo, started_at_usec) },
+        { "ExitStatus", 'i', offsetof(WorkloadInfo, exit_status) },
+        { "Error", 's', offsetof(WorkloadInfo, error) },
+        { "Containment", 's', offsetof(WorkloadInfo, containment) },
+        {},
+};
+
 int bus_get_workload_info(sd_bus *bus, const char *path, WorkloadInfo *ret, sd_bus_error *error) {
-        static const PropertyMap map[] = {
-                { "Id", 's', offsetof(WorkloadInfo, id) },
-                { "Name", 's', offsetof(WorkloadInfo, name) },
-                { "Pid", 'u', offsetof(WorkloadInfo, pid) },
-                { "Uid", 'u', offsetof(WorkloadInfo, uid) },
-                { "Policy", 's', offsetof(WorkloadInfo, policy) },
-                { "Mode", 's', offsetof(WorkloadInfo, mode) },
-                { "Mechanism", 's', offsetof(WorkloadInfo, mechanism) },
-                { "State", 's', offsetof(WorkloadInfo, state) },
-                { "LimitBytes", 't', offsetof(WorkloadInfo, limit_bytes) },
-                { "LockedBytes", 't', offsetof(WorkloadInfo, locked_bytes) },
-                { "ResidentBytes", 't', offsetof(WorkloadInfo, resident_bytes) },
-                { "SwapBytes", 't', offsetof(WorkloadInfo, swap_bytes) },
-                { "PinnedBytes", 't', offsetof(WorkloadInfo, pinned_bytes) },
-                { "MajorFaults", 't', offsetof(WorkloadInfo, major_faults) },
-                { "MinorFaults", 't', offsetof(WorkloadInfo, minor_faults) },
-                { "LockDurationUSec", 't', offsetof(WorkloadInfo, lock_duration_usec) },
-                { "StartedAt", 't', offsetof(WorkloadInfo, started_at_usec) },
-                { "ExitStatus", 'i', offsetof(WorkloadInfo, exit_status) },
-                { "Error", 's', offsetof(WorkloadInfo, error) },
-                { "Containment", 's', offsetof(WorkloadInfo, containment) },
-                {},
-        };
         WorkloadInfo w = { .exit_status = -1, .full = true };
         int r;
 
         w.path = strdup(path);
         if (!w.path)
                 return -ENOMEM;
-        r = get_all(bus, path, MLOCKD_WORKLOAD_IFACE, map, &w, error);
+        r = get_all(bus, path, MLOCKD_WORKLOAD_IFACE, workload_map, &w, error);
         if (r < 0) {
                 workload_info_done(&w);
                 return r;
         }
         *ret = w;
+        return 0;
+}
+
+static int compare_by_id(const void *a, const void *b) {
+        const WorkloadInfo *x = a, *y = b;
+        uint64_t i = strtoull(workload_path_to_id(x->path), NULL, 10),
+                 j = strtoull(workload_path_to_id(y->path), NULL, 10);
+
+        return i < j ? -1 : i > j;
+}
+
+/* One Workload interface in a GetManagedObjects entry (a{sa{sv}}): 1 read, 0 not there. */
+static int read_workload_interfaces(sd_bus_message *m, WorkloadInfo *w) {
+        bool found = false;
+        int r;
+
+        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{sa{sv}}");
+        if (r < 0)
+                return r;
+        for (;;) {
+                const char *iface;
+
+                r = sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY, "sa{sv}");
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                r = sd_bus_message_read_basic(m, SD_BUS_TYPE_STRING, &iface);
+                if (r < 0)
+                        return r;
+                if (streq(iface, MLOCKD_WORKLOAD_IFACE)) {
+                        r = map_properties(m, workload_map, w);
+                        found = true;
+                } else
+                        r = sd_bus_message_skip(m, "a{sv}");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_exit_container(m);
+        return r < 0 ? r : found;
+}
+
+int bus_get_workload_infos(sd_bus *bus, WorkloadInfo **ret, size_t *ret_n, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        WorkloadInfo *list = NULL;
+        size_t n = 0;
+        int r;
+
+        r = sd_bus_call_method(bus, NULL, MLOCKD_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
+                               "GetManagedObjects", error, &reply, NULL);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "{oa{sa{sv}}}");
+        while (r >= 0) {
+                WorkloadInfo w = { .exit_status = -1, .full = true };
+                const char *path;
+
+                r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_DICT_ENTRY, "oa{sa{sv}}");
+                if (r <= 0)
+                        break;
+                r = sd_bus_message_read_basic(reply, SD_BUS_TYPE_OBJECT_PATH, &path);
+                if (r >= 0) {
+                        w.path = strdup(path);
+                        r = w.path ? read_workload_interfaces(reply, &w) : -ENOMEM;
+                }
+                if (r > 0) {
+                        WorkloadInfo *l = reallocarray(list, n + 1, sizeof(WorkloadInfo));
+                        if (l) {
+                                list = l;
+                                list[n++] = w;
+                        } else
+                                r = -ENOMEM;
+                }
+                if (r <= 0 || list[n - 1].path != w.path)
+                        workload_info_done(&w);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+        }
+        if (r < 0) {
+                workload_info_array_free(list, n);
+                return r;
+        }
+        /* The table's order, as the Workloads property gives it. */
+        if (n > 1)
+                qsort(list, n, sizeof(WorkloadInfo), compare_by_id);
+        *ret = list;
+        *ret_n = n;
         return 0;
 }
 

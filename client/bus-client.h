@@ -44,6 +44,9 @@ int bus_error_to_exit(const char *name);
 int bus_get_daemon_info(sd_bus *bus, DaemonInfo *ret, sd_bus_error *error);
 /* Reads all Workload properties of path. */
 int bus_get_workload_info(sd_bus *bus, const char *path, WorkloadInfo *ret, sd_bus_error *error);
+/* Every workload's properties in one call (ObjectManager.GetManagedObjects), in the table's
+ * order: for whole-table commands (metrics), which asked GetAll of each before. */
+int bus_get_workload_infos(sd_bus *bus, WorkloadInfo **ret, size_t *ret_n, sd_bus_error *error);
 /* Manager.ListWorkloads as list rows (full = false). */
 int bus_list_workloads(sd_bus *bus, WorkloadInfo **ret, size_t *ret_n, sd_bus_error *error);
 /* Reads one uint64 property of a workload (the progress line polls LockedBytes). */

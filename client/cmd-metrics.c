@@ -36,23 +36,10 @@ static int collect(sd_bus *bus, DaemonInfo *d, WorkloadInfo **ret_infos, size_t 
         if (r < 0)
                 return bus_log_error(&error, r, "Failed to read the daemon's properties");
 
-        infos = calloc(MAX(d->n_workloads, (size_t) 1), sizeof(WorkloadInfo));
-        if (!infos)
-                return log_oom(), CTL_EXIT_FAILED;
-        for (size_t i = 0; i < d->n_workloads; i++) {
-                sd_bus_error_free(&error);
-                r = bus_get_workload_info(bus, d->workloads[i], &infos[n], &error);
-                if (r < 0) {
-                        /* It went away between the two calls: not an error for a scrape. */
-                        if (sd_bus_error_has_name(&error,
-                                                  "org.freedesktop.DBus.Error.UnknownObject") ||
-                            sd_bus_error_has_name(&error, MLOCKD_ERROR_PREFIX "NoSuchWorkload"))
-                                continue;
-                        workload_info_array_free(infos, n);
-                        return bus_log_error(&error, r, "Failed to read a workload's properties");
-                }
-                n++;
-        }
+        /* All workloads in one call: a GetAll each cost 90 ms with 1000 of them. */
+        r = bus_get_workload_infos(bus, &infos, &n, &error);
+        if (r < 0)
+                return bus_log_error(&error, r, "Failed to read the workloads' properties");
         *ret_infos = infos;
         *ret_n = n;
         return CTL_EXIT_OK;
