@@ -115,7 +115,18 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_state_dir = optarg;
                         break;
                 case ARG_SHIM:
-                        arg_shim = optarg;
+                        /* Workloads resolve LD_PRELOAD in their own working directory: a
+                         * relative path is made absolute here, once. */
+                        if (optarg[0] != '/') {
+                                static char *abs_shim = NULL;
+
+                                free(abs_shim);
+                                abs_shim = realpath(optarg, NULL);
+                                if (!abs_shim)
+                                        return log_error_errno(errno, "--shim '%s': %m", optarg);
+                                arg_shim = abs_shim;
+                        } else
+                                arg_shim = optarg;
                         break;
                 case ARG_CHECK_CONFIG:
                         arg_check_config = true;
