@@ -20,12 +20,13 @@ lib_cleanup_hooks+=('[[ -n $client ]] && kill "$client" 2>/dev/null')
 fail() { lib_die "$*"; }
 
 lib_policy 10-test '[Match]\nExecutable=/usr/bin/*\n\n[Lock]\nLimit=64M\nOnFailure=continue\n\n[Access]\nAllowUsers=nobody\nAllowRun=yes\n'
-# The daemon under strace (lib.sh puts $wrapper in front of it). When the test ends, lib.sh
-# kills strace, and its tracees with it (PTRACE_O_EXITKILL).
+# The daemon under strace (lib.sh puts $wrapper in front of it). strace 6.1 detaches from its
+# tracees when lib.sh stops it, so mlockd itself is killed first, at exit.
 wrapper=(strace -f --seccomp-bpf -qq -e trace=execve,execveat
         -e inject=execve,execveat:delay_enter=60000000 -o /dev/null)
 lib_start_daemon
 mpid=$(pgrep -P "$dpid" | head -1) # mlockd itself, strace's child
+lib_cleanup_hooks+=('[[ -n $mpid ]] && kill -9 "$mpid" 2>/dev/null')
 
 nobody=(setpriv --reuid 65534 --regid 65534 --clear-groups)
 (cd / && "${nobody[@]}" "$probe" "$addr" run --detach -- /usr/bin/sleep 1 >"$tmp/out" 2>&1) &
