@@ -75,6 +75,12 @@ static int method_list_workloads(sd_bus_message *m, void *userdata, sd_bus_error
         return r;
 }
 
+static int property_version(sd_bus *bus, const char *path, const char *interface,
+                            const char *property, sd_bus_message *reply, void *userdata,
+                            sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", "echo");
+}
+
 static int property_workloads(sd_bus *bus, const char *path, const char *interface,
                               const char *property, sd_bus_message *reply, void *userdata,
                               sd_bus_error *error) {
@@ -127,6 +133,7 @@ static const sd_bus_vtable dbus_vtable[] = {
 
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", property_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Workloads", "ao", property_workloads, 0, 0),
         SD_BUS_METHOD("ListWorkloads", "", "a(souusssstt)", method_list_workloads,
                       SD_BUS_VTABLE_UNPRIVILEGED),
