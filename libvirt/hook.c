@@ -48,6 +48,7 @@
 #include "common/macro.h"
 #include "common/parse-util.h"
 #include "common/proc.h"
+#include "common/time-util.h"
 #include "libvirt/domain-facts.h"
 #include "policy/config.h"
 
@@ -477,18 +478,20 @@ static bool lock_required(sd_bus *bus, const char *path, const char *verdict, co
         return r >= 0 && streq(wpol, policy);
 }
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000U + (uint64_t) ts.tv_nsec / 1000U;
-}
-
 /* OnFailure=abort: the guest must not run unlocked. Waits for the workload's result: State
  * changes are signalled (PropertiesChanged), and looked at every POLL_USEC besides. */
 static int wait_locked(sd_bus *bus, const char *path, unsigned timeout_sec) {
-        uint64_t deadline = now_usec() + (uint64_t) timeout_sec * 1000000U;
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + (uint64_t) timeout_sec * USEC_PER_SEC;
         int r;
+
+        /* The daemon sends a peer the signals about workloads it did not Run only once it has
+         * a match rule (docs/dbus-api.md). */
+        r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                               "org.freedesktop.DBus", "AddMatch", NULL, NULL, "s",
+                               "type='signal',interface='org.freedesktop.DBus.Properties'");
+        if (r < 0)
+                hook_log(LOG_DEBUG, "AddMatch failed (%s): looking every %llu ms", strerror(-r),
+                         (unsigned long long) (POLL_USEC / 1000));
 
         for (;;) {
                 _cleanup_free_ char *state = NULL, *err = NULL;
@@ -506,7 +509,7 @@ static int wait_locked(sd_bus *bus, const char *path, unsigned timeout_sec) {
                                  err && *err ? err : "workload gone");
                         return -EIO;
                 }
-                now = now_usec();
+                now = now_usec(CLOCK_MONOTONIC);
                 if (now >= deadline) {
                         hook_log(LOG_ERR, "required lock not done after %us", timeout_sec);
                         return -ETIMEDOUT;

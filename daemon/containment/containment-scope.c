@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "common/macro.h"
+#include "common/time-util.h"
 #include "common/proc.h"
 #include "daemon/containment/cgroup-util.h"
 
@@ -43,13 +44,6 @@ typedef struct JobWait {
         const char *unit;
         char *result; /* JobRemoved's result for unit, once seen */
 } JobWait;
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
 
 int containment_scope_new(const char *private_socket, sd_bus *bus, ContainmentScope **ret,
                           char **ret_error) {
@@ -200,7 +194,7 @@ int containment_scope_start(ContainmentScope *s, const char *hierarchy, bool v1,
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         JobWait w = { .unit = cg->unit };
-        uint64_t deadline = now_usec() + CONTAINMENT_SCOPE_TIMEOUT_USEC;
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + CONTAINMENT_SCOPE_TIMEOUT_USEC;
         int r;
 
         if (!s || !cg->unit)
@@ -221,7 +215,7 @@ int containment_scope_start(ContainmentScope *s, const char *hierarchy, bool v1,
                 return r;
         }
         while (!w.result) {
-                uint64_t t = now_usec();
+                uint64_t t = now_usec(CLOCK_MONOTONIC);
 
                 if (t >= deadline) {
                         containment_set_error(
