@@ -12,7 +12,7 @@
 #include "common/log.h"
 #include "common/macro.h"
 #include "common/parse-util.h"
-#include "daemon/core/limits.h"
+#include "daemon/bus/bus-limits.h"
 
 extern char **environ;
 

@@ -38,7 +38,7 @@
 #include "common/macro.h"
 #include "daemon/bus/bus-frame.h"
 #include "daemon/bus/bus-input-limit.h"
-#include "daemon/core/limits.h"
+#include "daemon/bus/bus-limits.h"
 
 typedef struct InputGuard {
         bool used;

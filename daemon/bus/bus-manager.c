@@ -16,7 +16,7 @@
 #include "daemon/bus/bus-error.h"
 #include "daemon/bus/bus-options.h"
 #include "daemon/bus/bus.h"
-#include "daemon/core/limits.h"
+#include "daemon/bus/bus-limits.h"
 
 /* ---- reading arguments ---------------------------------------------------------------------- */
 

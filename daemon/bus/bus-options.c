@@ -9,7 +9,7 @@
 #include "common/string-table.h"
 #include "daemon/bus/bus-error.h"
 #include "daemon/bus/bus-options.h"
-#include "daemon/core/limits.h"
+#include "daemon/bus/bus-limits.h"
 
 static const char *const bus_option_type_table[_BUS_OPTION_TYPE_MAX] = {
         [BUS_OPTION_STRING] = "string",   [BUS_OPTION_NAME] = "name",

@@ -25,7 +25,7 @@
 #include "daemon/bus/bus-input-limit.h"
 #include "daemon/bus/bus.h"
 #include "common/time-util.h"
-#include "daemon/core/limits.h"
+#include "daemon/bus/bus-limits.h"
 
 static Connection *connection_free(Connection *c) {
         if (!c)

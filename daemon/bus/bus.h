@@ -39,7 +39,7 @@ struct Connection {
         sd_event_source *auth_source; /* until authenticated: see on_connection_authenticated */
 };
 
-/* Per-uid call-rate token bucket (daemon/core/limits.h). */
+/* Per-uid call-rate token bucket (daemon/bus/bus-limits.h). */
 typedef struct RateBucket {
         uid_t uid;
         double tokens;

@@ -4,8 +4,8 @@
 # of an allowed group and a stranger (uid 65534), for Run, Attach, Detach, Kill, Reload, Explain
 # and ListWorkloads; attaching to other users' processes, setuid processes, root's, PID 1 and
 # mlockd itself; acting on someone else's workload; caller-supplied LD_PRELOAD and
-# LD_LIBRARY_PATH; argv/env over daemon/core/limits.h and 10k-element arrays; invalid UTF-8, wrong
-# signatures, many fds in one message and bogus object paths. Every case asserts the reply (the
+# LD_LIBRARY_PATH; argv/env over daemon/bus/bus-limits.h and 10k-element arrays; invalid UTF-8,
+# wrong signatures, many fds in one message and bogus object paths. Every case asserts the reply (the
 # error name), that the daemon still answers, and that its fd count is back where it was.
 #
 # Cases for bugs not fixed yet run only with MLOCKD_TEST_KNOWN_BUGS=1.
@@ -245,7 +245,7 @@ NOFD=1 call "Attach another user's process (root may)" root "$want" Attach "ua{s
 
 fi # pidfd
 
-# ---- limits (daemon/core/limits.h) -------------------------------------------------------------------
+# ---- limits (daemon/bus/bus-limits.h) ---------------------------------------------------------------
 big=$(python3 -c 'print("x" * 1000)')
 call "Run with 4097 argv entries" "$allowed" "$E.LimitExceeded" Run "asasshhha{sv}" \
         "[['/bin/true'] + ['a'] * 4096, [], '/', 0, 1, 2, {}]" --stdio

@@ -19,7 +19,7 @@ lib_init test-bus-input-limit
 lib_run_policy 10-test '/usr/bin/* /bin/*'
 lib_start_daemon
 
-max_message=$((640 * 1024)) # LIMIT_MESSAGE_BYTES in daemon/core/limits.h
+max_message=$((640 * 1024)) # LIMIT_MESSAGE_BYTES in daemon/bus/bus-limits.h
 held=()
 # hold USER N SIZE [--all-but-last]: runs the hostile client in the background until release;
 # sets $result to its "reset=N open=M" line.

@@ -3,8 +3,8 @@
 # Load: 500 concurrent clients making 20 calls each (reconnecting until the time is up), plus 50
 # short Runs per second (/bin/true, detached). Pass: zero failed calls other than deliberate
 # LimitExceeded refusals (counted apart), daemon RSS flat after warm-up, no zombie children, no
-# leaked fds. The clients run as root, which daemon/core/limits.h exempts from the per-uid connection
-# and rate limits.
+# leaked fds. The clients run as root, which daemon/bus/bus-limits.h exempts from the per-uid
+# connection and rate limits.
 #
 #   MLOCKD_LOAD_SECONDS=30 (default 10 in CI)   MLOCKD_LOAD_CLIENTS=500   MLOCKD_LOAD_RUNS=50
 set -euo pipefail

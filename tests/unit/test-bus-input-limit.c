@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "daemon/bus/bus-input-limit.h"
-#include "daemon/core/limits.h"
+#include "daemon/bus/bus-limits.h"
 
 static const char auth[] = "\0AUTH EXTERNAL 31303030\r\nNEGOTIATE_UNIX_FD\r\nBEGIN\r\n";
 
