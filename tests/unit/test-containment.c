@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
 #include <systemd/sd-id128.h>
 #include <unistd.h>
 
@@ -352,7 +353,30 @@ static void *peer_main(void *arg) {
         return NULL;
 }
 
-static void scope_exchange(const char *result, int expect) {
+/* The asynchronous start's end, as the daemon's job hears it. */
+typedef struct ScopeDone {
+        sd_event *event;
+        int calls, error;
+        char *message;
+} ScopeDone;
+
+static void on_scope_done(int error, const char *message, void *userdata) {
+        ScopeDone *d = userdata;
+
+        d->calls++;
+        d->error = error;
+        free(d->message);
+        d->message = message ? strdup(message) : NULL;
+        (void) sd_event_exit(d->event, 0);
+}
+
+static int on_give_up(sd_event_source *s, uint64_t usec, void *userdata) {
+        return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+/* mode: 0 the blocking start, 1 the asynchronous one in an event loop, 2 asynchronous but
+ * cancelled at once (no callback may follow, whatever systemd answers). */
+static void scope_exchange(const char *result, int expect, int mode) {
         int sv[2];
         pthread_t t;
         Peer p = { .result = result };
@@ -374,9 +398,46 @@ static void scope_exchange(const char *result, int expect) {
         assert_int_equal(sd_bus_start(client), 0);
 
         assert_int_equal(containment_scope_new(NULL, client, &scope, &err), 0);
-        assert_int_equal(
-                containment_scope_start(scope, "/sys/fs/cgroup", false, &cg, getpid(), &err),
-                expect);
+        if (mode == 0)
+                assert_int_equal(containment_scope_start(scope, "/sys/fs/cgroup", false, &cg,
+                                                         getpid(), &err),
+                                 expect);
+        else {
+                ScopeDone d = {};
+                ContainmentScopeStart *op = NULL;
+                sd_event_source *give_up = NULL;
+
+                assert_int_equal(sd_event_new(&d.event), 0);
+                assert_int_equal(containment_scope_attach_event(scope, d.event), 0);
+                assert_int_equal(containment_scope_start_async(scope, "/sys/fs/cgroup", false, &cg,
+                                                               getpid(), on_scope_done, &d, &op),
+                                 0);
+                assert_non_null(op);
+                if (mode == 2)
+                        op = containment_scope_start_cancel(op);
+                /* The peer answers within milliseconds: 2 s is the test's patience, and a
+                 * cancelled start is given 300 ms to (wrongly) call back. */
+                assert_int_equal(sd_event_add_time_relative(d.event, &give_up, CLOCK_MONOTONIC,
+                                                            mode == 2 ? 300 * 1000 : 2 * 1000000, 0,
+                                                            on_give_up, NULL),
+                                 0);
+                assert_int_equal(sd_event_loop(d.event), 0);
+                if (mode == 2)
+                        assert_int_equal(d.calls, 0);
+                else {
+                        assert_int_equal(d.calls, 1);
+                        assert_int_equal(d.error, expect);
+                        if (expect < 0) {
+                                err = TAKE_PTR(d.message);
+                                assert_non_null(err);
+                        }
+                }
+                free(d.message);
+                sd_event_source_unref(give_up);
+                containment_scope_free(scope);
+                scope = NULL;
+                sd_event_unref(d.event);
+        }
         pthread_join(t, NULL);
         assert_true(p.called);
         assert_string_equal(p.unit, "mlock-7.scope");
@@ -385,7 +446,9 @@ static void scope_exchange(const char *result, int expect) {
         assert_int_equal(p.pids[0], (uint32_t) getpid());
         assert_true(p.memory_max == 96 * M);
         assert_string_equal(p.collect, "inactive-or-failed");
-        if (expect == 0)
+        if (mode == 2)
+                assert_null(cg.dir); /* cancelled: nothing was filled in */
+        else if (expect == 0)
                 assert_non_null(cg.dir); /* from /proc/self/cgroup */
         else
                 assert_non_null(
@@ -395,8 +458,10 @@ static void scope_exchange(const char *result, int expect) {
 }
 
 static void test_scope_exchange(void **state) {
-        scope_exchange("done", 0);
-        scope_exchange("failed", -EIO);
+        for (int mode = 0; mode <= 2; mode++) {
+                scope_exchange("done", 0, mode);
+                scope_exchange("failed", -EIO, mode);
+        }
 }
 
 static void test_scope_unreachable(void **state) {
