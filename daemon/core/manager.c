@@ -112,10 +112,11 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         m->stop_timer = sd_event_source_disable_unref(m->stop_timer);
-        manager_containment_stop(m);
-        /* Forget workloads without touching them: a stopping daemon never kills or unlocks. A
-         * launch that has not started yet is not a workload: its child goes. */
+        /* A launch that has not started yet is not a workload: its child goes, and so does its
+         * request to systemd, before the connection to systemd does. */
         manager_jobs_clear(m);
+        manager_containment_stop(m);
+        /* Forget workloads without touching them: a stopping daemon never kills or unlocks. */
         workload_table_clear(&m->workloads);
         for (size_t i = 0; i < m->n_events; i++)
                 free(m->events[i].error);

@@ -13,7 +13,9 @@
 #   4. `systemctl restart mlockd`: the first workload stays in its scope, locked, re-adopted;
 #   5. systemd stopped (SIGSTOP to the container's PID 1) while a Run waits for its scope: the
 #      daemon serves others meanwhile (the scope is asked for asynchronously), the Run fails
-#      after 5 s naming the timeout, and once systemd runs again so does the next Run.
+#      after 5 s naming the timeout, and once systemd runs again so does the next Run;
+#   6. mlockd stopped (SIGTERM) while a Run waits for its scope: it exits with status 0, and
+#      the socket starts it again for the next Run.
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/systemd-env.sh
 source "$here/systemd-env.sh"
@@ -140,6 +142,35 @@ grep -q "did not start the scope" "$SYSENV_TMP/stalled.out" ||
 kill -CONT "$SYSENV_LEADER"
 sysenv_exec memlockctl run --policy=60-realtime --limit=64M -- true ||
         fail "a Run after systemd continued failed"
+
+echo "== 6. mlockd stopped while a Run waits for its scope: it exits cleanly"
+restarts=$(prop mlockd.service NRestarts)
+mpid=$(prop mlockd.service MainPID) # asked before systemd stops; in the container's pid space
+((mpid > 0)) || fail "mlockd.service has no main process"
+kill -STOP "$SYSENV_LEADER"
+sysenv_exec timeout 30 memlockctl run --detach --policy=60-realtime --limit=64M --name=orphan -- \
+        sleep 3600 </dev/null >"$SYSENV_TMP/orphan.out" 2>&1 &
+orphan=$!
+sleep 0.5
+sysenv_exec kill -TERM "$mpid" || true
+for ((i = 0; i < 50; i++)); do
+        sysenv_exec test -d "/proc/$mpid" || break
+        sleep 0.1
+done
+kill -CONT "$SYSENV_LEADER"
+wait "$orphan" && fail "the Run succeeded although mlockd stopped: $(cat "$SYSENV_TMP/orphan.out")"
+for ((i = 0; i < 50; i++)); do
+        [[ $(prop mlockd.service ActiveState) == inactive ]] && break
+        sleep 0.1
+done
+res=$(prop mlockd.service Result)
+status=$(prop mlockd.service ExecMainStatus)
+echo "mlockd.service: $(prop mlockd.service ActiveState), Result=$res ExecMainStatus=$status," \
+        "restarts $restarts -> $(prop mlockd.service NRestarts)"
+[[ $res == success && $status == 0 && $(prop mlockd.service NRestarts) == "$restarts" ]] ||
+        fail "mlockd did not exit cleanly while a scope was asked for: Result=$res status=$status"
+sysenv_exec memlockctl run --policy=60-realtime --limit=64M -- true ||
+        fail "a Run after mlockd's restart by its socket failed"
 
 if ((failures)); then
         echo "$failures failure(s)"
