@@ -549,13 +549,7 @@ int containment_child_prepare(Containment *c, const ContainmentCgroup *cg, bool 
                 if (!cc.seccomp)
                         return -EINVAL;
         }
-        if (cg && cg->backend == CONTAINMENT_SCOPE) {
-                int p[2];
-                if (pipe2(p, O_CLOEXEC) < 0)
-                        return negative_errno();
-                cc.go_fd = p[0];
-                cc.go_w = p[1];
-        } else if (cg && cg->dir) {
+        if (cg && cg->backend != CONTAINMENT_SCOPE && cg->dir) {
                 _cleanup_free_ char *p = path_join(
                         cg->dir, cg->backend == CONTAINMENT_CGROUP1 ? "tasks" : "cgroup.procs");
                 if (!p)
@@ -571,28 +565,10 @@ int containment_child_prepare(Containment *c, const ContainmentCgroup *cg, bool 
         return 0;
 }
 
-int containment_child_started(Containment *c, ContainmentCgroup *cg, ContainmentChild *cc,
-                              pid_t pid, char **ret_error) {
-        int r = 0;
-
-        cc->join_fd = safe_close(cc->join_fd);
-        cc->go_fd = safe_close(cc->go_fd);
-        if (cc->go_w >= 0) {
-                r = containment_scope_start(c->scope, c->hierarchy, c->scope_v1, cg, pid,
-                                            ret_error);
-                if (r >= 0 && write(cc->go_w, "g", 1) != 1)
-                        r = negative_errno();
-                cc->go_w = safe_close(cc->go_w);
-        }
-        return r;
-}
-
 void containment_child_done(ContainmentChild *cc) {
         if (!cc)
                 return;
         safe_close(cc->join_fd);
-        safe_close(cc->go_fd);
-        safe_close(cc->go_w);
         *cc = CONTAINMENT_CHILD_NULL;
 }
 
@@ -602,24 +578,9 @@ const SeccompProgram *containment_seccomp_program(const Containment *c, bool all
 }
 
 int containment_child_join(const ContainmentChild *cc) {
-        if (cc->join_fd >= 0) {
-                /* "0" is the writer itself. */
-                if (write(cc->join_fd, "0", 1) != 1)
-                        return errno > 0 ? -errno : -EIO;
-        }
-        if (cc->go_fd >= 0) {
-                char b;
-                ssize_t k;
-
-                /* Our copy of the write end: without it, a daemon that dies means EOF. */
-                if (cc->go_w >= 0)
-                        (void) close(cc->go_w);
-                do
-                        k = read(cc->go_fd, &b, 1);
-                while (k < 0 && errno == EINTR);
-                if (k != 1)
-                        return -ECANCELED; /* the daemon could not start the scope */
-        }
+        /* "0" is the writer itself. */
+        if (cc->join_fd >= 0 && write(cc->join_fd, "0", 1) != 1)
+                return errno > 0 ? -errno : -EIO;
         return 0;
 }
 

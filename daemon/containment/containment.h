@@ -88,13 +88,10 @@ typedef struct ContainmentChild {
          * by the daemon: v1 "tasks" (moves the writing thread; the launch child has one, and the
          * kernel moves a thread that moves itself without the global threadgroup lock), v2
          * "cgroup.procs". */
-        int join_fd;
-        int go_fd; /* scope: read end; one byte arrives once systemd moved us */
-        int go_w; /* scope: the daemon's write end */
+        int join_fd; /* -EBADF: none (no cgroup, or a scope, into which systemd moves it) */
         const SeccompProgram *seccomp; /* the workload filter to load; NULL: none */
 } ContainmentChild;
-#define CONTAINMENT_CHILD_NULL                                                                     \
-        ((ContainmentChild){ .join_fd = -EBADF, .go_fd = -EBADF, .go_w = -EBADF })
+#define CONTAINMENT_CHILD_NULL ((ContainmentChild){ .join_fd = -EBADF })
 
 /* The state of a workload's cgroup. */
 typedef struct ContainmentUsage {
@@ -138,19 +135,15 @@ const SeccompProgram *containment_seccomp_program(const Containment *c, bool all
  * (allow_ambient_raise for Inherit=yes). */
 int containment_child_prepare(Containment *c, const ContainmentCgroup *cg, bool seccomp,
                               bool allow_ambient_raise, ContainmentChild *ret);
-/* After fork, in the daemon: closes the child's ends, and for a scope asks systemd to move
- * pid into it, then lets the child go on. -errno and *ret_error on failure (kill the child). */
-int containment_child_started(Containment *c, ContainmentCgroup *cg, ContainmentChild *cc,
-                              pid_t pid, char **ret_error);
 void containment_child_done(ContainmentChild *cc);
 
 /* THE LAUNCH-PATH HOOKS, called in the launch child (fork of a single-threaded daemon):
- * containment_child_join() first thing after fork, while the child is still the daemon's
- * (everything it then sets up and execs is charged to the workload's cgroup, and it waits
- * there for systemd to move it when the backend is a scope); containment_child_confine() as
- * the last step before execve, after the change of uid and capabilities (the seccomp filter,
- * which forbids raising ambient capabilities, must come after the child raised its own).
- * Both are inherited by everything the workload forks and execs. Return 0 or -errno. */
+ * containment_child_join() with the join fd the daemon handed it (daemon/helpers/spawn.h,
+ * SpawnJoin), before its verdict, so that everything it then execs is charged to the
+ * workload's cgroup; containment_child_confine() as the last step before execve, after the
+ * change of uid and capabilities (the seccomp filter, which forbids raising ambient
+ * capabilities, must come after the child raised its own). Both are inherited by everything
+ * the workload forks and execs. Return 0 or -errno. */
 int containment_child_join(const ContainmentChild *cc);
 int containment_child_confine(const ContainmentChild *cc);
 

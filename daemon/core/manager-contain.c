@@ -397,27 +397,12 @@ int manager_contain_run(Manager *m, Workload *w, const Caller *c, bool capabilit
 int manager_contain_launch_child(Manager *m, Workload *w, ContainmentChild *cc, pid_t pid,
                                  int control_fd, ContainmentScopeDone done, void *userdata,
                                  ContainmentScopeStart **ret_start, char **ret_error) {
-        /* The child was forked before the decision: it waits for its verdict, and before that
-         * the daemon hands it its cgroup (spawn_join_send()), which it joins itself. A scope is
-         * started with it by systemd. Either before the child may go on. */
-        if (cc->join_fd >= 0) {
-                int r = spawn_join_send(control_fd, cc->join_fd);
-                if (r < 0) {
-                        if (ret_error &&
-                            asprintf(ret_error, "Failed to hand pid %d its cgroup '%s': %s",
-                                     (int) pid, strna(w->cgroup.dir), strerror(-r)) < 0)
-                                *ret_error = NULL;
-                        return r;
-                }
-        }
-        if (cc->go_w >= 0) {
-                /* The scope backend's go pipe is for a child forked after it; this one waits
-                 * for its verdict instead, while systemd starts the scope: never in this
-                 * thread's time (systemd may be slow or stopped). */
-                int r;
+        int r;
 
-                cc->go_fd = safe_close(cc->go_fd);
-                cc->go_w = safe_close(cc->go_w);
+        /* The child was forked before the decision and waits for its verdict. Before that, a
+         * scope is started with it by systemd, asynchronously (systemd may be slow or stopped);
+         * a cgroup it joins itself, through the fd the daemon hands it (spawn_join_send()). */
+        if (w->cgroup.backend == CONTAINMENT_SCOPE) {
                 r = containment_scope_start_async(m->containment.scope, m->containment.hierarchy,
                                                   m->containment.scope_v1, &w->cgroup, pid, done,
                                                   userdata, ret_start);
@@ -429,7 +414,17 @@ int manager_contain_launch_child(Manager *m, Workload *w, ContainmentChild *cc, 
                 }
                 return 1;
         }
-        return containment_child_started(&m->containment, &w->cgroup, cc, pid, ret_error);
+        if (cc->join_fd >= 0) {
+                r = spawn_join_send(control_fd, cc->join_fd);
+                if (r < 0) {
+                        containment_set_error(ret_error,
+                                              "Failed to hand pid %d its cgroup '%s': %s",
+                                              (int) pid, strna(w->cgroup.dir), strerror(-r));
+                        return r;
+                }
+                cc->join_fd = safe_close(cc->join_fd);
+        }
+        return 0;
 }
 
 /* ---- Attach and Exec ------------------------------------------------------------------- */
